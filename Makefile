@@ -1,0 +1,56 @@
+# Self-installing entry points. Every target creates .venv from the pinned lock when it is missing.
+#   make replicate                 # the full replication, paper scale (SCALE=quick | smoke)
+#   make replicate TARGET=tf_dynamics SCALE=quick
+#   make test                      # every fast test (make test-slow: the slow ones)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+SCALE ?= paper
+PROFILE ?= default
+TARGET ?= all
+SNAKEMAKE_ARGS ?=
+CONFIG := config/$(if $(filter paper,$(SCALE)),config,$(SCALE)).yaml
+SNAKEMAKE := $(BIN)/snakemake --workflow-profile profiles/$(PROFILE) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
+
+# Rules call `python`, `papermill` and `impreg` from the environment: put the venv first.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: venv replicate test test-slow test-all lint report benchmark clean
+
+$(VENV)/.installed: envs/requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r envs/requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (impreg)" > /dev/null
+	touch $@
+
+venv: $(VENV)/.installed
+
+replicate: venv
+	@test -f $(CONFIG) || { echo "no config for SCALE=$(SCALE): expected $(CONFIG) (use paper, quick or smoke)"; exit 2; }
+	$(SNAKEMAKE) $(TARGET)
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+test-slow: venv
+	$(BIN)/python -m pytest -q -m slow
+
+test-all: venv
+	$(BIN)/python -m pytest -q -m "not gpu"
+
+lint: venv
+	$(BIN)/snakemake --lint --configfile config/smoke.yaml
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/nbstripout --verify notebooks/*.ipynb
+
+report: venv
+	$(SNAKEMAKE) report
+	$(SNAKEMAKE) --report results/report.html
+
+benchmark: venv
+	$(BIN)/python benchmarks/tf_dynamics_step.py
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,137 @@
+"""Step throughput of the tensor-factorization dynamics (P1 Figure 3), side by side in one run.
+
+  original : the original code's formulation: every observation a dense one-hot sensing tensor,
+             the full tensor built by einsum, prediction = <X_i, W> for each observation
+  gather   : predictions from the factor rows of each observed entry (no full tensor)
+  full-autograd : the full tensor from two Khatri-Rao products and one matrix product, the
+             observed entries picked out, autograd's backward
+  impreg   : the same forward with the backward written out (loss gradient on the full tensor,
+             then two matrix products): what the training loop uses
+
+Each step is forward, mean squared loss, backward and a normalized-gradient RMSprop step, at
+the paper's settings (order 4, mode dim 10, R = 1000, 2000 observations).
+
+    python benchmarks/tf_dynamics_step.py [--threads 2] [--full-runs]
+
+--full-runs also times the three Figure 3 runs (inits 0.05, 0.01, 0.005, seed 0) to the stopping rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from impreg.data.synthetic import make_cp_completion  # noqa: E402
+from impreg.factorizations.cp import CPFactorization  # noqa: E402
+from impreg.optim import NormalizedGradRMSprop  # noqa: E402
+from impreg.train.tf_dynamics import completion_loss_and_grad  # noqa: E402
+
+KINDS = ("original", "gather", "full-autograd", "impreg")
+
+
+def make_step(kind: str, data, device: torch.device):
+    dims = data.target.shape
+    model = CPFactorization(dims, 1000, 0.005, generator=torch.Generator().manual_seed(0)).to(device)
+    opt = NormalizedGradRMSprop(model.parameters())
+    y = torch.as_tensor(data.values, dtype=torch.float32, device=device)
+    if kind == "original":
+        flat = torch.as_tensor(data.flat_indices, device=device)
+        sensing = torch.zeros(len(flat), data.target.size, device=device)  # dense one-hot tensors
+        sensing[torch.arange(len(flat)), flat] = 1.0
+        spec = "ir,jr,kr,lr->ijkl"
+
+        def predict():
+            full = torch.einsum(spec, *model.factors)
+            return sensing @ full.reshape(-1)
+    elif kind == "gather":
+        idx = torch.as_tensor(data.indices, device=device)
+
+        def predict():
+            return model.gather_entries(idx)
+    elif kind == "full-autograd":
+        flat = torch.as_tensor(data.flat_indices, device=device)
+
+        def predict():
+            return model.full_tensor().reshape(-1)[flat]
+    else:
+        mask = torch.zeros(data.target.size, dtype=torch.bool, device=device)
+        mask[torch.as_tensor(data.flat_indices, device=device)] = True
+        mask = mask.reshape(dims)
+        observed = torch.where(mask, torch.as_tensor(data.target, dtype=torch.float32, device=device), 0.0)
+
+        def step():
+            with torch.no_grad():
+                full = model.full_tensor()
+            loss, grad = completion_loss_and_grad(full, mask, observed, len(y), "l2", 1.0)
+            opt.zero_grad(set_to_none=True)
+            model.backward_from_tensor_grad(grad)
+            opt.step()
+            return loss
+
+        return step
+
+    def step():
+        loss = F.mse_loss(predict(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def time_steps(step, seconds: float, device: torch.device) -> float:
+    for _ in range(10):
+        step()
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        n += 1
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return n / (time.perf_counter() - start)
+
+
+def full_runs() -> None:
+    from impreg.train.tf_dynamics import TFDynamicsConfig, run
+
+    data = make_cp_completion(4, 10, 5, 1.0, 2000, seed=0)
+    total = 0.0
+    print("\n| init | status | iterations | wall s | it/s |\n|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for init in (0.05, 0.01, 0.005):
+            s = run(TFDynamicsConfig(init_std=init, num_components=1000, max_iterations=100_000), data, Path(tmp) / str(init))
+            total += s["wall_seconds"]
+            print(f"| {init:g} | {s['status']} | {s['iterations']} | {s['wall_seconds']:.1f} | {s['iterations_per_second']:.0f} |")
+    print(f"\nAll three Figure 3 runs: {total:.1f} s ({total / 60:.2f} min) on {torch.get_num_threads()} threads.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=10.0, help="timing window per formulation")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--full-runs", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    data = make_cp_completion(4, 10, 5, 1.0, 2000, seed=0)
+
+    rates = {kind: time_steps(make_step(kind, data, device), args.seconds, device) for kind in KINDS}
+    print(f"Figure 3 step (order 4, dim 10, R 1000, 2000 observations) on {args.device}, {args.threads} threads\n")
+    print("| formulation | iterations/s | speed-up vs original |\n|---|---|---|")
+    for kind, rate in rates.items():
+        print(f"| {kind} | {rate:.1f} | {rate / rates['original']:.1f}x |")
+    if args.full_runs:
+        full_runs()
+
+
+if __name__ == "__main__":
+    main()

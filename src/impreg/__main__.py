@@ -1,0 +1,3 @@
+from impreg.cli import main
+
+raise SystemExit(main())

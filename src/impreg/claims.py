@@ -1,0 +1,66 @@
+"""Claims as code: each figure's notebook checks the paper's statements and writes them here.
+
+A claims file is a JSON list of ``{"id", "statement", "paper", "measured", "tolerance",
+"passed", ...}``. ``passed`` is true or false when the claim was checked, and null when it
+could not be checked at this scale (with the reason in ``note``): it never passes silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from impreg.io import DataFileError, read_json, write_json
+
+VERDICTS = {True: "pass", False: "FAIL", None: "not checked"}
+
+
+@dataclass
+class Claim:
+    id: str
+    statement: str
+    paper: Any  # the paper's value or statement
+    measured: Any  # what this run measured (None when not checkable)
+    tolerance: Any  # the rule the measurement is judged by
+    passed: bool | None
+    figure: str = ""
+    scale: str = ""
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.passed is not None:
+            self.passed = bool(self.passed)  # numpy bools are not JSON
+        if self.passed is None and not self.note:
+            raise ValueError(f"claim {self.id}: an unchecked claim must say why in its note")
+
+    @property
+    def verdict(self) -> str:
+        return VERDICTS[self.passed]
+
+
+def not_checkable(id: str, statement: str, paper: Any, reason: str, **kw: Any) -> Claim:
+    return Claim(id=id, statement=statement, paper=paper, measured=None, tolerance=None, passed=None,
+                 note=reason, **kw)
+
+
+def majority(holds: list[bool]) -> bool:
+    """A claim checked on several seeds passes when it holds on more than half of them."""
+    return sum(bool(h) for h in holds) * 2 > len(holds)
+
+
+def write_claims(path: str | Path, claims: list[Claim]) -> None:
+    ids = [c.id for c in claims]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"duplicate claim ids in {path}: {ids}")
+    write_json(path, [asdict(c) for c in claims])
+
+
+def read_claims(path: str | Path) -> list[Claim]:
+    raw = read_json(path)
+    if not isinstance(raw, list):
+        raise DataFileError(f"claims file {path} must hold a JSON list of claims")
+    try:
+        return [Claim(**item) for item in raw]
+    except TypeError as err:
+        raise DataFileError(f"claims file {path} has a malformed claim ({err})") from err

@@ -1,0 +1,30 @@
+"""Command-line flags generated from dataclass configs, so the CLI and the configs never drift."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One ``--field-name`` flag per dataclass field, typed and defaulted from the field."""
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else None
+        kind = type(default) if default is not None else str
+        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=kind, default=default,
+                            help=f"(default: {default})")
+
+
+def dataclass_from_args(cls: type[T], args: argparse.Namespace) -> T:
+    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+
+
+def flags_from_mapping(settings: dict[str, Any]) -> str:
+    """The inverse, for Snakemake rules: ``{"init_std": 0.01}`` -> ``--init-std 0.01``."""
+    parts = []
+    for key, value in settings.items():
+        parts.append(f"--{key.replace('_', '-')} {value!s}")
+    return " ".join(parts)

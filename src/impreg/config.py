@@ -1,0 +1,90 @@
+"""Workflow configuration: defaults from the schema, then validation with messages that name
+the key, the value and the rule it broke. Needs only the standard library, PyYAML and
+jsonschema (Snakemake's own dependencies), so the Snakefile can import it from ``src/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """The configuration breaks the schema or an internal consistency rule."""
+
+
+def load_schema(path: str | Path) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def fill_defaults(config: dict, schema: dict) -> dict:
+    """Set every missing key that has a schema default, recursing into objects (in place)."""
+    for key, sub in schema.get("properties", {}).items():
+        if key not in config and "default" in sub:
+            config[key] = _copy(sub["default"])
+        if isinstance(config.get(key), dict) and sub.get("type") == "object":
+            fill_defaults(config[key], sub)
+    return config
+
+
+def _copy(value: Any) -> Any:
+    return yaml.safe_load(yaml.safe_dump(value))
+
+
+def _format_error(err: jsonschema.ValidationError) -> str:
+    key = ".".join(str(p) for p in err.absolute_path) or "<top level>"
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        unknown = sorted(set(err.instance) - set(allowed))
+        where = f" under '{key}'" if err.absolute_path else ""
+        return (f"unknown config key(s) {', '.join(repr(u) for u in unknown)}{where}; "
+                f"allowed keys: {', '.join(allowed)}")
+    if err.validator == "required":
+        return f"config key '{key}': {err.message}"
+    rule = f"{err.validator}: {err.validator_value!r}" if err.validator != "type" else f"type: {err.validator_value}"
+    return f"config key '{key}': value {err.instance!r} breaks the rule '{rule}' ({err.message})"
+
+
+def consistency_errors(config: dict) -> list[str]:
+    """Rules that span several keys, which a JSON schema cannot express."""
+    errors = []
+    tfd = config.get("tf_dynamics")
+    if isinstance(tfd, dict):
+        numel = tfd.get("mode_dim", 0) ** tfd.get("order", 0)
+        if tfd.get("num_observations", 0) > numel:
+            errors.append(f"config key 'tf_dynamics.num_observations': value {tfd['num_observations']} breaks the "
+                          f"rule 'at most mode_dim ** order = {numel}' (entries are drawn without replacement)")
+        if tfd.get("figure_seed") not in tfd.get("seeds", []):
+            errors.append(f"config key 'tf_dynamics.figure_seed': value {tfd.get('figure_seed')!r} breaks the rule "
+                          f"'must be one of tf_dynamics.seeds = {tfd.get('seeds')}'")
+        if tfd.get("top_k", 0) > (tfd.get("num_components") or 10**9):
+            errors.append(f"config key 'tf_dynamics.top_k': value {tfd['top_k']} breaks the rule "
+                          f"'at most num_components = {tfd['num_components']}'")
+    return errors
+
+
+def validate_config(config: dict, schema_path: str | Path) -> dict:
+    """Fill defaults and validate in place; raise ConfigError listing every problem."""
+    schema = load_schema(schema_path)
+    fill_defaults(config, schema)
+    validator = jsonschema.Draft7Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    messages = [_format_error(e) for e in errors]
+    if not messages:
+        messages = consistency_errors(config)
+    if messages:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(messages))
+    return config
+
+
+def load_config(path: str | Path, schema_path: str | Path) -> dict:
+    """Read a YAML config file and validate it (for tests and notebooks)."""
+    with open(path) as fh:
+        config = yaml.safe_load(fh) or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys to values")
+    return validate_config(config, schema_path)

@@ -1,0 +1,56 @@
+"""What every training loop shares: device choice, run records and progress reporting."""
+
+from __future__ import annotations
+
+import csv
+import platform
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import impreg
+from impreg.io import atomic_path, write_json
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present; otherwise the named device, checked to exist."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device '{name}' was requested but no CUDA device is available; use device: auto or cpu")
+    return device
+
+
+def device_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(device)}"
+    return f"cpu:{torch.get_num_threads()} threads"
+
+
+def versions() -> dict[str, str]:
+    return {"python": platform.python_version(), "torch": torch.__version__, "impreg": impreg.__version__,
+            "numpy": sys.modules["numpy"].__version__ if "numpy" in sys.modules else "?"}
+
+
+def write_metrics_csv(path: str | Path, rows: list[dict[str, Any]]) -> None:
+    """Write tidy history rows (one per logged step) atomically."""
+    if not rows:
+        raise ValueError(f"no metric rows to write to {path}")
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_summary(path: str | Path, settings: Any, **fields: Any) -> None:
+    """summary.json: final values, the resolved settings and the software versions."""
+    summary = dict(fields)
+    summary["settings"] = asdict(settings) if hasattr(settings, "__dataclass_fields__") else dict(settings)
+    summary["versions"] = versions()
+    write_json(path, summary)

@@ -1,0 +1,74 @@
+import copy
+
+import pytest
+import yaml
+
+from impreg.config import ConfigError, load_config, validate_config
+
+SCALES = ["config", "quick", "smoke"]
+
+
+@pytest.fixture
+def schema(root):
+    return root / "config" / "schema.yaml"
+
+
+@pytest.fixture
+def smoke(root):
+    return yaml.safe_load((root / "config" / "smoke.yaml").read_text())
+
+
+@pytest.mark.parametrize("name", SCALES)
+def test_every_preset_validates(root, schema, name):
+    config = load_config(root / "config" / f"{name}.yaml", schema)
+    assert config["tf_dynamics"]["claims"]["negligible_norm"] > 0
+
+
+def test_every_schema_key_has_description_and_default(schema):
+    def walk(node, path):
+        for key, sub in node.get("properties", {}).items():
+            assert "description" in sub, f"{path}{key} lacks a description"
+            assert "default" in sub, f"{path}{key} lacks a default"
+            walk(sub, f"{path}{key}.")
+
+    walk(yaml.safe_load(schema.read_text()), "")
+
+
+def test_empty_config_gets_paper_defaults(schema):
+    config = validate_config({}, schema)
+    assert config["tf_dynamics"]["num_components"] == 1000
+    assert config["tf_dynamics"]["init_stds"] == [0.05, 0.01, 0.005]
+
+
+def _error(config, schema):
+    with pytest.raises(ConfigError) as info:
+        validate_config(config, schema)
+    return str(info.value)
+
+
+def test_unknown_key_is_named(smoke, schema):
+    smoke["tf_dynamics"]["learning_rate"] = 0.1
+    msg = _error(smoke, schema)
+    assert "'learning_rate'" in msg and "tf_dynamics" in msg and "allowed keys" in msg
+
+
+def test_out_of_range_value_names_key_value_and_rule(smoke, schema):
+    smoke["tf_dynamics"]["lr"] = -0.5
+    msg = _error(smoke, schema)
+    assert "tf_dynamics.lr" in msg and "-0.5" in msg and "exclusiveMinimum" in msg
+
+
+def test_wrong_type_is_named(smoke, schema):
+    smoke["tf_dynamics"]["seeds"] = "0,1"
+    msg = _error(smoke, schema)
+    assert "tf_dynamics.seeds" in msg and "'0,1'" in msg and "type" in msg
+
+
+def test_inconsistent_combination_is_named(smoke, schema):
+    bad = copy.deepcopy(smoke)
+    bad["tf_dynamics"]["num_observations"] = 10_000  # more than 4^3 entries
+    msg = _error(bad, schema)
+    assert "tf_dynamics.num_observations" in msg and "10000" in msg
+    bad = copy.deepcopy(smoke)
+    bad["tf_dynamics"]["figure_seed"] = 9
+    assert "tf_dynamics.figure_seed" in _error(bad, schema)

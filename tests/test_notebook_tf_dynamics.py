@@ -1,0 +1,107 @@
+"""The tf_dynamics notebook on fabricated runs: its claims can pass, fail and be unchecked."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from helpers import ROOT, papermill
+from impreg.claims import read_claims
+from impreg.config import validate_config
+
+NOTEBOOK = ROOT / "notebooks" / "tf_dynamics.ipynb"
+
+
+def _sig(t, c, w=30.0):
+    return 1 / (1 + np.exp(-(t - c) / w))
+
+
+def _fake_run(dirpath, init, seed, escapes, finals, final_error, settings):
+    """A run whose components rise at ``escapes`` to ``finals``; error falls in matching steps."""
+    t = np.arange(0, 16000, 25)
+    tops = np.full((len(t), 10), 1e-6)
+    err = np.ones(len(t))
+    for k, (c, f) in enumerate(zip(escapes, finals)):
+        tops[:, k] = np.maximum(f * _sig(t, c), 1e-6)
+    drops = np.diff(np.linspace(1.0, final_error, len(escapes) + 1))
+    for c, d in zip(escapes, drops):
+        err = err + d * _sig(t, c)
+    tops = -np.sort(-tops, axis=1)
+    df = pd.DataFrame({"iteration": t, "train_loss": err**2 * 1e-4, "reconstruction_error": err})
+    for k in range(10):
+        df[f"top_component_{k}"] = tops[:, k]
+    dirpath.mkdir(parents=True)
+    df.to_csv(dirpath / "metrics.csv", index=False)
+    summary = {"status": "converged", "iterations": int(t[-1]), "seed": seed,
+               "settings": {"init_std": init, "seed": seed, **settings}}
+    (dirpath / "summary.json").write_text(json.dumps(summary))
+    return dirpath
+
+
+def _params(tmp_path, runs, config, scale="paper"):
+    return dict(summaries=[str(r / "summary.json") for r in runs], metrics=[str(r / "metrics.csv") for r in runs],
+                config=config, scale=scale, out_pdf=str(tmp_path / "f.pdf"), out_png=str(tmp_path / "f.png"),
+                out_claims=str(tmp_path / "claims.json"))
+
+
+@pytest.fixture
+def paper_config():
+    config = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), ROOT / "config" / "schema.yaml")
+    config["tf_dynamics"]["seeds"] = [0, 1]
+    return config["tf_dynamics"]
+
+
+def _paper_like_runs(tmp_path, small_escapes):
+    runs = []
+    for seed in (0, 1):
+        runs.append(_fake_run(tmp_path / f"a{seed}", 0.05, seed, [100, 150, 200, 260, 300],
+                              [0.64, 0.45, 0.41, 0.14, 0.11], 0.08, {}))
+        runs.append(_fake_run(tmp_path / f"b{seed}", 0.01, seed, [1000, 2500, 4000, 5500, 7000],
+                              [0.66, 0.49, 0.44, 0.31, 0.18], 0.03, {}))
+        runs.append(_fake_run(tmp_path / f"c{seed}", 0.005, seed, small_escapes,
+                              [0.66, 0.49, 0.44, 0.31, 0.18], 0.005, {}))
+    return runs
+
+
+def test_claims_pass_on_paper_like_dynamics(tmp_path, paper_config):
+    runs = _paper_like_runs(tmp_path, [4200, 5300, 7000, 9800, 11300])
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", _params(tmp_path, runs, paper_config), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
+    assert (tmp_path / "f.pdf").stat().st_size > 0 and (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    assert claims["one_at_a_time"].passed is True
+    assert claims["about_rank_components"].passed is True
+    assert claims["error_order"].passed is True
+    assert claims["final_error_init_0.005"].passed is True
+    assert claims["stepwise_init_0.005"].passed is True
+    assert claims["first_escape_init_0.005"].passed is True
+
+
+def test_claims_fail_when_components_are_learned_together(tmp_path, paper_config):
+    runs = _paper_like_runs(tmp_path, [4200, 4200, 4200, 4200, 4200])
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", _params(tmp_path, runs, paper_config), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
+    assert claims["one_at_a_time"].passed is False
+    assert claims["stepwise_init_0.005"].passed is False
+
+
+def test_claims_unchecked_when_settings_differ(tmp_path, paper_config):
+    config = dict(paper_config, order=3)
+    runs = _paper_like_runs(tmp_path, [4200, 5300, 7000, 9800, 11300])
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", _params(tmp_path, runs, config, "smoke"), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = read_claims(tmp_path / "claims.json")
+    assert claims and all(c.passed is None and "order=3" in c.note for c in claims)
+
+
+def test_missing_run_file_fails_with_its_path(tmp_path, paper_config):
+    runs = _paper_like_runs(tmp_path, [4200, 5300, 7000, 9800, 11300])
+    params = _params(tmp_path, runs, paper_config)
+    params["metrics"][2] = str(tmp_path / "nowhere" / "metrics.csv")
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", params, tmp_path)
+    assert proc.returncode != 0
+    assert str(tmp_path / "nowhere" / "metrics.csv") in proc.stderr
+    assert not (tmp_path / "claims.json").exists()

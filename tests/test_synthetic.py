@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from impreg.data.synthetic import CompletionData, make_cp_completion, random_cp_tensor
+from impreg.io import DataFileError
+
+
+def test_target_has_the_requested_rank_and_norm():
+    t = random_cp_tensor((6, 6, 6, 6), 3, 2.5, np.random.default_rng(0))
+    assert np.isclose(np.linalg.norm(t), 2.5)
+    # every matricization of a CP-rank-3 tensor has rank <= 3 (and 3 for generic factors)
+    assert np.linalg.matrix_rank(t.reshape(36, 36), tol=1e-10) == 3
+    assert np.linalg.matrix_rank(t.reshape(6, 216), tol=1e-10) == 3
+
+
+def test_observations_are_distinct_entries_of_the_target():
+    d = make_cp_completion(order=4, mode_dim=5, rank=2, fro_norm=1.0, num_observations=300, seed=1)
+    assert d.indices.shape == (300, 4)
+    assert len(np.unique(d.flat_indices)) == 300
+    assert np.array_equal(d.values, d.target[tuple(d.indices.T)])
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    a = make_cp_completion(3, 4, 2, 1.0, 20, seed=7)
+    b = make_cp_completion(3, 4, 2, 1.0, 20, seed=7)
+    c = make_cp_completion(3, 4, 2, 1.0, 20, seed=8)
+    assert np.array_equal(a.target, b.target) and np.array_equal(a.indices, b.indices)
+    assert not np.array_equal(a.target, c.target)
+
+
+def test_too_many_observations_rejected():
+    with pytest.raises(ValueError, match="num_observations"):
+        make_cp_completion(2, 3, 1, 1.0, 10, seed=0)
+
+
+def test_save_load_roundtrip(tmp_path):
+    d = make_cp_completion(3, 4, 2, 1.0, 20, seed=0)
+    d.save(tmp_path / "d.npz")
+    e = CompletionData.load(tmp_path / "d.npz")
+    assert np.array_equal(d.target, e.target) and e.meta == d.meta
+
+
+def test_missing_and_corrupt_files_are_named(tmp_path):
+    with pytest.raises(DataFileError, match="does not exist"):
+        CompletionData.load(tmp_path / "absent.npz")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip file")
+    with pytest.raises(DataFileError, match=str(bad)):
+        CompletionData.load(bad)

@@ -1,0 +1,111 @@
+"""The Snakemake workflow: dry-runs of every preset, the whole smoke DAG, reruns and failures."""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+import yaml
+
+from helpers import copy_workflow, snakemake
+from impreg.claims import read_claims
+
+PRESETS = ["config/config.yaml", "config/quick.yaml", "config/smoke.yaml"]
+REQUIRED_CLAIM_KEYS = {"id", "statement", "paper", "measured", "tolerance", "passed"}
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Parse the 'Job stats' table of a dry-run."""
+    table = output.split("Job stats:")[-1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """The whole smoke DAG, run once in a fresh copy of the workflow."""
+    wd = copy_workflow(tmp_path_factory.mktemp("smoke"))
+    proc = snakemake(wd, "--configfile", "config/smoke.yaml")
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    return wd
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_dry_run_every_preset(tmp_path, preset):
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "-n", "--configfile", preset)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = job_counts(proc.stdout + proc.stderr)
+    config = yaml.safe_load((wd / preset).read_text())["tf_dynamics"]
+    assert counts["tf_dynamics_train"] == len(config["init_stds"]) * len(config["seeds"])
+    assert counts["tf_dynamics"] == 1 and counts["report"] == 1
+
+
+def test_smoke_dag_outputs_are_complete_and_well_formed(smoke_run):
+    res = smoke_run / "results"
+    for figure in ["tf_dynamics"]:
+        assert (res / "figures" / f"{figure}.pdf").read_bytes()[:4] == b"%PDF"
+        assert (res / "figures" / f"{figure}.png").read_bytes()[:4] == b"\x89PNG"
+        raw = json.loads((res / "claims" / f"{figure}.json").read_text())
+        assert raw and all(REQUIRED_CLAIM_KEYS <= set(c) for c in raw)
+        claims = read_claims(res / "claims" / f"{figure}.json")
+        assert all(c.passed is None and c.note for c in claims), "smoke settings differ from the paper's"
+        nb = json.loads((res / "notebooks" / f"{figure}.ipynb").read_text())
+        assert any(cell.get("outputs") for cell in nb["cells"] if cell["cell_type"] == "code")
+    runs = sorted((res / "runs" / "tf_dynamics").iterdir())
+    assert len(runs) == 4
+    for run in runs:
+        summary = json.loads((run / "summary.json").read_text())
+        assert {"iterations", "wall_seconds", "device", "seed", "settings", "status"} <= set(summary)
+        assert len(pd.read_csv(run / "metrics.csv")) >= 2
+    assert (smoke_run / "results" / "benchmarks" / "tf_dynamics").is_dir()
+    report = (res / "REPLICATION.md").read_text()
+    assert "## tf_dynamics" in report and "not checked" in report
+
+
+def test_nothing_reruns_when_nothing_changed(smoke_run):
+    proc = snakemake(smoke_run, "-n", "--configfile", "config/smoke.yaml")
+    assert proc.returncode == 0
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_changing_one_setting_reruns_only_what_depends_on_it(smoke_run):
+    config = yaml.safe_load((smoke_run / "config" / "smoke.yaml").read_text())
+    config["tf_dynamics"]["lr"] = 0.02  # training setting: trains, figure, report; no data
+    (smoke_run / "changed.yaml").write_text(yaml.safe_dump(config))
+    counts = job_counts((lambda p: p.stdout + p.stderr)(snakemake(smoke_run, "-n", "--configfile", "changed.yaml")))
+    assert counts.get("tf_dynamics_train") == 4 and counts.get("tf_dynamics") == 1
+    assert "tf_dynamics_data" not in counts
+
+    config["tf_dynamics"]["lr"] = 0.01
+    config["tf_dynamics"]["claims"] = {"negligible_norm": 0.02}  # claim rule: only the notebook and report
+    (smoke_run / "changed.yaml").write_text(yaml.safe_dump(config))
+    counts = job_counts((lambda p: p.stdout + p.stderr)(snakemake(smoke_run, "-n", "--configfile", "changed.yaml")))
+    assert counts.get("tf_dynamics") == 1 and "tf_dynamics_train" not in counts
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    wd = copy_workflow(tmp_path)
+    config = yaml.safe_load((wd / "config" / "smoke.yaml").read_text())
+    config["tf_dynamics"]["init_stds"] = [0.05, -1.0]
+    config["tf_dynamics"]["typo_key"] = 3
+    (wd / "bad.yaml").write_text(yaml.safe_dump(config))
+    proc = snakemake(wd, "--configfile", "bad.yaml")
+    assert proc.returncode != 0
+    assert "tf_dynamics.init_stds.1" in proc.stderr and "-1.0" in proc.stderr and "exclusiveMinimum" in proc.stderr
+    assert "'typo_key'" in proc.stderr
+    assert not (wd / "results").exists()
+
+
+def test_failing_notebook_leaves_traceback_in_log(smoke_run):
+    run = next((smoke_run / "results" / "runs" / "tf_dynamics").iterdir())
+    metrics = run / "metrics.csv"
+    original = metrics.read_text()
+    try:
+        metrics.write_text("iteration,train_loss\n")
+        proc = snakemake(smoke_run, "--configfile", "config/smoke.yaml", "--forcerun", "tf_dynamics", "tf_dynamics")
+        assert proc.returncode != 0
+        log = (smoke_run / "results" / "logs" / "tf_dynamics" / "figure.log").read_text()
+        assert "Traceback" in log or "Error" in log
+        assert str(metrics.relative_to(smoke_run)) in log and "malformed" in log
+    finally:
+        metrics.write_text(original)

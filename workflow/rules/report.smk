@@ -1,0 +1,14 @@
+# REPLICATION.md: every claims file gathered into one claim-by-claim table.
+
+
+rule report:
+    input:
+        CLAIMS,
+    output:
+        "results/REPLICATION.md",
+    log:
+        "results/logs/report.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "{IMPREG} report --claims {input} --out {output} --figures-dir results/figures > {log} 2>&1"

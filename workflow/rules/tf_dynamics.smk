@@ -1,0 +1,88 @@
+# P1 Figure 3: gradient descent on a CP factorization learns one component at a time.
+
+TFD = config["tf_dynamics"]
+TFD_DATA = (
+    "results/data/tf_dynamics/order{order}_dim{mode_dim}_rank{target_rank}_norm{target_fro_norm:g}"
+    "_n{num_observations}_seed{{seed}}.npz".format(**TFD)
+)
+TFD_RUN = "results/runs/tf_dynamics/order{order}_dim{mode_dim}_R{num_components}".format(**TFD) + "_init{init}_seed{seed}"
+TFD_RUNS = expand(TFD_RUN, init=[fmt_float(s) for s in TFD["init_stds"]], seed=TFD["seeds"])
+TFD_FIGURE = notebook_outputs("tf_dynamics")
+
+PAPER1_TARGETS += [TFD_FIGURE["pdf"], TFD_FIGURE["png"], TFD_FIGURE["claims"]]
+CLAIMS.append(TFD_FIGURE["claims"])
+
+
+rule tf_dynamics_data:
+    output:
+        TFD_DATA,
+    params:
+        order=TFD["order"],
+        mode_dim=TFD["mode_dim"],
+        rank=TFD["target_rank"],
+        fro_norm=TFD["target_fro_norm"],
+        n=TFD["num_observations"],
+    log:
+        "results/logs/tf_dynamics/data_seed{seed}.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "{IMPREG} make-data tf-dynamics --order {params.order} --mode-dim {params.mode_dim} --rank {params.rank}"
+        " --fro-norm {params.fro_norm} --num-observations {params.n} --seed {wildcards.seed}"
+        " --out {output} > {log} 2>&1"
+
+
+rule tf_dynamics_train:
+    input:
+        TFD_DATA,
+    output:
+        metrics=TFD_RUN + "/metrics.csv",
+        summary=TFD_RUN + "/summary.json",
+    params:
+        out_dir=TFD_RUN,
+        settings=lambda wildcards: (
+            f"--num-components {TFD['num_components']} --lr {TFD['lr']} --alpha {TFD['alpha']} --eps {TFD['eps']}"
+            f" --stop-loss {TFD['stop_loss']} --stop-patience {TFD['stop_patience']}"
+            f" --max-iterations {TFD['max_iterations']} --log-every {TFD['log_every']} --top-k {TFD['top_k']}"
+            f" --dtype {TFD['dtype']} --device {config['device']}"
+        ),
+    threads: config["threads"]
+    resources:
+        gpu=1 if config["device"].startswith("cuda") else 0,
+    log:
+        "results/logs/tf_dynamics/train_init{init}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/tf_dynamics/train_init{init}_seed{seed}.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "OMP_NUM_THREADS={threads} {IMPREG} train tf-dynamics --data {input} --out-dir {params.out_dir}"
+        " --init-std {wildcards.init} --seed {wildcards.seed} {params.settings} > {log} 2>&1"
+
+
+rule tf_dynamics:
+    input:
+        notebook="notebooks/tf_dynamics.ipynb",
+        metrics=[run + "/metrics.csv" for run in TFD_RUNS],
+        summaries=[run + "/summary.json" for run in TFD_RUNS],
+    output:
+        pdf=TFD_FIGURE["pdf"],
+        png=report(TFD_FIGURE["png"], caption="../report/tf_dynamics.rst", category="Paper 1"),
+        claims=TFD_FIGURE["claims"],
+        notebook=TFD_FIGURE["notebook"],
+    params:
+        nb=lambda wildcards, input, output: papermill_params(
+            summaries=list(input.summaries),
+            metrics=list(input.metrics),
+            config=TFD,
+            scale=config["scale"],
+            out_pdf=output.pdf,
+            out_png=output.png,
+            out_claims=output.claims,
+        ),
+    log:
+        "results/logs/tf_dynamics/figure.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "{PAPERMILL} {input.notebook} {output.notebook} -y {params.nb} > {log} 2>&1"
