@@ -10,7 +10,8 @@ PROFILE ?= default
 TARGET ?= all
 SNAKEMAKE_ARGS ?=
 CONFIG := config/$(if $(filter paper,$(SCALE)),config,$(SCALE)).yaml
-SNAKEMAKE := $(BIN)/snakemake --workflow-profile profiles/$(PROFILE) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
+# Targets go first: --configfile takes several values and would swallow them.
+SNAKEMAKE_OPTS := --workflow-profile profiles/$(PROFILE) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
 
 # Rules call `python`, `papermill` and `impreg` from the environment: put the venv first.
 export PATH := $(BIN):$(PATH)
@@ -29,7 +30,7 @@ venv: $(VENV)/.installed
 
 replicate: venv
 	@test -f $(CONFIG) || { echo "no config for SCALE=$(SCALE): expected $(CONFIG) (use paper, quick or smoke)"; exit 2; }
-	$(SNAKEMAKE) $(TARGET)
+	$(BIN)/snakemake $(TARGET) $(SNAKEMAKE_OPTS)
 
 test: venv
 	$(BIN)/python -m pytest -q
@@ -46,8 +47,8 @@ lint: venv
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 
 report: venv
-	$(SNAKEMAKE) report
-	$(SNAKEMAKE) --report results/report.html
+	$(BIN)/snakemake report $(SNAKEMAKE_OPTS)
+	$(BIN)/snakemake $(SNAKEMAKE_OPTS) --report results/report.html
 
 benchmark: venv
 	$(BIN)/python benchmarks/tf_dynamics_step.py

@@ -13,6 +13,7 @@ from snakemake.utils import min_version
 min_version("9.19")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from impreg.config import ConfigError, validate_config  # noqa: E402
 
 

@@ -1,7 +1,9 @@
 """Step throughput of the tensor-factorization dynamics (P1 Figure 3), side by side in one run.
 
   original : the original code's formulation: every observation a dense one-hot sensing tensor,
-             the full tensor built by einsum, prediction = <X_i, W> for each observation
+             the full tensor built by einsum, prediction = <X_i, W> as an elementwise product
+             summed per observation (as the original trainer computes it)
+  original-gemv : the same inner products as one matrix-vector product (a stronger baseline)
   gather   : predictions from the factor rows of each observed entry (no full tensor)
   full-autograd : the full tensor from two Khatri-Rao products and one matrix product, the
              observed entries picked out, autograd's backward
@@ -33,7 +35,7 @@ from impreg.factorizations.cp import CPFactorization  # noqa: E402
 from impreg.optim import NormalizedGradRMSprop  # noqa: E402
 from impreg.train.tf_dynamics import completion_loss_and_grad  # noqa: E402
 
-KINDS = ("original", "gather", "full-autograd", "impreg")
+KINDS = ("original", "original-gemv", "gather", "full-autograd", "impreg")
 
 
 def make_step(kind: str, data, device: torch.device):
@@ -41,15 +43,17 @@ def make_step(kind: str, data, device: torch.device):
     model = CPFactorization(dims, 1000, 0.005, generator=torch.Generator().manual_seed(0)).to(device)
     opt = NormalizedGradRMSprop(model.parameters())
     y = torch.as_tensor(data.values, dtype=torch.float32, device=device)
-    if kind == "original":
+    if kind.startswith("original"):
         flat = torch.as_tensor(data.flat_indices, device=device)
-        sensing = torch.zeros(len(flat), data.target.size, device=device)  # dense one-hot tensors
-        sensing[torch.arange(len(flat)), flat] = 1.0
+        sensing = torch.zeros(len(flat), *dims, device=device)  # dense one-hot tensors
+        sensing.view(len(flat), -1)[torch.arange(len(flat)), flat] = 1.0
         spec = "ir,jr,kr,lr->ijkl"
 
         def predict():
             full = torch.einsum(spec, *model.factors)
-            return sensing @ full.reshape(-1)
+            if kind == "original-gemv":
+                return sensing.view(len(flat), -1) @ full.reshape(-1)
+            return (sensing * full.unsqueeze(0)).view(len(flat), -1).sum(dim=1)
     elif kind == "gather":
         idx = torch.as_tensor(data.indices, device=device)
 
@@ -68,10 +72,11 @@ def make_step(kind: str, data, device: torch.device):
 
         def step():
             with torch.no_grad():
-                full = model.full_tensor()
+                halves = model.halves()
+                full = (halves[0] @ halves[1].T).reshape(dims)
             loss, grad = completion_loss_and_grad(full, mask, observed, len(y), "l2", 1.0)
             opt.zero_grad(set_to_none=True)
-            model.backward_from_tensor_grad(grad)
+            model.backward_from_tensor_grad(grad, halves)
             opt.step()
             return loss
 

@@ -62,6 +62,12 @@ def test_smoke_dag_outputs_are_complete_and_well_formed(smoke_run):
     assert "## tf_dynamics" in report and "not checked" in report
 
 
+def test_html_report_shows_the_figures(smoke_run):
+    proc = snakemake(smoke_run, "--configfile", "config/smoke.yaml", "--report", "results/report.html")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (smoke_run / "results" / "report.html").stat().st_size > 10_000
+
+
 def test_nothing_reruns_when_nothing_changed(smoke_run):
     proc = snakemake(smoke_run, "-n", "--configfile", "config/smoke.yaml")
     assert proc.returncode == 0
@@ -102,7 +108,7 @@ def test_failing_notebook_leaves_traceback_in_log(smoke_run):
     original = metrics.read_text()
     try:
         metrics.write_text("iteration,train_loss\n")
-        proc = snakemake(smoke_run, "--configfile", "config/smoke.yaml", "--forcerun", "tf_dynamics", "tf_dynamics")
+        proc = snakemake(smoke_run, "tf_dynamics", "--configfile", "config/smoke.yaml", "--forcerun", "tf_dynamics")
         assert proc.returncode != 0
         log = (smoke_run / "results" / "logs" / "tf_dynamics" / "figure.log").read_text()
         assert "Traceback" in log or "Error" in log

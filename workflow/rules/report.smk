@@ -6,9 +6,11 @@ rule report:
         CLAIMS,
     output:
         "results/REPLICATION.md",
+    params:
+        impreg=IMPREG,
     log:
         "results/logs/report.log",
     conda:
         CONDA_ENV
     shell:
-        "{IMPREG} report --claims {input} --out {output} --figures-dir results/figures > {log} 2>&1"
+        "{params.impreg} report --claims {input} --out {output} --figures-dir results/figures > {log} 2>&1"

@@ -5,7 +5,9 @@ TFD_DATA = (
     "results/data/tf_dynamics/order{order}_dim{mode_dim}_rank{target_rank}_norm{target_fro_norm:g}"
     "_n{num_observations}_seed{{seed}}.npz".format(**TFD)
 )
-TFD_RUN = "results/runs/tf_dynamics/order{order}_dim{mode_dim}_R{num_components}".format(**TFD) + "_init{init}_seed{seed}"
+TFD_RUN = "results/runs/tf_dynamics/order{order}_dim{mode_dim}_R{num_components}_init{{init}}_seed{{seed}}".format(
+    **TFD
+)
 TFD_RUNS = expand(TFD_RUN, init=[fmt_float(s) for s in TFD["init_stds"]], seed=TFD["seeds"])
 TFD_FIGURE = notebook_outputs("tf_dynamics")
 
@@ -17,6 +19,7 @@ rule tf_dynamics_data:
     output:
         TFD_DATA,
     params:
+        impreg=IMPREG,
         order=TFD["order"],
         mode_dim=TFD["mode_dim"],
         rank=TFD["target_rank"],
@@ -27,7 +30,7 @@ rule tf_dynamics_data:
     conda:
         CONDA_ENV
     shell:
-        "{IMPREG} make-data tf-dynamics --order {params.order} --mode-dim {params.mode_dim} --rank {params.rank}"
+        "{params.impreg} make-data tf-dynamics --order {params.order} --mode-dim {params.mode_dim} --rank {params.rank}"
         " --fro-norm {params.fro_norm} --num-observations {params.n} --seed {wildcards.seed}"
         " --out {output} > {log} 2>&1"
 
@@ -36,10 +39,11 @@ rule tf_dynamics_train:
     input:
         TFD_DATA,
     output:
-        metrics=TFD_RUN + "/metrics.csv",
-        summary=TFD_RUN + "/summary.json",
+        metrics=os.path.join(TFD_RUN, "metrics.csv"),
+        summary=os.path.join(TFD_RUN, "summary.json"),
     params:
-        out_dir=TFD_RUN,
+        impreg=IMPREG,
+        out_dir=lambda wildcards, output: os.path.dirname(output.summary),
         settings=lambda wildcards: (
             f"--num-components {TFD['num_components']} --lr {TFD['lr']} --alpha {TFD['alpha']} --eps {TFD['eps']}"
             f" --stop-loss {TFD['stop_loss']} --stop-patience {TFD['stop_patience']}"
@@ -56,26 +60,27 @@ rule tf_dynamics_train:
     conda:
         CONDA_ENV
     shell:
-        "OMP_NUM_THREADS={threads} {IMPREG} train tf-dynamics --data {input} --out-dir {params.out_dir}"
+        "OMP_NUM_THREADS={threads} {params.impreg} train tf-dynamics --data {input} --out-dir {params.out_dir}"
         " --init-std {wildcards.init} --seed {wildcards.seed} {params.settings} > {log} 2>&1"
 
 
 rule tf_dynamics:
     input:
         notebook="notebooks/tf_dynamics.ipynb",
-        metrics=[run + "/metrics.csv" for run in TFD_RUNS],
-        summaries=[run + "/summary.json" for run in TFD_RUNS],
+        metrics=[os.path.join(run, "metrics.csv") for run in TFD_RUNS],
+        summaries=[os.path.join(run, "summary.json") for run in TFD_RUNS],
     output:
         pdf=TFD_FIGURE["pdf"],
         png=report(TFD_FIGURE["png"], caption="../report/tf_dynamics.rst", category="Paper 1"),
         claims=TFD_FIGURE["claims"],
         notebook=TFD_FIGURE["notebook"],
     params:
-        nb=lambda wildcards, input, output: papermill_params(
+        papermill=PAPERMILL,
+        # settings apart from paths, so that Snakemake's params trigger sees a changed claim rule
+        settings=papermill_params(config=TFD, scale=config["scale"]),
+        paths=lambda wildcards, input, output: papermill_params(
             summaries=list(input.summaries),
             metrics=list(input.metrics),
-            config=TFD,
-            scale=config["scale"],
             out_pdf=output.pdf,
             out_png=output.png,
             out_claims=output.claims,
@@ -85,4 +90,4 @@ rule tf_dynamics:
     conda:
         CONDA_ENV
     shell:
-        "{PAPERMILL} {input.notebook} {output.notebook} -y {params.nb} > {log} 2>&1"
+        "{params.papermill} {input.notebook} {output.notebook} -y {params.settings} -y {params.paths} > {log} 2>&1"

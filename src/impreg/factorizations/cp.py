@@ -7,9 +7,6 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-LETTERS = "abcdefghijklmnopq"
-
-
 def khatri_rao(mats: Sequence[torch.Tensor]) -> torch.Tensor:
     """Column-wise Kronecker product of (d_n, R) matrices -> (prod d_n, R), first mode slowest."""
     out = mats[0]
@@ -19,16 +16,21 @@ def khatri_rao(mats: Sequence[torch.Tensor]) -> torch.Tensor:
 
 
 def khatri_rao_backward(grad: torch.Tensor, mats: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """Gradients w.r.t. each of ``mats`` given the gradient w.r.t. their Khatri-Rao product."""
+    """Gradients w.r.t. each of ``mats`` given the gradient w.r.t. their Khatri-Rao product.
+
+    For mode k: multiply the (d_0, ..., d_{K-1}, R) gradient by the Khatri-Rao product of the
+    other modes (broadcast over mode k) and sum those modes out. On CPU this broadcast
+    multiply-sum is several times faster than the equivalent einsum at these shapes.
+    """
     if len(mats) == 1:
         return [grad]
-    modes = LETTERS[: len(mats)]
-    g = grad.reshape(*(m.shape[0] for m in mats), grad.shape[1])
+    dims = [m.shape[0] for m in mats]
+    g = grad.reshape(*dims, grad.shape[1])
     grads = []
     for k in range(len(mats)):
-        others = [j for j in range(len(mats)) if j != k]
-        spec = f"{modes}z," + ",".join(f"{modes[j]}z" for j in others) + f"->{modes[k]}z"
-        grads.append(torch.einsum(spec, g, *(mats[j] for j in others)))
+        others = khatri_rao([m for j, m in enumerate(mats) if j != k])
+        others = others.reshape(*(1 if j == k else d for j, d in enumerate(dims)), grad.shape[1])
+        grads.append((g * others).sum(dim=[j for j in range(len(mats)) if j != k]))
     return grads
 
 
@@ -61,29 +63,33 @@ class CPFactorization(nn.Module):
     def order(self) -> int:
         return len(self.dims)
 
+    def halves(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Khatri-Rao products of the first and the second half of the modes: the full tensor,
+        matricized with the first half as rows, is ``left @ right.T``."""
+        if self.order < 2:
+            raise ValueError("halves() needs an order of at least 2")
+        factors, half = list(self.factors), self.order // 2  # slicing a ParameterList builds a module: slow
+        return khatri_rao(factors[:half]), khatri_rao(factors[half:])
+
     def full_tensor(self) -> torch.Tensor:
         """The represented tensor, shape ``dims``."""
-        factors = list(self.factors)
-        if len(factors) == 1:
-            return factors[0].sum(dim=1)
-        half = len(factors) // 2
-        left = khatri_rao(factors[:half])
-        right = khatri_rao(factors[half:])
+        if self.order == 1:
+            return self.factors[0].sum(dim=1)
+        left, right = self.halves()
         return (left @ right.T).reshape(self.dims)
 
     @torch.no_grad()
-    def backward_from_tensor_grad(self, grad_tensor: torch.Tensor) -> None:
-        """Accumulate into ``.grad`` of the factors the gradient of a loss whose gradient with
-        respect to the full tensor is ``grad_tensor``.
+    def backward_from_tensor_grad(
+        self, grad_tensor: torch.Tensor, halves: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> None:
+        """Accumulate into the factors' ``.grad`` the gradient of a loss whose gradient with
+        respect to the full tensor is ``grad_tensor``; ``halves`` may pass the forward's ``halves()``.
 
-        This is the backward pass of ``full_tensor`` written out: two matrix products and the
-        Khatri-Rao backward, with none of autograd's bookkeeping (about twice as fast here).
+        This is the backward of ``full_tensor`` written out: two matrix products and the
+        Khatri-Rao backward, without autograd's bookkeeping (about twice as fast here).
         """
-        factors = list(self.factors)
-        if len(factors) < 2:
-            raise ValueError("backward_from_tensor_grad needs an order of at least 2")
-        half = len(factors) // 2
-        left, right = khatri_rao(factors[:half]), khatri_rao(factors[half:])
+        left, right = halves if halves is not None else self.halves()
+        factors, half = list(self.factors), self.order // 2
         g = grad_tensor.reshape(left.shape[0], right.shape[0])
         grads = khatri_rao_backward(g @ right, factors[:half]) + khatri_rao_backward(g.T @ left, factors[half:])
         for p, gp in zip(self.factors, grads):

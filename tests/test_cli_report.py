@@ -1,0 +1,54 @@
+import json
+
+import pytest
+
+from impreg.claims import Claim, majority, not_checkable, read_claims, write_claims
+from impreg.cli import main
+from impreg.report import write_replication_report
+
+
+def test_cli_makes_data_and_trains(tmp_path, capsys):
+    data = tmp_path / "d.npz"
+    assert main(["make-data", "tf-dynamics", "--order", "3", "--mode-dim", "4", "--rank", "2",
+                 "--num-observations", "30", "--seed", "1", "--out", str(data)]) == 0
+    assert main(["train", "tf-dynamics", "--data", str(data), "--out-dir", str(tmp_path / "run"),
+                 "--num-components", "8", "--init-std", "0.05", "--max-iterations", "50", "--log-every", "10",
+                 "--top-k", "3", "--seed", "2", "--device", "cpu"]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["iterations"] == 50 and summary["seed"] == 2 and summary["settings"]["num_components"] == 8
+    assert "max_iterations after 50 iterations" in capsys.readouterr().out
+
+
+def test_cli_names_a_missing_data_file(tmp_path, capsys):
+    code = main(["train", "tf-dynamics", "--data", str(tmp_path / "absent.npz"), "--out-dir", str(tmp_path / "r")])
+    assert code == 2
+    assert "absent.npz" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_unchecked_claim_must_say_why():
+    with pytest.raises(ValueError, match="must say why"):
+        Claim("x", "s", 1, None, None, None)
+    assert not_checkable("x", "s", 1, "too small").verdict == "not checked"
+
+
+def test_majority():
+    assert majority([True, True, False]) and not majority([True, False]) and not majority([])
+
+
+def test_report_counts_and_lists_every_verdict(tmp_path):
+    write_claims(tmp_path / "fig_a.json", [Claim("a1", "s", 0.1, 0.11, "±0.02", True),
+                                           Claim("a2", "s", 0.1, 0.5, "±0.02", False)])
+    write_claims(tmp_path / "fig_b.json", [not_checkable("b1", "s", 3, "smoke scale")])
+    out = tmp_path / "REPLICATION.md"
+    write_replication_report([tmp_path / "fig_a.json", tmp_path / "fig_b.json"], out)
+    text = out.read_text()
+    assert "1 pass, 1 fail, 1 not checked" in text
+    assert "## fig_a" in text and "## fig_b" in text
+    assert "**FAIL**" in text and "smoke scale" in text
+    assert [c.id for c in read_claims(tmp_path / "fig_a.json")] == ["a1", "a2"]
+
+
+def test_duplicate_claim_ids_rejected(tmp_path):
+    with pytest.raises(ValueError, match="duplicate"):
+        write_claims(tmp_path / "c.json", [Claim("a", "s", 1, 1, 0, True), Claim("a", "s", 1, 1, 0, True)])
