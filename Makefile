@@ -51,7 +51,8 @@ report: venv
 	$(BIN)/snakemake $(SNAKEMAKE_OPTS) --report results/report.html
 
 benchmark: venv
-	$(BIN)/python benchmarks/tf_dynamics_step.py
+	$(BIN)/python benchmarks/tf_dynamics_step.py --threads 1
+	$(BIN)/python benchmarks/tf_dynamics_step.py --threads 1 --dtype float64 --full-runs
 
 clean:
 	rm -rf results .snakemake

@@ -38,14 +38,14 @@ from impreg.train.tf_dynamics import completion_loss_and_grad  # noqa: E402
 KINDS = ("original", "original-gemv", "gather", "full-autograd", "impreg")
 
 
-def make_step(kind: str, data, device: torch.device):
+def make_step(kind: str, data, device: torch.device, dtype: torch.dtype = torch.float32):
     dims = data.target.shape
-    model = CPFactorization(dims, 1000, 0.005, generator=torch.Generator().manual_seed(0)).to(device)
+    model = CPFactorization(dims, 1000, 0.005, generator=torch.Generator().manual_seed(0), dtype=dtype).to(device)
     opt = NormalizedGradRMSprop(model.parameters())
-    y = torch.as_tensor(data.values, dtype=torch.float32, device=device)
+    y = torch.as_tensor(data.values, dtype=dtype, device=device)
     if kind.startswith("original"):
         flat = torch.as_tensor(data.flat_indices, device=device)
-        sensing = torch.zeros(len(flat), *dims, device=device)  # dense one-hot tensors
+        sensing = torch.zeros(len(flat), *dims, device=device, dtype=dtype)  # dense one-hot tensors
         sensing.view(len(flat), -1)[torch.arange(len(flat)), flat] = 1.0
         spec = "ir,jr,kr,lr->ijkl"
 
@@ -68,7 +68,7 @@ def make_step(kind: str, data, device: torch.device):
         mask = torch.zeros(data.target.size, dtype=torch.bool, device=device)
         mask[torch.as_tensor(data.flat_indices, device=device)] = True
         mask = mask.reshape(dims)
-        observed = torch.where(mask, torch.as_tensor(data.target, dtype=torch.float32, device=device), 0.0)
+        observed = torch.where(mask, torch.as_tensor(data.target, dtype=dtype, device=device), 0.0)
 
         def step():
             with torch.no_grad():
@@ -104,7 +104,7 @@ def time_steps(step, seconds: float, device: torch.device) -> float:
     return n / (time.perf_counter() - start)
 
 
-def full_runs() -> None:
+def full_runs(dtype: str) -> None:
     from impreg.train.tf_dynamics import TFDynamicsConfig, run
 
     data = make_cp_completion(4, 10, 5, 1.0, 2000, seed=0)
@@ -112,7 +112,8 @@ def full_runs() -> None:
     print("\n| init | status | iterations | wall s | it/s |\n|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for init in (0.05, 0.01, 0.005):
-            s = run(TFDynamicsConfig(init_std=init, num_components=1000, max_iterations=100_000), data, Path(tmp) / str(init))
+            cfg = TFDynamicsConfig(init_std=init, num_components=1000, max_iterations=100_000, dtype=dtype, device="cpu")
+            s = run(cfg, data, Path(tmp) / str(init))
             total += s["wall_seconds"]
             print(f"| {init:g} | {s['status']} | {s['iterations']} | {s['wall_seconds']:.1f} | {s['iterations_per_second']:.0f} |")
     print(f"\nAll three Figure 3 runs: {total:.1f} s ({total / 60:.2f} min) on {torch.get_num_threads()} threads.")
@@ -123,19 +124,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10.0, help="timing window per formulation")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--full-runs", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     data = make_cp_completion(4, 10, 5, 1.0, 2000, seed=0)
 
-    rates = {kind: time_steps(make_step(kind, data, device), args.seconds, device) for kind in KINDS}
-    print(f"Figure 3 step (order 4, dim 10, R 1000, 2000 observations) on {args.device}, {args.threads} threads\n")
+    dtype = getattr(torch, args.dtype)
+    rates = {kind: time_steps(make_step(kind, data, device, dtype), args.seconds, device) for kind in KINDS}
+    print(f"Figure 3 step (order 4, dim 10, R 1000, 2000 observations) on {args.device}, {args.dtype}, "
+          f"{args.threads} threads\n")
     print("| formulation | iterations/s | speed-up vs original |\n|---|---|---|")
     for kind, rate in rates.items():
         print(f"| {kind} | {rate:.1f} | {rate / rates['original']:.1f}x |")
     if args.full_runs:
-        full_runs()
+        full_runs(args.dtype)
 
 
 if __name__ == "__main__":
