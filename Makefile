@@ -18,10 +18,11 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: venv replicate test test-slow test-all lint report benchmark clean
 
-$(VENV)/.installed: envs/requirements.lock pyproject.toml
+$(VENV)/.installed: envs/requirements.lock envs/requirements-slurm.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r envs/requirements.lock
+	$(BIN)/python -m pip install -q -r envs/requirements-slurm.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (impreg)" > /dev/null
 	touch $@
@@ -29,6 +30,7 @@ $(VENV)/.installed: envs/requirements.lock pyproject.toml
 venv: $(VENV)/.installed
 
 replicate: venv
+	@test "$(PROFILE)" != slurm || $(BIN)/python -c "import snakemake_executor_plugin_slurm" 2>/dev/null || { echo "PROFILE=slurm needs the SLURM executor plugin: $(BIN)/pip install -r envs/requirements-slurm.txt"; exit 2; }
 	@test -f $(CONFIG) || { echo "no config for SCALE=$(SCALE): expected $(CONFIG) (use paper, quick or smoke)"; exit 2; }
 	$(BIN)/snakemake $(TARGET) $(SNAKEMAKE_OPTS)
 

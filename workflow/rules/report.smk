@@ -1,6 +1,10 @@
 # REPLICATION.md: every claims file gathered into one claim-by-claim table.
 
 
+localrules:
+    report,
+
+
 rule report:
     input:
         CLAIMS,

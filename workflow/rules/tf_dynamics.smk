@@ -14,6 +14,11 @@ TFD_FIGURE = notebook_outputs("tf_dynamics")
 PAPER1_TARGETS += [TFD_FIGURE["pdf"], TFD_FIGURE["png"], TFD_FIGURE["claims"]]
 CLAIMS.append(TFD_FIGURE["claims"])
 
+# Light jobs run where Snakemake runs, never as cluster jobs (profiles/slurm).
+localrules:
+    tf_dynamics_data,
+    tf_dynamics,
+
 
 rule tf_dynamics_data:
     output:
