@@ -28,6 +28,9 @@ except ConfigError as err:
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/tf_dynamics.smk"
+include: "workflow/rules/tf_dynamics_variants.smk"
+include: "workflow/rules/incremental_rank.smk"
+include: "workflow/rules/rank_complexity.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -9,9 +9,12 @@ import yaml
 
 from helpers import copy_workflow, snakemake
 from impreg.claims import read_claims
+from impreg.config import load_config
 
 PRESETS = ["config/config.yaml", "config/quick.yaml", "config/smoke.yaml"]
 REQUIRED_CLAIM_KEYS = {"id", "statement", "paper", "measured", "tolerance", "passed"}
+RANK_COMPLEXITY_FIGURES = ["rank_complexity", "rank_complexity_cifar10", "rank_complexity_digits"]
+DYNAMICS_FIGURES = ["tf_dynamics_variants", "incremental_rank", "htf_detail"]
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -38,11 +41,24 @@ def test_dry_run_every_preset(tmp_path, preset):
     config = yaml.safe_load((wd / preset).read_text())["tf_dynamics"]
     assert counts["tf_dynamics_train"] == len(config["init_stds"]) * len(config["seeds"])
     assert counts["tf_dynamics"] == 1 and counts["report"] == 1
+    rc = yaml.safe_load((wd / preset).read_text()).get("rank_complexity", {})
+    jobs = 4 * len(rc.get("controls", ["natural", "random_image", "random_label"]))  # datasets x controls
+    assert counts["rank_complexity_data"] == jobs and counts["rank_complexity_train"] == jobs
+    assert counts["rank_complexity_figure"] == len(RANK_COMPLEXITY_FIGURES)
+    assert counts.get("rank_complexity_stand_in", 0) == (1 if rc.get("stand_in") else 0)
+    resolved = load_config(wd / preset, wd / "config" / "schema.yaml")
+    tfv, irk = resolved["tf_dynamics_variants"], resolved["incremental_rank"]
+    variants = tfv["variants"].values()
+    assert counts["tf_dynamics_variants_train"] == sum(len(v["init_stds"]) for v in variants) * len(tfv["seeds"])
+    datasets = {(v["task"], v["order"], v["mode_dim"], v["target_rank"], v["num_observations"]) for v in variants}
+    assert counts["tf_dynamics_variants_data"] == len(datasets) * len(tfv["seeds"])
+    assert counts["incremental_rank_train"] == counts["incremental_rank_data"] == 3 * len(irk["seeds"])
+    assert counts["tf_dynamics_variants"] == counts["incremental_rank"] == counts["htf_detail"] == 1
 
 
 def test_smoke_dag_outputs_are_complete_and_well_formed(smoke_run):
     res = smoke_run / "results"
-    for figure in ["tf_dynamics"]:
+    for figure in ["tf_dynamics", *RANK_COMPLEXITY_FIGURES, *DYNAMICS_FIGURES]:
         assert (res / "figures" / f"{figure}.pdf").read_bytes()[:4] == b"%PDF"
         assert (res / "figures" / f"{figure}.png").read_bytes()[:4] == b"\x89PNG"
         raw = json.loads((res / "claims" / f"{figure}.json").read_text())
@@ -58,6 +74,21 @@ def test_smoke_dag_outputs_are_complete_and_well_formed(smoke_run):
         assert {"iterations", "wall_seconds", "device", "seed", "settings", "status"} <= set(summary)
         assert len(pd.read_csv(run / "metrics.csv")) >= 2
     assert (smoke_run / "results" / "benchmarks" / "tf_dynamics").is_dir()
+    for figure in RANK_COMPLEXITY_FIGURES:
+        assert all((res / "tables" / f"{figure}.{ext}").stat().st_size > 0 for ext in ("csv", "md", "tex"))
+    rc_runs = sorted((res / "runs" / "rank_complexity").iterdir())
+    assert len(rc_runs) == 12  # 4 datasets x 3 controls, each one packed job
+    for run in rc_runs:
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["status"] == "completed" and summary["stand_in"] == (summary["dataset"] != "digits")
+        assert (run / "checkpoint.pt").exists()
+    assert (smoke_run / "results" / "benchmarks" / "rank_complexity").is_dir()
+    for experiment, count in (("tf_dynamics_variants", 6), ("incremental_rank", 3)):
+        dyn_runs = sorted((res / "runs" / experiment).iterdir())
+        assert len(dyn_runs) == count
+        assert all(json.loads((r / "summary.json").read_text())["status"] in ("converged", "max_iterations")
+                   for r in dyn_runs)
+        assert len(list((res / "benchmarks" / experiment).glob("*.tsv"))) == count
     report = (res / "REPLICATION.md").read_text()
     assert "## tf_dynamics" in report and "not checked" in report
 

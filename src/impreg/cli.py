@@ -34,6 +34,50 @@ def _train_tf_dynamics(args: argparse.Namespace) -> None:
           f"{summary['device']}: reconstruction error {summary['final_reconstruction_error']:.4g}")
 
 
+def _make_stand_in_images(args: argparse.Namespace) -> None:
+    from impreg.data.stand_in import write_stand_in
+
+    manifest = write_stand_in(args.out_dir, args.datasets, args.seed, args.num_train, args.num_test)
+    print(f"wrote STAND-IN data (not the real datasets) for {', '.join(args.datasets)} into {args.out_dir} "
+          f"({args.num_train} train / {args.num_test} test images each; manifest {manifest})")
+
+
+def _make_data_rank_complexity(args: argparse.Namespace) -> None:
+    from impreg.train.rank_complexity import make_data
+
+    data = make_data(args.dataset, args.control, args.positive_class, args.seed, args.train_subset, args.data_dir,
+                     download=args.download, allow_stand_in=args.allow_stand_in)
+    data.save(args.out)
+    m = data.meta
+    print(f"wrote {args.out}: {m['dataset']} {m['control']}{' [STAND-IN DATA]' if m['stand_in'] else ''}, "
+          f"{m['num_train']} train ({m['train_positives']} positive) / {m['num_test']} test images, "
+          f"{m['num_pixels']} pixels, variance line {m['variance_line']:.4f}")
+
+
+def _train_rank_complexity(args: argparse.Namespace) -> None:
+    from impreg.data.tensorize import BinaryImageData
+    from impreg.train.rank_complexity import RankComplexityConfig, run
+
+    cfg = RankComplexityConfig(ranks=tuple(args.ranks), seeds=tuple(args.seeds), epochs=args.epochs,
+                               batch_size=args.batch_size, lr=args.lr, init_mean=args.init_mean,
+                               init_std=args.init_std, max_test_sample_loss=args.max_test_sample_loss,
+                               eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
+                               eval_batch_size=args.eval_batch_size, device=args.device, dtype=args.dtype)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    run(cfg, BinaryImageData.load(args.data), args.out_dir, resume=not args.no_resume)
+
+
+def _fetch_data(args: argparse.Namespace) -> None:
+    from impreg.data.images import ensure_downloaded
+
+    for name in args.datasets:
+        root = ensure_downloaded(name, args.data_dir)
+        print(f"{name}: present and verified in {root}")
+
+
 def _report(args: argparse.Namespace) -> None:
     from impreg.report import write_replication_report
 
@@ -66,12 +110,65 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataclass_flags(p, TFDynamicsConfig)
     p.set_defaults(func=_train_tf_dynamics)
 
+    from impreg.train.commands import add_commands  # tf-sensing, ht-completion, incremental-rank
+
+    add_commands(make_data, train)
+
+    _add_rank_complexity_parsers(top, make_data, train)
+
     p = top.add_parser("report", help="gather claims files into REPLICATION.md")
     p.add_argument("--claims", nargs="+", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--figures-dir", default=None, help="link figures relative to the report")
     p.set_defaults(func=_report)
     return parser
+
+
+def _add_rank_complexity_parsers(top, make_data, train) -> None:
+    """P1 Figure 4: image data (real or stand-in) as tensor completion, packed pixel-CP training, fetching."""
+    from impreg.data.images import DATASETS
+    from impreg.data.stand_in import STAND_IN_DATASETS
+    from impreg.data.tensorize import CONTROLS
+    from impreg.train.rank_complexity import RankComplexityConfig
+
+    p = make_data.add_parser("stand-in-images", help="generated STAND-IN files in MNIST/F-MNIST/CIFAR-10 formats")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--datasets", nargs="+", choices=STAND_IN_DATASETS, default=list(STAND_IN_DATASETS))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-train", type=int, default=600)
+    p.add_argument("--num-test", type=int, default=200)
+    p.set_defaults(func=_make_stand_in_images)
+
+    p = make_data.add_parser("rank-complexity", help="an image dataset (or a random control) as binary completion data")
+    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--control", default="natural", choices=CONTROLS)
+    p.add_argument("--positive-class", type=int, default=6)
+    p.add_argument("--seed", type=int, default=0, help="seeds the random controls and the train subset")
+    p.add_argument("--train-subset", type=int, default=0, help="keep this many random train images (0: all)")
+    p.add_argument("--data-dir", default=None, help="folder of the raw files (default: $IMPREG_DATA_DIR, else data/images)")
+    p.add_argument("--download", action="store_true", help="fetch missing files from the canonical sources")
+    p.add_argument("--allow-stand-in", action="store_true", help="accept a STAND-IN data folder (tests, smoke scale)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_make_data_rank_complexity)
+
+    d = RankComplexityConfig()
+    p = train.add_parser("rank-complexity", help="CP models of many ranks and seeds fitted at once to image data")
+    p.add_argument("--data", required=True, help="npz from `make-data rank-complexity`")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--ranks", type=int, nargs="+", default=list(d.ranks))
+    p.add_argument("--seeds", type=int, nargs="+", default=list(d.seeds))
+    for name in ("epochs", "batch_size", "lr", "init_mean", "init_std", "max_test_sample_loss", "eval_every",
+                 "checkpoint_every", "eval_batch_size", "device", "dtype"):
+        default = getattr(d, name)
+        p.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default, help=f"(default: {default})")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint.pt")
+    p.set_defaults(func=_train_rank_complexity)
+
+    p = top.add_parser("fetch-data", help="download MNIST / Fashion-MNIST / CIFAR-10 once into the data folder")
+    p.add_argument("--datasets", nargs="+", choices=DATASETS, default=["mnist", "fmnist", "cifar10"])
+    p.add_argument("--data-dir", default=None, help="default: $IMPREG_DATA_DIR, else data/images")
+    p.set_defaults(func=_fetch_data)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,8 +64,75 @@ def consistency_errors(config: dict) -> list[str]:
         if tfd.get("top_k", 0) > (tfd.get("num_components") or 10**9):
             errors.append(f"config key 'tf_dynamics.top_k': value {tfd['top_k']} breaks the rule "
                           f"'at most num_components = {tfd['num_components']}'")
+    errors += _rank_complexity_errors(config.get("rank_complexity"))
+    errors += _factorization_dynamics_errors(config)
     return errors
 
+
+def _rank_complexity_errors(rc: Any) -> list[str]:
+    """rank_complexity: a train subset must fit in the train split it is drawn from."""
+    errors: list[str] = []
+    if not isinstance(rc, dict):
+        return errors
+    for name, ds in (rc.get("datasets") or {}).items():
+        subset = ds.get("train_subset", 0) if isinstance(ds, dict) else 0
+        limit = {"digits": 1347, "mnist": 60000, "fmnist": 60000, "cifar10": 50000}.get(name)
+        if rc.get("stand_in") and name != "digits":
+            limit = rc.get("stand_in_num_train")
+        if subset and limit is not None and subset > limit:
+            errors.append(f"config key 'rank_complexity.datasets.{name}.train_subset': value {subset} breaks the rule "
+                          f"'at most the {limit} train images of {name}" + (" (stand-in)" if rc.get("stand_in") and name != "digits" else "")
+                          + "'")
+    return errors
+
+
+def _factorization_dynamics_errors(config: dict) -> list[str]:
+    """tf_dynamics_variants, incremental_rank, htf_detail: sizes that fit, seeds that exist, valid modes."""
+    errors: list[str] = []
+
+    def seed_rule(key: str, seed: Any, seeds: Any, where: str) -> None:
+        if seed not in (seeds or []):
+            errors.append(f"config key '{key}': value {seed!r} breaks the rule 'must be one of {where} = {seeds}'")
+
+    tfv = config.get("tf_dynamics_variants")
+    if isinstance(tfv, dict):
+        seed_rule("tf_dynamics_variants.figure_seed", tfv.get("figure_seed"), tfv.get("seeds"), "tf_dynamics_variants.seeds")
+        for name, v in (tfv.get("variants") or {}).items():
+            if not isinstance(v, dict):
+                continue
+            numel = v.get("mode_dim", 0) ** v.get("order", 0)
+            if v.get("task") == "completion" and v.get("num_observations", 0) > numel:
+                errors.append(f"config key 'tf_dynamics_variants.variants.{name}.num_observations': value "
+                              f"{v['num_observations']} breaks the rule 'at most mode_dim ** order = {numel}' "
+                              f"(entries are drawn without replacement)")
+            if tfv.get("top_k", 0) > v.get("num_components", 10**9):
+                errors.append(f"config key 'tf_dynamics_variants.top_k': value {tfv['top_k']} breaks the rule "
+                              f"'at most variants.{name}.num_components = {v['num_components']}'")
+    irk = config.get("incremental_rank")
+    if isinstance(irk, dict):
+        seed_rule("incremental_rank.figure_seed", irk.get("figure_seed"), irk.get("seeds"), "incremental_rank.seeds")
+        htd = config.get("htf_detail")
+        if isinstance(htd, dict):
+            seed_rule("htf_detail.figure_seed", htd.get("figure_seed"), irk.get("seeds"), "incremental_rank.seeds")
+        sizes = {"mf": (irk.get("mf") or {}).get("dim", 0) ** 2,
+                 "tf": (irk.get("tf") or {}).get("mode_dim", 0) ** (irk.get("tf") or {}).get("order", 0),
+                 "htf": (irk.get("htf") or {}).get("mode_dim", 0) ** (irk.get("htf") or {}).get("order", 0)}
+        for model, numel in sizes.items():
+            if irk.get("num_observations", 0) > numel:
+                errors.append(f"config key 'incremental_rank.num_observations': value {irk['num_observations']} "
+                              f"breaks the rule 'at most the {numel} entries of the {model} target' "
+                              f"(entries are drawn without replacement)")
+        htf = irk.get("htf") or {}
+        order = htf.get("order", 0)
+        for part in filter(None, (x.strip() for x in str(htf.get("extra_matricizations", "")).split(";"))):
+            try:
+                modes = [int(m) for m in part.split("-")]
+            except ValueError:
+                modes = []
+            if not modes or len(set(modes)) != len(modes) or not all(0 <= m < order for m in modes) or len(modes) >= order:
+                errors.append(f"config key 'incremental_rank.htf.extra_matricizations': value {part!r} breaks the rule "
+                              f"'distinct 0-based modes below order = {order}, fewer than all, joined by -'")
+    return errors
 
 def validate_config(config: dict, schema_path: str | Path) -> dict:
     """Fill defaults and validate in place; raise ConfigError listing every problem."""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+
 def khatri_rao(mats: Sequence[torch.Tensor]) -> torch.Tensor:
     """Column-wise Kronecker product of (d_n, R) matrices -> (prod d_n, R), first mode slowest."""
     out = mats[0]

@@ -1,8 +1,10 @@
-"""Gradient descent dynamics of a CP factorization on tensor completion (P1, Figure 3).
+"""Gradient descent dynamics of a CP factorization on tensor completion (P1, Figure 3) and,
+for the appendix variants, on tensor sensing (Gaussian measurement tensors).
 
-Full batch: each iteration builds the whole tensor, picks the observed entries and takes
-one normalized-gradient step. Every ``log_every`` iterations it records the train loss,
-the reconstruction error and the largest component norms (as order statistics).
+Full batch: each iteration builds the whole tensor, picks the observed entries (or takes the
+inner products with the measurement tensors) and takes one normalized-gradient step. Every
+``log_every`` iterations it records the train loss, the reconstruction error and the largest
+component norms (as order statistics).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from impreg.data.synthetic import CompletionData
+from impreg.data.synthetic import CompletionData, SensingData
 from impreg.factorizations.cp import CPFactorization
 from impreg.optim import NormalizedGradRMSprop
 from impreg.train.common import (
@@ -72,7 +74,25 @@ def completion_loss_and_grad(
     raise ValueError(f"unknown loss '{loss}' (expected l2 or huber)")
 
 
-def run(cfg: TFDynamicsConfig, data: CompletionData, out_dir: str | Path) -> dict:
+def sensing_loss_and_grad(
+    full: torch.Tensor, measurements: torch.Tensor, values: torch.Tensor, loss: str, huber_delta: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tensor sensing: mean loss of the predictions <X_i, W> against ``values`` and its gradient
+    with respect to the full tensor W. ``measurements`` holds the X_i flattened, (n, numel)."""
+    count = values.numel()
+    resid = measurements @ full.reshape(-1) - values
+    if loss == "l2":
+        value, dresid = resid.pow(2).sum() / count, resid * (2.0 / count)
+    elif loss == "huber":  # torch's smooth L1 with beta = huber_delta
+        small = resid.abs() < huber_delta
+        value = torch.where(small, 0.5 * resid.pow(2) / huber_delta, resid.abs() - 0.5 * huber_delta).sum() / count
+        dresid = torch.where(small, resid / huber_delta, resid.sign()) / count
+    else:
+        raise ValueError(f"unknown loss '{loss}' (expected l2 or huber)")
+    return value, (dresid @ measurements).reshape(full.shape)
+
+
+def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str | Path) -> dict:
     """Train to the stopping rule; write metrics.csv and summary.json into ``out_dir``."""
     out_dir = Path(out_dir)
     device = resolve_device(cfg.device)
@@ -88,11 +108,16 @@ def run(cfg: TFDynamicsConfig, data: CompletionData, out_dir: str | Path) -> dic
 
     target = torch.as_tensor(data.target, dtype=dtype, device=device)
     target_norm = target.norm()
-    obs = torch.as_tensor(data.flat_indices, device=device)
-    mask = torch.zeros(target.numel(), dtype=torch.bool, device=device)
-    mask[obs] = True
-    mask = mask.reshape(dims)
-    observed = torch.where(mask, target, 0.0)
+    sensing = isinstance(data, SensingData)  # Gaussian measurement tensors instead of observed entries
+    if sensing:
+        measurements = torch.as_tensor(data.measurements.reshape(len(data.values), -1), dtype=dtype, device=device)
+        values = torch.as_tensor(data.values, dtype=dtype, device=device)
+    else:
+        obs = torch.as_tensor(data.flat_indices, device=device)
+        mask = torch.zeros(target.numel(), dtype=torch.bool, device=device)
+        mask[obs] = True
+        mask = mask.reshape(dims)
+        observed = torch.where(mask, target, 0.0)
 
     rows: list[dict] = []
     below = 0  # consecutive iterations with loss < stop_loss
@@ -103,8 +128,12 @@ def run(cfg: TFDynamicsConfig, data: CompletionData, out_dir: str | Path) -> dic
     iteration = 0
     while True:
         with torch.no_grad():
-            full = model.full_tensor()
-        loss, grad_full = completion_loss_and_grad(full, mask, observed, len(obs), cfg.loss, cfg.huber_delta)
+            halves = model.halves()
+            full = (halves[0] @ halves[1].T).reshape(dims)
+        if sensing:
+            loss, grad_full = sensing_loss_and_grad(full, measurements, values, cfg.loss, cfg.huber_delta)
+        else:
+            loss, grad_full = completion_loss_and_grad(full, mask, observed, len(obs), cfg.loss, cfg.huber_delta)
         loss_value = loss.item()
         below = below + 1 if loss_value < cfg.stop_loss else 0
         diverged = not math.isfinite(loss_value)
@@ -116,7 +145,7 @@ def run(cfg: TFDynamicsConfig, data: CompletionData, out_dir: str | Path) -> dic
             status = "diverged" if diverged else ("converged" if below > cfg.stop_patience else "max_iterations")
             break
         optimizer.zero_grad(set_to_none=True)
-        model.backward_from_tensor_grad(grad_full)
+        model.backward_from_tensor_grad(grad_full, halves)
         optimizer.step()
         iteration += 1
         progress.update(1)

@@ -1,0 +1,275 @@
+"""Incremental rank learning from small initialization (P2, Figs. A and B).
+
+Gradient descent (the papers' normalized step) fits the observed entries of a low-rank target
+with one of three models:
+
+- ``mf``: a deep matrix factorization (depth 3 in the paper); the plotted curves are the
+  singular values of the end-to-end matrix;
+- ``tf``: a CP tensor factorization; the curves are its component norms;
+- ``htf``: a hierarchical tensor factorization; the curves are the local component norms at
+  the root of the mode tree.
+
+Every ``log_every`` iterations (a "validation" in the paper's code) a row of ``metrics.csv``
+records the train MSE, the reconstruction error ||W - W*|| / ||W*|| on the full target and the
+``top_k`` largest plotted values as order statistics (``top_0`` is the largest). For ``htf`` the
+row also holds, per internal node, the largest local component norms (``local_0-1_0`` ...), the
+largest singular values of every tracked matricization (``sv_0-1_0`` ...: the tree's nodes and
+``extra_matricizations``), their thresholded ranks (``rank_0-1``: singular values above
+``rank_rel_tol`` times the largest) and effective ranks (``erank_0-1``: exp of the entropy of the
+normalized singular values). Mode indices are 0-based: the paper's node {1,2} is ``0-1``.
+
+Stopping follows the paper: stop once the train MSE has stayed below ``stop_loss`` for more
+than ``stop_validations`` consecutive validations, on a non-finite loss, or at the cap.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from impreg.data.synthetic import CompletionData
+from impreg.factorizations.cp import CPFactorization
+from impreg.factorizations.hierarchical import (
+    HierarchicalTensorFactorization,
+    effective_rank,
+    matricization_singular_values,
+    mode_tree,
+    thresholded_rank,
+    tree_node_modes,
+)
+from impreg.factorizations.matrix import DeepMatrixFactorization
+from impreg.optim import NormalizedGradRMSprop
+from impreg.train.common import (
+    DTYPES,
+    device_description,
+    resolve_device,
+    write_metrics_csv,
+    write_summary,
+)
+from impreg.train.tf_dynamics import max_cp_rank
+
+MODELS = ("mf", "tf", "htf")
+TOP_QUANTITY = {"mf": "singular values of the end-to-end matrix",
+                "tf": "component norms",
+                "htf": "local component norms at the root"}
+
+
+@dataclass
+class IncrementalRankConfig:
+    """Settings of one incremental-rank run (fields that do not apply to ``model`` are ignored)."""
+
+    model: str = "htf"  # mf, tf or htf
+    init_std: float = 1e-3  # std of the N(0, std^2) parameter entries
+    depth: int = 3  # mf: number of factor matrices
+    mf_width: int = 0  # mf: hidden width; 0 = min(rows, cols)
+    num_components: int = 0  # tf: R; 0 = the maximal possible rank
+    htf_width: int = 512  # htf: the width of every layer
+    pool_pattern: str = "adjacent"  # htf: mode tree pooling pairs of modes (adjacent: ((0,1),(2,3)))
+    extra_matricizations: str = "0-2"  # htf: matricizations tracked besides the tree's nodes, ';'-separated
+    rank_rel_tol: float = 1e-2  # a singular value counts towards a rank when above this times the largest
+    lr: float = 1e-2
+    alpha: float = 0.99
+    eps: float = 1e-6
+    stop_loss: float = 5e-5  # stop once the train MSE stays below this ...
+    stop_validations: int = 100  # ... for more than this many consecutive validations (logged steps)
+    max_iterations: int = 500_000
+    log_every: int = 25
+    top_k: int = 10
+    seed: int = 0  # seeds the initialization
+    device: str = "auto"
+    dtype: str = "float32"
+
+
+def modes_key(modes) -> str:
+    """Column spelling of a mode set: (0, 1) -> '0-1'."""
+    return "-".join(str(int(m)) for m in modes)
+
+
+def parse_matricizations(spec: str) -> list[tuple[int, ...]]:
+    """'0-2;1-3' -> [(0, 2), (1, 3)]; empty -> []."""
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split(";"))):
+        try:
+            out.append(tuple(sorted(int(m) for m in part.split("-"))))
+        except ValueError as err:
+            raise ValueError(f"bad matricization '{part}' in '{spec}' (expected modes like 0-2)") from err
+    return out
+
+
+def build_model(cfg: IncrementalRankConfig, dims: tuple[int, ...], generator: torch.Generator,
+                dtype: torch.dtype) -> torch.nn.Module:
+    if cfg.model == "mf":
+        if len(dims) != 2:
+            raise ValueError(f"model mf needs a matrix target, got shape {dims}")
+        return DeepMatrixFactorization(dims, cfg.depth, cfg.init_std, hidden_width=cfg.mf_width or None,
+                                       generator=generator, dtype=dtype)
+    if cfg.model == "tf":
+        return CPFactorization(dims, cfg.num_components or max_cp_rank(dims), cfg.init_std, generator=generator,
+                               dtype=dtype)
+    if cfg.model == "htf":
+        tree = mode_tree(len(dims), 2, cfg.pool_pattern)
+        return HierarchicalTensorFactorization(dims, cfg.htf_width, cfg.init_std, tree=tree, generator=generator,
+                                               dtype=dtype)
+    raise ValueError(f"unknown model '{cfg.model}' (expected one of {MODELS})")
+
+
+class _Tracker:
+    """Computes one metrics row from the model (at logged iterations only)."""
+
+    def __init__(self, cfg: IncrementalRankConfig, model: torch.nn.Module, target: torch.Tensor) -> None:
+        self.cfg, self.model, self.target = cfg, model, target
+        self.target_norm = target.norm()
+        self.matricizations: list[tuple[int, ...]] = []
+        if cfg.model == "htf":
+            in_tree = tree_node_modes(model.tree)  # every non-root node, leaves included: the hierarchical rank
+            extra = [m for m in parse_matricizations(cfg.extra_matricizations) if m not in in_tree]
+            for m in extra:
+                if not m or max(m) >= model.order or len(m) >= model.order:
+                    raise ValueError(f"matricization {m} is invalid for an order-{model.order} tensor")
+            self.matricizations = in_tree + extra
+
+    def full(self) -> torch.Tensor:
+        m = self.model
+        return m.full_matrix() if self.cfg.model == "mf" else m.full_tensor()
+
+    def top(self, values: torch.Tensor | np.ndarray, prefix: str) -> dict[str, float]:
+        v = np.sort(np.asarray(values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values,
+                               dtype=np.float64))[::-1]
+        k = min(self.cfg.top_k, v.size)
+        return {f"{prefix}{j}": float(v[j]) for j in range(k)}
+
+    @torch.no_grad()
+    def row(self, iteration: int, loss_value: float) -> dict:
+        full = self.full()
+        row = {"iteration": iteration, "train_loss": loss_value,
+               "reconstruction_error": float((full - self.target).norm() / self.target_norm)}
+        if self.cfg.model == "mf":
+            row.update(self.top(torch.linalg.svdvals(full.double()), "top_"))
+        elif self.cfg.model == "tf":
+            row.update(self.top(self.model.component_norms(), "top_"))
+        else:
+            local = self.model.local_component_norms()
+            root = self.model.nodes[-1].modes
+            row.update(self.top(local[root], "top_"))
+            for modes, norms in local.items():
+                row.update(self.top(norms, f"local_{modes_key(modes)}_"))
+            for modes in self.matricizations:
+                sv = matricization_singular_values(full, modes)
+                key = modes_key(modes)
+                row.update(self.top(sv, f"sv_{key}_"))
+                row[f"rank_{key}"] = thresholded_rank(sv, self.cfg.rank_rel_tol)
+                row[f"erank_{key}"] = effective_rank(sv)
+        return row
+
+
+def run(cfg: IncrementalRankConfig, data: CompletionData, out_dir: str | Path) -> dict:
+    """Train to the stopping rule; write metrics.csv and summary.json into ``out_dir``."""
+    out_dir = Path(out_dir)
+    if cfg.model not in MODELS:
+        raise ValueError(f"unknown model '{cfg.model}' (expected one of {MODELS})")
+    device = resolve_device(cfg.device)
+    dtype = DTYPES[cfg.dtype]
+    dims = tuple(int(d) for d in data.target.shape)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    model = build_model(cfg, dims, generator, dtype).to(device)
+    optimizer = NormalizedGradRMSprop(model.parameters(), lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps)
+
+    target = torch.as_tensor(data.target, dtype=dtype, device=device)
+    values = torch.as_tensor(data.values, dtype=dtype, device=device)
+    indices = torch.as_tensor(data.indices, device=device).long()
+    flat = torch.as_tensor(data.flat_indices, device=device).long()
+    if cfg.model == "htf":
+        plan = model.entry_plan(indices)
+
+        def predict() -> torch.Tensor:
+            return model.gather_entries(plan)
+    elif cfg.model == "mf":
+        def predict() -> torch.Tensor:
+            return model.full_matrix().reshape(-1)[flat]
+    else:
+        def predict() -> torch.Tensor:
+            return model.full_tensor().reshape(-1)[flat]
+
+    tracker = _Tracker(cfg, model, target)
+    rows: list[dict] = []
+    below = 0  # consecutive validations with loss < stop_loss
+    status = "max_iterations"
+    start = time.perf_counter()
+    progress = tqdm(total=cfg.max_iterations, desc=f"incremental_rank {cfg.model} init {cfg.init_std:g}",
+                    mininterval=5, unit="it", dynamic_ncols=False)
+    iteration = 0
+    while True:
+        optimizer.zero_grad(set_to_none=True)
+        loss = (predict() - values).pow(2).mean()
+        loss_value = loss.item()
+        diverged = not math.isfinite(loss_value)
+        validation = iteration % cfg.log_every == 0
+        if validation:
+            below = below + 1 if loss_value < cfg.stop_loss else 0
+        done = diverged or below > cfg.stop_validations or iteration >= cfg.max_iterations
+        if validation or done:
+            rows.append(tracker.row(iteration, loss_value))
+            progress.set_postfix(loss=f"{loss_value:.3e}", refresh=False)
+        if done:
+            status = "diverged" if diverged else ("converged" if below > cfg.stop_validations else "max_iterations")
+            break
+        loss.backward()
+        optimizer.step()
+        iteration += 1
+        progress.update(1)
+    progress.close()
+    wall = time.perf_counter() - start
+
+    write_metrics_csv(out_dir / "metrics.csv", rows)
+    final = rows[-1]
+    tops = [final[f"top_{k}"] for k in range(cfg.top_k) if f"top_{k}" in final]
+    summary = dict(
+        experiment="incremental_rank", model=cfg.model, top_quantity=TOP_QUANTITY[cfg.model], status=status,
+        iterations=iteration, wall_seconds=round(wall, 3),
+        iterations_per_second=round(iteration / wall, 1) if wall > 0 else None,
+        device=device_description(device), seed=cfg.seed, dims=list(dims),
+        num_parameters=sum(p.numel() for p in model.parameters()),
+        final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
+        final_top=tops, data=data.meta,
+    )
+    summary.update(_target_and_final_spectra(cfg, model, data.target, tracker))
+    write_summary(out_dir / "summary.json", cfg, **summary)
+    return summary
+
+
+def _split_modes(cfg: IncrementalRankConfig, model: torch.nn.Module) -> tuple[int, ...]:
+    """The matricization whose rank the plotted curves count: the matrix itself (mf), mode 0 (tf:
+    a CP-rank-r tensor has rank r there), the root's first child (htf: the root's components)."""
+    if cfg.model == "htf":
+        root = model.nodes[-1]
+        return model.nodes[root.children[0]].modes
+    return (0,)
+
+
+@torch.no_grad()
+def _target_and_final_spectra(cfg: IncrementalRankConfig, model: torch.nn.Module, target: np.ndarray,
+                              tracker: _Tracker) -> dict:
+    """Singular values of the target (and, for htf, of the learned tensor) for the notebooks' claims."""
+    split = _split_modes(cfg, model)
+    sv = matricization_singular_values(target, split)
+    out = {"target_split_modes": modes_key(split), "target_singular_values": sv[: max(cfg.top_k, 1)].tolist()}
+    if cfg.model == "htf":
+        full = tracker.full().detach().cpu().numpy()
+        out["tree"] = repr(model.tree)
+        out["matricizations"] = [modes_key(m) for m in tracker.matricizations]
+        out["rank_rel_tol"] = cfg.rank_rel_tol
+        out["target_matricization_singular_values"] = {
+            modes_key(m): matricization_singular_values(target, m).tolist() for m in tracker.matricizations}
+        out["final_matricization_singular_values"] = {
+            modes_key(m): matricization_singular_values(full, m).tolist() for m in tracker.matricizations}
+        out["target_ranks"] = {k: thresholded_rank(np.array(v), cfg.rank_rel_tol)
+                               for k, v in out["target_matricization_singular_values"].items()}
+        out["final_ranks"] = {k: thresholded_rank(np.array(v), cfg.rank_rel_tol)
+                              for k, v in out["final_matricization_singular_values"].items()}
+    return out

@@ -1,0 +1,321 @@
+"""Tensor rank as a measure of complexity (P1, Figure 4): CP models of rank 1..15 fitted to an
+image dataset posed as tensor completion, and to its two random controls.
+
+One job fits every (rank, seed) model of one dataset and control at once (``PixelCP``
+packing): seed s is one data group, with its own batch order, holding one model of every rank.
+The protocol is the original code's:
+
+- model: CP factors (pixels, 2, R) initialized N(init_mean, init_std^2), here N(1, 0.001^2);
+- Adam (lr 5e-4, default betas), mean squared loss, batches of 5000 reshuffled every epoch
+  (the last batch of an epoch is smaller when the batch size does not divide the train set);
+- train error: the running, sample-weighted average of the minibatch MSEs *during* an epoch's
+  updates (the original's "current value" of its loss metric), not a separate clean pass;
+- test error: per-sample squared error clamped at 4, averaged over the test set after the epoch;
+- both reported divided by 4 (labels are {0, 2}, so this reads as 0/1 labels).
+
+Seeds: model (rank r, seed s) is initialized from seed ``init_seed(s, r)`` = 1000 s + r, and
+epoch e of seed s visits the train set in the order ``np.random.default_rng([s, e]).permutation``,
+so a run is reproducible, a model's numbers do not depend on which other models share its pack,
+and resuming needs no random-generator state.
+
+Long runs write ``checkpoint.pt`` (atomically) every ``checkpoint_every`` epochs and resume from
+it when run again with the same settings and data; the resumed run ends with the same numbers as
+an uninterrupted one (on CPU, bit for bit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from impreg.data.images import canonical_name, load_images
+from impreg.data.tensorize import BinaryImageData, TensorizeConfig, tensorize
+from impreg.factorizations.pixel_cp import (
+    ERROR_SCALE,
+    ModelSpec,
+    PixelCP,
+    clamped_sq_error,
+    mse_per_model,
+)
+from impreg.io import atomic_path
+from impreg.train.common import (
+    DTYPES,
+    device_description,
+    resolve_device,
+    write_metrics_csv,
+    write_summary,
+)
+
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_FORMAT = 1
+# np.random.default_rng entropy prefix of the train-subset draw (kept apart from the controls' seed use)
+SUBSET_STREAM = 7919
+
+
+def init_seed(seed: int, rank: int) -> int:
+    """The init seed of the rank-``rank`` model of seed ``seed``: distinct for every (seed, rank < 1000)."""
+    return 1000 * int(seed) + int(rank)
+
+
+def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order in which seed ``seed`` visits the n train samples in epoch ``epoch`` (0-based)."""
+    return np.random.default_rng([int(seed), int(epoch)]).permutation(n)
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def make_data(dataset: str, control: str = "natural", positive_class: int = 6, seed: int = 0, train_subset: int = 0,
+              data_dir: str | Path | None = None, download: bool = False,
+              allow_stand_in: bool = False) -> BinaryImageData:
+    """Load ``dataset``, optionally keep a random ``train_subset`` of its train split, and tensorize it.
+
+    The subset (``train_subset`` > 0) is drawn from ``default_rng([SUBSET_STREAM, seed])`` before
+    the control, so every control of a dataset uses the same images; the controls themselves are
+    drawn from ``seed`` (``impreg.data.tensorize``). The test split is always whole.
+    """
+    images = load_images(canonical_name(dataset), data_dir, download=download, allow_stand_in=allow_stand_in)
+    source_train = len(images.train_labels)
+    if train_subset:
+        if train_subset > source_train:
+            raise ValueError(f"train_subset {train_subset} exceeds the {source_train} train images of {images.name}")
+        keep = np.sort(np.random.default_rng([SUBSET_STREAM, seed]).choice(source_train, train_subset, replace=False))
+        images.train_images, images.train_labels = images.train_images[keep], images.train_labels[keep]
+    data = tensorize(images, TensorizeConfig(positive_class=positive_class, control=control, seed=seed))
+    data.meta.update(stand_in=bool(images.stand_in), train_subset=int(train_subset), source_num_train=source_train,
+                     positive_class_name=str(images.classes[positive_class]) if positive_class < len(images.classes)
+                     else str(positive_class))
+    return data
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+@dataclass
+class RankComplexityConfig:
+    """Settings of one packed job: every (rank, seed) model of one dataset and control."""
+
+    ranks: tuple[int, ...] = tuple(range(1, 16))
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    epochs: int = 10_000
+    batch_size: int = 5000
+    lr: float = 5e-4
+    init_mean: float = 1.0
+    init_std: float = 1e-3
+    max_test_sample_loss: float = 4.0  # per-sample squared test error cap
+    eval_every: int = 100  # epochs between logged test evaluations (the last epoch always)
+    checkpoint_every: int = 100  # epochs between checkpoints (0: none)
+    eval_batch_size: int = 10_000  # test samples per forward pass (memory only)
+    device: str = "auto"
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        self.ranks, self.seeds = tuple(int(r) for r in self.ranks), tuple(int(s) for s in self.seeds)
+        if not self.ranks or min(self.ranks) < 1 or len(set(self.ranks)) != len(self.ranks):
+            raise ValueError(f"ranks must be distinct integers >= 1, got {list(self.ranks)}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+            raise ValueError(f"seeds must be distinct integers >= 0, got {list(self.seeds)}")
+        for key in ("epochs", "batch_size", "eval_every", "eval_batch_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if self.checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be >= 0, got {self.checkpoint_every}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype}")
+
+    def specs(self) -> list[ModelSpec]:
+        """The pack: group g = seeds[g] holds one model per rank."""
+        return [ModelSpec(r, init_seed(s, r), g) for g, s in enumerate(self.seeds) for r in self.ranks]
+
+    def fingerprint_fields(self) -> dict:
+        """Everything that changes the numbers (not the device, eval batching or checkpoint period)."""
+        out = asdict(self)
+        for key in ("device", "checkpoint_every", "eval_batch_size"):
+            out.pop(key)
+        return out
+
+
+@dataclass
+class _State:
+    epoch: int = 0  # completed epochs
+    step: int = 0
+    rows: list[dict] = field(default_factory=list)
+    elapsed: float = 0.0  # training seconds before this process (resumed runs)
+    resumed_from: int | None = None
+
+
+def data_fingerprint(data: BinaryImageData) -> str:
+    h = hashlib.sha1()
+    for arr in (data.train_bits, data.train_targets, data.test_bits, data.test_targets):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(json.dumps(data.meta, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _fingerprint(cfg: RankComplexityConfig, data: BinaryImageData) -> str:
+    text = json.dumps({"settings": cfg.fingerprint_fields(), "data": data_fingerprint(data)}, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def _save_checkpoint(path: Path, fingerprint: str, model: PixelCP, optimizer: torch.optim.Optimizer,
+                     state: _State, elapsed: float) -> None:
+    payload = {"format": CHECKPOINT_FORMAT, "fingerprint": fingerprint, "epoch": state.epoch, "step": state.step,
+               "factors": model.factors.detach().cpu(), "optimizer": optimizer.state_dict(), "rows": state.rows,
+               "elapsed": elapsed}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def _load_checkpoint(path: Path, fingerprint: str, model: PixelCP, optimizer: torch.optim.Optimizer,
+                     log) -> _State:
+    """Resume from ``path`` when it exists and was written with the same settings and data."""
+    if not path.exists():
+        return _State()
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+        if payload.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"format {payload.get('format')!r}, expected {CHECKPOINT_FORMAT}")
+    except Exception as err:  # noqa: BLE001 - any unreadable checkpoint means: start over
+        log(f"checkpoint {path} is unreadable ({err}); starting from scratch")
+        return _State()
+    if payload["fingerprint"] != fingerprint:
+        log(f"checkpoint {path} was written with other settings or data; starting from scratch")
+        return _State()
+    with torch.no_grad():
+        model.factors.copy_(payload["factors"].to(model.factors.device))
+    optimizer.load_state_dict(payload["optimizer"])
+    log(f"resuming from {path} after epoch {payload['epoch']} (step {payload['step']})")
+    return _State(epoch=payload["epoch"], step=payload["step"], rows=list(payload["rows"]),
+                  elapsed=float(payload["elapsed"]), resumed_from=payload["epoch"])
+
+
+def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, resume: bool = True,
+        stop_after_epochs: int | None = None, log=print) -> dict:
+    """Fit every (rank, seed) model; write metrics.csv, summary.json (and checkpoint.pt) into ``out_dir``.
+
+    ``stop_after_epochs`` ends this call after that many epochs *of this call* (after writing a
+    checkpoint, without the final outputs), as a kill would: for tests and time-limited jobs.
+    Returns the summary (status ``interrupted`` when stopped early).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    dtype = DTYPES[cfg.dtype]
+    specs = cfg.specs()
+    model = PixelCP(data.num_pixels, specs, init_mean=cfg.init_mean, init_std=cfg.init_std, dtype=dtype,
+                    device=device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    fingerprint = _fingerprint(cfg, data)
+    ckpt = out_dir / CHECKPOINT
+    state = _load_checkpoint(ckpt, fingerprint, model, optimizer, log) if resume else _State()
+
+    n, n_test = len(data.train_targets), len(data.test_targets)
+    train_x = torch.as_tensor(data.train_bits, device=device)  # uint8 (N, P); batches are cast on the fly
+    train_y = torch.as_tensor(data.train_targets, device=device, dtype=dtype)
+    test_x = torch.as_tensor(data.test_bits, device=device)
+    test_y = torch.as_tensor(data.test_targets, device=device, dtype=dtype)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    ranks = [s.rank for s in specs]
+    seeds = [cfg.seeds[s.group] for s in specs]
+    stand_in = bool(data.meta.get("stand_in", False))
+    tag = f"{data.meta.get('dataset', '?')}/{data.meta.get('control', '?')}" + (" [STAND-IN DATA]" if stand_in else "")
+    log(f"rank_complexity {tag}: {len(specs)} models (ranks {list(cfg.ranks)} x seeds {list(cfg.seeds)}), "
+        f"{n} train / {n_test} test samples, {data.num_pixels} pixels, {steps_per_epoch} steps per epoch, "
+        f"{cfg.epochs} epochs on {device_description(device)}")
+
+    status, epochs_this_call, diverged = "completed", 0, False
+    start = time.perf_counter()
+    progress = tqdm(total=cfg.epochs, initial=state.epoch, desc=f"rank_complexity {tag}", unit="epoch",
+                    mininterval=10, dynamic_ncols=False)
+    while state.epoch < cfg.epochs:
+        if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
+            status = "interrupted"
+            break
+        orders = torch.as_tensor(np.stack([batch_order(s, state.epoch, n) for s in cfg.seeds]), device=device)
+        sq_sum = torch.zeros(len(specs), dtype=torch.float64, device=device)
+        for b in range(steps_per_epoch):
+            idx = orders[:, b * cfg.batch_size:(b + 1) * cfg.batch_size]  # (G, b)
+            x, y = train_x[idx].to(dtype), train_y[idx]  # (G, b, P), (G, b)
+            per_model = mse_per_model(model(x), model.expand_targets(y))  # MSE of each model on its batch
+            optimizer.zero_grad(set_to_none=True)
+            per_model.sum().backward()  # each model's gradient is that of its own MSE
+            optimizer.step()
+            sq_sum += per_model.detach().double() * idx.shape[1]
+            state.step += 1
+        state.epoch += 1
+        epochs_this_call += 1
+        # read back (a GPU sync) only at evaluations, so the next epoch's batch order is drawn while
+        # the device still works through this epoch's steps; divergence is detected there too
+        if state.epoch % cfg.eval_every == 0 or state.epoch == cfg.epochs:
+            last_train = (sq_sum / n / ERROR_SCALE).cpu()
+            diverged = not bool(torch.isfinite(last_train).all())
+            test = evaluate_test(model, test_x, test_y, cfg.max_test_sample_loss, cfg.eval_batch_size)
+            for m in range(len(specs)):
+                state.rows.append({"epoch": state.epoch, "step": state.step, "rank": ranks[m], "seed": seeds[m],
+                                   "train_error": float(last_train[m]), "test_error": float(test[m])})
+            progress.set_postfix(train=f"{float(last_train.mean()):.4f}", test=f"{float(test.mean()):.4f}",
+                                 refresh=False)
+        progress.update(1)
+        if diverged:
+            status = "diverged"
+            break
+        if cfg.checkpoint_every and (state.epoch % cfg.checkpoint_every == 0 or state.epoch == cfg.epochs):
+            _save_checkpoint(ckpt, fingerprint, model, optimizer, state, state.elapsed + time.perf_counter() - start)
+    progress.close()
+    wall = time.perf_counter() - start
+    if status == "interrupted":  # like a kill: whatever the last checkpoint holds is what a rerun resumes from
+        log(f"stopped after epoch {state.epoch}; a rerun resumes from the last checkpoint")
+        return {"status": status, "epochs": state.epoch, "steps": state.step}
+
+    final_epoch = state.rows[-1]["epoch"] if state.rows else 0
+    final = [{k: r[k] for k in ("rank", "seed", "train_error", "test_error")} for r in state.rows
+             if r["epoch"] == final_epoch]
+    total = state.elapsed + wall
+    summary = dict(
+        experiment="rank_complexity", status=status, dataset=data.meta.get("dataset"),
+        control=data.meta.get("control"), stand_in=stand_in, epochs=state.epoch, steps=state.step,
+        steps_per_epoch=steps_per_epoch, wall_seconds=round(total, 3),
+        wall_seconds_this_call=round(wall, 3), resumed_from_epoch=state.resumed_from,
+        epochs_per_second=round(epochs_this_call / wall, 3) if wall > 0 and epochs_this_call else None,
+        device=device_description(device), seed=list(cfg.seeds), ranks=list(cfg.ranks), num_models=len(specs),
+        num_train=n, num_test=n_test, num_pixels=data.num_pixels,
+        variance_line=float(data.meta.get("variance_line", float("nan"))),
+        test_variance_line=baseline_test_error(data),
+        error_scale=ERROR_SCALE, final=final, data=data.meta,
+    )
+    if state.rows:
+        write_metrics_csv(out_dir / "metrics.csv", state.rows)
+    else:  # cannot happen with epochs >= 1; kept so that a failed run never looks complete
+        raise RuntimeError("no epoch completed; nothing to write")
+    write_summary(out_dir / "summary.json", cfg, **summary)
+    log(f"{status} after {state.epoch} epochs ({state.step} steps) in {total:.1f} s")
+    return summary
+
+
+def baseline_test_error(data: BinaryImageData) -> float:
+    """Test error of the best constant predictor fitted to the train targets (their mean), divided by 4.
+
+    The baseline of the test errors: the variance line is its train counterpart, and the two
+    differ when the splits' positive fractions do (digits: 10.5% of train, 8.7% of test).
+    """
+    train_mean = float(np.mean(data.train_targets, dtype=np.float64))
+    return float(np.mean((np.asarray(data.test_targets, dtype=np.float64) - train_mean) ** 2) / ERROR_SCALE)
+
+
+@torch.no_grad()
+def evaluate_test(model: PixelCP, x: torch.Tensor, y: torch.Tensor, max_loss: float, batch_size: int) -> torch.Tensor:
+    """Mean per-sample squared error, each clamped at ``max_loss``, divided by 4: (models,) on CPU."""
+    total = torch.zeros(model.num_models, dtype=torch.float64, device=x.device)
+    for xb, yb in zip(torch.split(x, batch_size), torch.split(y, batch_size)):
+        pred = model(xb.to(model.factors.dtype))
+        total += clamped_sq_error(pred, model.expand_targets(yb), max_loss).double().sum(dim=0)
+    return (total / len(y) / ERROR_SCALE).cpu()
+

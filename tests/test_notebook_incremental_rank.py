@@ -1,0 +1,167 @@
+"""The incremental_rank and htf_detail notebooks on fabricated runs: claims pass, fail and are unchecked."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from helpers import ROOT, papermill
+from impreg.claims import read_claims
+from impreg.config import validate_config
+
+INCREMENTAL = ROOT / "notebooks" / "incremental_rank.ipynb"
+DETAIL = ROOT / "notebooks" / "htf_detail.ipynb"
+PLATEAUS = {"mf": [37, 32, 28, 23, 20], "tf": [38, 36, 24, 22, 17], "htf": [9.5, 4.8, 2.5, 1.5, 0.8]}
+ESCAPES = [1000, 3000, 5000, 7000, 9000]
+
+
+def _sig(t, c, w=40.0):
+    return 1 / (1 + np.exp(-(t - c) / w))
+
+
+def _curves(t, escapes, finals, k=10, floor=1e-3):
+    out = np.full((len(t), k), floor)
+    for j, (c, f) in enumerate(zip(escapes, finals)):
+        out[:, j] = np.maximum(f * _sig(t, c), floor)
+    return -np.sort(-out, axis=1)
+
+
+def _fake_run(dirpath, model, seed, escapes, status="converged", final_error=0.005):
+    t = np.arange(0, 12000, 25)
+    finals = PLATEAUS[model]
+    err = np.ones(len(t))
+    for c, d in zip(escapes, np.diff(np.linspace(1.0, final_error, len(escapes) + 1))):
+        err = err + d * _sig(t, c)
+    df = pd.DataFrame({"iteration": t, "train_loss": err**2, "reconstruction_error": err})
+    tops = _curves(t, escapes, finals)
+    for k in range(10):
+        df[f"top_{k}"] = tops[:, k]
+    summary = {"model": model, "seed": seed, "status": status, "iterations": int(t[-1]), "wall_seconds": 1.0,
+               "dims": [8, 8, 8, 8] if model == "htf" else [64, 64],
+               "target_singular_values": [60, 30, 20, 10, 5, 1e-6, 1e-7, 1e-8, 1e-8, 1e-8],
+               "target_split_modes": "0-1" if model == "htf" else "0",
+               "settings": {"model": model, "seed": seed}}
+    if model == "htf":
+        node = _curves(t, escapes, [6, 4, 3, 2, 1])
+        sv01 = _curves(t, escapes, [50, 30, 15, 6, 2])
+        sv02 = _curves(t, [e - 200 for e in escapes] + [escapes[-1]] * 5, [40, 30, 20, 15, 10, 8, 6, 4, 3, 2])
+        for k in range(10):
+            df[f"local_0-1-2-3_{k}"] = tops[:, k]
+            df[f"local_0-1_{k}"] = node[:, k]
+            df[f"local_2-3_{k}"] = node[:, k]
+            df[f"sv_0-1_{k}"] = sv01[:, k]
+            df[f"sv_0-2_{k}"] = sv02[:, k]
+        target = {"0-1": [60, 30, 15, 6, 2] + [1e-6] * 59, "0-2": [40, 30, 20, 15, 10, 8, 6, 4, 3, 2] + [1e-6] * 54}
+        summary |= {"matricizations": ["0", "1", "0-1", "2", "3", "2-3", "0-2"],
+                    "target_matricization_singular_values": target,
+                    "final_matricization_singular_values": {"0-1": list(sv01[-1]) + [1e-5] * 54,
+                                                            "0-2": list(sv02[-1]) + [1e-5] * 54},
+                    "final_ranks": {"0-1": 5, "0-2": 10}, "target_ranks": {"0-1": 5, "0-2": 10}}
+    dirpath.mkdir(parents=True)
+    df.to_csv(dirpath / "metrics.csv", index=False)
+    (dirpath / "summary.json").write_text(json.dumps(summary))
+    return dirpath
+
+
+@pytest.fixture
+def full_config():
+    config = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), ROOT / "config" / "schema.yaml")
+    config["incremental_rank"]["seeds"] = [0, 1, 2]
+    return config
+
+
+def _params(tmp_path, runs, scale="paper", **extra):
+    return dict(summaries=[str(r / "summary.json") for r in runs], metrics=[str(r / "metrics.csv") for r in runs],
+                scale=scale, out_pdf=str(tmp_path / "f.pdf"), out_png=str(tmp_path / "f.png"),
+                out_claims=str(tmp_path / "claims.json"), **extra)
+
+
+def _runs(tmp_path, htf_escapes=ESCAPES, htf_status="converged"):
+    runs = []
+    for model in ("mf", "tf", "htf"):
+        for seed in (0, 1, 2):
+            escapes = htf_escapes if model == "htf" else ESCAPES
+            runs.append(_fake_run(tmp_path / f"{model}{seed}", model, seed, escapes,
+                                  htf_status if model == "htf" else "converged"))
+    return runs
+
+
+def test_incremental_rank_claims_pass_and_fail(tmp_path, full_config):
+    # the hierarchical runs learn components 2-5 together: its sequential and stepwise claims fail
+    runs = _runs(tmp_path, htf_escapes=[1000, 5000, 5000, 5000, 5000])
+    params = _params(tmp_path, runs, config=full_config["incremental_rank"])
+    proc = papermill(INCREMENTAL, tmp_path / "out.ipynb", params, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "f.pdf").stat().st_size > 0
+    claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
+    assert len(claims) == 12
+    for model in ("mf", "tf"):
+        for what in ("one_at_a_time", "about_rank", "stepwise", "recovers_target"):
+            assert claims[f"{model}_{what}"].passed is True, claims[f"{model}_{what}"]
+    assert claims["htf_one_at_a_time"].passed is False
+    assert claims["htf_stepwise"].passed is False
+    assert claims["htf_about_rank"].passed is True
+    assert "mode_dim" in claims["htf_about_rank"].note  # the htf settings differ from the paper's, and it says so
+    assert "differs" not in claims["mf_about_rank"].note
+
+
+@pytest.mark.parametrize("status", ["diverged", "max_iterations"])
+def test_incremental_rank_diverged_runs_never_pass_capped_runs_count(tmp_path, full_config, status):
+    runs = _runs(tmp_path, htf_status=status)
+    proc = papermill(INCREMENTAL, tmp_path / "out.ipynb", _params(tmp_path, runs, config=full_config["incremental_rank"]),
+                     tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
+    htf = [claims[f"htf_{w}"] for w in ("one_at_a_time", "about_rank", "stepwise", "recovers_target")]
+    # P2's protocol ends a run at the stop rule or the cap: a capped run is finished, its status named
+    assert all(c.passed is (status == "max_iterations") for c in htf)
+    assert all(status in c.measured for c in htf)
+    assert claims["mf_one_at_a_time"].passed is True
+
+
+def test_incremental_rank_smoke_is_unchecked_and_missing_file_fails(tmp_path, full_config):
+    runs = _runs(tmp_path)
+    proc = papermill(INCREMENTAL, tmp_path / "out.ipynb",
+                     _params(tmp_path, runs, "smoke", config=full_config["incremental_rank"]), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = read_claims(tmp_path / "claims.json")
+    assert len(claims) == 12 and all(c.passed is None and "smoke" in c.note for c in claims)
+    params = _params(tmp_path, runs, config=full_config["incremental_rank"])
+    params["metrics"][1] = str(tmp_path / "nowhere" / "metrics.csv")
+    (tmp_path / "claims.json").unlink()
+    proc = papermill(INCREMENTAL, tmp_path / "out2.ipynb", params, tmp_path)
+    assert proc.returncode != 0 and str(tmp_path / "nowhere" / "metrics.csv") in proc.stderr
+    assert not (tmp_path / "claims.json").exists()
+
+
+def _detail_params(tmp_path, runs, config, scale="paper"):
+    return _params(tmp_path, runs, scale, config=config["htf_detail"], htf=config["incremental_rank"]["htf"],
+                   target_rank=5)
+
+
+def test_htf_detail_claims(tmp_path, full_config):
+    runs = [_fake_run(tmp_path / f"h{s}", "htf", s, ESCAPES) for s in (0, 1, 2)]
+    proc = papermill(DETAIL, tmp_path / "out.ipynb", _detail_params(tmp_path, runs, full_config), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
+    assert set(claims) == {"node12_one_at_a_time", "root_one_at_a_time", "in_tree_sv_one_at_a_time", "node12_about_rank",
+                           "root_about_rank", "in_tree_low_rank", "off_tree_not_low"}
+    assert all(c.passed is True for c in claims.values()), {c.id: c.measured for c in claims.values() if not c.passed}
+
+
+def test_htf_detail_fails_when_the_tree_matricization_is_not_low_rank(tmp_path, full_config):
+    runs = [_fake_run(tmp_path / f"h{s}", "htf", s, ESCAPES) for s in (0, 1, 2)]
+    for r in runs:  # the learned {1,2} matricization has 9 non-negligible singular values
+        summary = json.loads((r / "summary.json").read_text())
+        summary["final_matricization_singular_values"]["0-1"] = [50, 30, 15, 6, 2, 2, 2, 2, 2] + [1e-5] * 55
+        (r / "summary.json").write_text(json.dumps(summary))
+    proc = papermill(DETAIL, tmp_path / "out.ipynb", _detail_params(tmp_path, runs, full_config), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
+    assert claims["in_tree_low_rank"].passed is False and claims["off_tree_not_low"].passed is True
+    proc = papermill(DETAIL, tmp_path / "out.ipynb", _detail_params(tmp_path, runs, full_config, "smoke"), tmp_path)
+    assert proc.returncode == 0
+    assert all(c.passed is None for c in read_claims(tmp_path / "claims.json"))

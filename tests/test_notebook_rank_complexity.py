@@ -1,0 +1,135 @@
+"""The rank_complexity notebook on fabricated runs: table, figure, and claims that pass, fail or are unchecked."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from helpers import ROOT, papermill
+from impreg.claims import read_claims
+from impreg.config import validate_config
+from impreg.paper_values import RANK_COMPLEXITY as PAPER
+
+NOTEBOOK = ROOT / "notebooks" / "rank_complexity.ipynb"
+CONTROLS = ["natural", "random_image", "random_label"]
+
+
+def _curve(points: dict[int, float], ranks) -> np.ndarray:
+    keys = sorted(points)
+    return np.interp(ranks, keys, [points[k] for k in keys])
+
+
+def _fake_run(path, dataset, control, values, seeds=(0, 1), ranks=range(1, 16), stand_in=False, steps=120000):
+    """A run whose final train/test errors follow ``values[split]`` (dict rank -> error), plus seed noise."""
+    rows = []
+    for s in seeds:
+        noise = 0.0005 * (s - (len(seeds) - 1) / 2)
+        for split in ("train", "test"):
+            curve = _curve(values[split], list(ranks)) + noise
+            for r, v in zip(ranks, curve):
+                rows.append({"seed": s, "rank": r, "split": split, "v": v})
+    df = pd.DataFrame(rows).pivot_table(index=["seed", "rank"], columns="split", values="v").reset_index()
+    metrics = pd.DataFrame({"epoch": 10000, "step": steps, "rank": df["rank"], "seed": df["seed"],
+                            "train_error": df["train"], "test_error": df["test"]})
+    path.mkdir(parents=True)
+    metrics.to_csv(path / "metrics.csv", index=False)
+    summary = {"dataset": dataset, "control": control, "status": "completed", "stand_in": stand_in, "steps": steps,
+               "epochs": 10000, "variance_line": 0.0889, "test_variance_line": 0.0866}
+    (path / "summary.json").write_text(json.dumps(summary))
+    return path
+
+
+def _paper_runs(tmp_path, dataset, swap_random=False, **kw):
+    v = PAPER["values"][dataset]
+    runs = []
+    for control in CONTROLS:
+        train_key = {"random_image": "random_label", "random_label": "random_image"}.get(control, control) \
+            if swap_random else control
+        values = {"train": v[f"{train_key}_train"], "test": v[f"{control}_test"]}
+        runs.append(_fake_run(tmp_path / f"{dataset}_{control}", dataset, control, values, **kw))
+    return runs
+
+
+@pytest.fixture
+def paper_config():
+    config = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), ROOT / "config" / "schema.yaml")
+    return config["rank_complexity"]
+
+
+def _params(tmp_path, runs, config, figure="rank_complexity", datasets=("mnist", "fmnist"), scale="paper"):
+    return dict(summaries=[str(r / "summary.json") for r in runs], metrics=[str(r / "metrics.csv") for r in runs],
+                config=config, scale=scale, figure=figure, datasets=list(datasets), out_pdf=str(tmp_path / "f.pdf"),
+                out_png=str(tmp_path / "f.png"), out_claims=str(tmp_path / "claims.json"),
+                out_table=str(tmp_path / "table"))
+
+
+def test_paper_like_runs_pass_and_the_table_holds_every_plotted_value(tmp_path, paper_config):
+    runs = _paper_runs(tmp_path, "mnist") + _paper_runs(tmp_path, "fmnist")
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", _params(tmp_path, runs, paper_config), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
+    assert len(claims) == 2 * (5 + 6)
+    failed = {k: (c.measured, c.tolerance) for k, c in claims.items() if c.passed is not True}
+    assert not failed
+    assert (tmp_path / "f.pdf").read_bytes()[:4] == b"%PDF" and (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    table = pd.read_csv(tmp_path / "table.csv")
+    assert len(table) == 2 * 3 * 2 * 15  # datasets x controls x splits x ranks
+    assert set(table.columns) >= {"dataset", "control", "split", "rank", "mean", "std", "seeds", "variance_line"}
+    row = table[(table["dataset"] == "mnist") & (table["control"] == "natural") & (table["split"] == "train")
+                & (table["rank"] == 5)]
+    assert row["mean"].item() == pytest.approx(0.008) and row["seeds"].item() == 2
+    assert "0.0080 ± 0.000" in (tmp_path / "table.md").read_text()
+    assert "\\begin{tabular}" in (tmp_path / "table.tex").read_text()
+
+
+def test_claims_fail_when_random_labels_are_fit_faster_than_random_images(tmp_path, paper_config):
+    runs = _paper_runs(tmp_path, "mnist", swap_random=True)
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb",
+                     _params(tmp_path, runs, paper_config, datasets=["mnist"]), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
+    assert claims["mnist_random_image_falls_faster"].passed is False
+    assert claims["mnist_values_random_label_train"].passed is False
+    assert claims["mnist_natural_fit_at_rank1"].passed is True
+
+
+def test_stand_in_and_reduced_runs_are_not_checked(tmp_path, paper_config):
+    runs = _paper_runs(tmp_path, "mnist", stand_in=True) + _paper_runs(tmp_path, "fmnist", steps=500)
+    config = json.loads(json.dumps(paper_config))
+    config["datasets"]["fmnist"]["epochs"] = 100
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", _params(tmp_path, runs, config, scale="smoke"), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = read_claims(tmp_path / "claims.json")
+    assert claims and all(c.passed is None for c in claims)
+    notes = {c.id: c.note for c in claims}
+    assert "stand-in" in notes["mnist_natural_fit_at_rank1"] and "stand-in" in notes["mnist_values_natural_train"]
+    assert "min_steps" in notes["fmnist_natural_fit_at_rank1"] and "epochs=100" in notes["fmnist_values_natural_train"]
+    assert pd.read_csv(tmp_path / "table.csv")["stand_in"].any()
+
+
+def test_extension_datasets_get_qualitative_claims_only(tmp_path, paper_config):
+    v = PAPER["values"]["mnist"]
+    runs = [_fake_run(tmp_path / c, "digits", c, {"train": v[f"{c}_train"], "test": v[f"{c}_test"]},
+                      ranks=[1, 2, 4, 8, 15]) for c in CONTROLS]
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb",
+                     _params(tmp_path, runs, paper_config, figure="rank_complexity_digits", datasets=["digits"]),
+                     tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = read_claims(tmp_path / "claims.json")
+    assert len(claims) == 5 and all(c.id.startswith("digits_") for c in claims)
+    assert all("Extension" in c.statement and "not in the paper" in c.paper for c in claims)
+    assert all(c.passed is True for c in claims)
+
+
+def test_missing_run_file_fails_with_its_path(tmp_path, paper_config):
+    runs = _paper_runs(tmp_path, "mnist")
+    params = _params(tmp_path, runs, paper_config, datasets=["mnist"])
+    params["metrics"][1] = str(tmp_path / "nowhere" / "metrics.csv")
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", params, tmp_path)
+    assert proc.returncode != 0
+    assert str(tmp_path / "nowhere" / "metrics.csv") in proc.stderr
+    assert not (tmp_path / "claims.json").exists()

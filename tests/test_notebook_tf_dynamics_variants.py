@@ -1,0 +1,103 @@
+"""The tf_dynamics_variants notebook on fabricated runs: claims pass, fail and are unchecked."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from helpers import ROOT, papermill
+from impreg.claims import read_claims
+from impreg.config import validate_config
+
+NOTEBOOK = ROOT / "notebooks" / "tf_dynamics_variants.ipynb"
+VARIANTS = ("order3", "huber", "sensing")
+
+
+def _sig(t, c, w=30.0):
+    return 1 / (1 + np.exp(-(t - c) / w))
+
+
+def _fake_run(dirpath, init, seed, escapes, finals, final_error):
+    """A run whose components rise at ``escapes`` to ``finals``; its error falls in matching steps."""
+    t = np.arange(0, 16000, 25)
+    tops = np.full((len(t), 10), 1e-6)
+    err = np.ones(len(t))
+    for k, (c, f) in enumerate(zip(escapes, finals)):
+        tops[:, k] = np.maximum(f * _sig(t, c), 1e-6)
+    for c, d in zip(escapes, np.diff(np.linspace(1.0, final_error, len(escapes) + 1))):
+        err = err + d * _sig(t, c)
+    tops = -np.sort(-tops, axis=1)
+    df = pd.DataFrame({"iteration": t, "train_loss": err**2 * 1e-4, "reconstruction_error": err})
+    for k in range(10):
+        df[f"top_component_{k}"] = tops[:, k]
+    dirpath.mkdir(parents=True)
+    df.to_csv(dirpath / "metrics.csv", index=False)
+    summary = {"status": "converged", "iterations": int(t[-1]), "seed": seed, "wall_seconds": 1.0,
+               "settings": {"init_std": init, "seed": seed}}
+    (dirpath / "summary.json").write_text(json.dumps(summary))
+    return dirpath
+
+
+@pytest.fixture
+def config():
+    full = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), ROOT / "config" / "schema.yaml")
+    section = full["tf_dynamics_variants"]
+    section["seeds"] = [0, 1]
+    return section
+
+
+def _runs(tmp_path, config, small_escapes):
+    runs, variants = [], []
+    finals = [0.66, 0.49, 0.44, 0.31, 0.18]
+    for v in VARIANTS:
+        large, mid, small = config["variants"][v]["init_stds"]  # each variant its own inits
+        for seed in (0, 1):
+            runs.append(_fake_run(tmp_path / f"{v}a{seed}", large, seed, [100, 150, 200, 260, 300], finals, 0.08))
+            runs.append(_fake_run(tmp_path / f"{v}b{seed}", mid, seed, [1000, 2500, 4000, 5500, 7000], finals, 0.03))
+            escapes = small_escapes if v == "huber" else [4200, 5300, 7000, 9800, 11300]
+            runs.append(_fake_run(tmp_path / f"{v}c{seed}", small, seed, escapes, finals, 0.005))
+            variants += [v, v, v]
+    return runs, variants
+
+
+def _params(tmp_path, runs, variants, config, scale="paper"):
+    return dict(summaries=[str(r / "summary.json") for r in runs], metrics=[str(r / "metrics.csv") for r in runs],
+                variants=variants, config=config, scale=scale, out_pdf=str(tmp_path / "f.pdf"),
+                out_png=str(tmp_path / "f.png"), out_claims=str(tmp_path / "claims.json"))
+
+
+def test_claims_pass_on_incremental_dynamics_and_fail_when_learned_together(tmp_path, config):
+    # huber's smallest init learns all five components at once; the other variants one at a time
+    runs, variants = _runs(tmp_path, config, [4200] * 5)
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", _params(tmp_path, runs, variants, config), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "f.pdf").stat().st_size > 0 and (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
+    assert len(claims) == 12
+    for v in ("order3", "sensing"):
+        for what in ("one_at_a_time", "about_rank_components", "stepwise", "error_order"):
+            assert claims[f"{v}_{what}"].passed is True, claims[f"{v}_{what}"]
+        assert "decisions:" in claims[f"{v}_one_at_a_time"].note
+    assert claims["huber_one_at_a_time"].passed is False
+    assert claims["huber_stepwise"].passed is False
+    assert claims["huber_about_rank_components"].passed is True
+
+
+def test_claims_unchecked_at_smoke_scale(tmp_path, config):
+    runs, variants = _runs(tmp_path, config, [4200, 5300, 7000, 9800, 11300])
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", _params(tmp_path, runs, variants, config, "smoke"), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = read_claims(tmp_path / "claims.json")
+    assert len(claims) == 12 and all(c.passed is None and "smoke" in c.note for c in claims)
+
+
+def test_missing_run_file_fails_with_its_path(tmp_path, config):
+    runs, variants = _runs(tmp_path, config, [4200, 5300, 7000, 9800, 11300])
+    params = _params(tmp_path, runs, variants, config)
+    params["metrics"][4] = str(tmp_path / "nowhere" / "metrics.csv")
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", params, tmp_path)
+    assert proc.returncode != 0
+    assert str(tmp_path / "nowhere" / "metrics.csv") in proc.stderr
+    assert not (tmp_path / "claims.json").exists()
