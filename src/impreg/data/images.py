@@ -1,0 +1,376 @@
+"""Image classification datasets as numpy arrays: MNIST, Fashion-MNIST, CIFAR-10 and sklearn's digits.
+
+The three downloadable datasets are read through torchvision's dataset classes, which hold
+their canonical URLs and published MD5 checksums, in torchvision's own folder layout under
+one data folder (so an existing torchvision cache can be reused):
+
+    <data_dir>/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+    <data_dir>/FashionMNIST/raw/...                                 (same names)
+    <data_dir>/cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}
+    <data_dir>/cifar-10-python.tar.gz                               (optional once extracted)
+
+What is there is checked before anything is fetched, and nothing valid is fetched twice.
+Downloads land in a temporary folder and are moved into place only once their MD5 matches,
+so a killed download never leaves a half-written file that looks like data.
+
+Stand-in data (tests and the smoke scale): a folder with a ``STAND_IN.json`` manifest holds
+generated files in the same native formats (``impreg.data.stand_in``), checked against the
+manifest's own MD5s. The loaders refuse such a folder unless called with
+``allow_stand_in=True``, and mark what they return from it as ``stand_in``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import socket
+import tempfile
+import urllib.error
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from torchvision import datasets as tvd
+from torchvision.datasets.utils import calculate_md5, download_url, extract_archive
+
+from impreg.io import DataFileError, atomic_path
+
+DATA_DIR_ENV = "IMPREG_DATA_DIR"
+DEFAULT_DATA_DIR = "data/images"
+DATASETS = ("mnist", "fmnist", "cifar10", "digits")
+_ALIASES = {"fashion_mnist": "fmnist", "fashion-mnist": "fmnist", "fashionmnist": "fmnist", "cifar-10": "cifar10"}
+# Seconds a download may stall before it is abandoned: urllib waits forever by default.
+DOWNLOAD_TIMEOUT_S = 60.0
+# idx files start with 0x00 0x00 0x08 (unsigned bytes) and the number of dimensions: 1 for labels, 3 for images.
+_IDX_NDIMS = (1, 3)
+
+
+class DatasetMissingError(DataFileError):
+    """Dataset files are absent and could not (or may not) be downloaded."""
+
+
+class ChecksumMismatchError(DataFileError):
+    """A dataset file is present but its MD5 differs from the published one (truncated or corrupted)."""
+
+
+class CorruptDatasetError(DataFileError):
+    """A dataset file without a published checksum is structurally invalid (e.g. truncated)."""
+
+
+class StandInDataError(DataFileError):
+    """The data folder holds generated stand-in files, and stand-in data was not allowed."""
+
+
+# A folder with this file holds stand-in data (see impreg.data.stand_in), never the real datasets.
+STAND_IN_MANIFEST = "STAND_IN.json"
+
+
+@dataclass
+class ImageDataset:
+    """Train and test splits: uint8 images (N, H, W) or (N, H, W, 3) and int64 labels (N,)."""
+
+    name: str
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    classes: tuple[str, ...]
+    stand_in: bool = False  # generated stand-in files, not the real dataset
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        return tuple(self.train_images.shape[1:])
+
+
+def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
+    """The given folder, else $IMPREG_DATA_DIR, else ``data/images`` (relative to the working directory)."""
+    if data_dir is None or str(data_dir) == "":
+        data_dir = os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    return Path(data_dir).expanduser()
+
+
+def canonical_name(name: str) -> str:
+    key = _ALIASES.get(name.lower(), name.lower())
+    if key not in DATASETS:
+        raise ValueError(f"unknown image dataset '{name}'; choose one of {', '.join(DATASETS)}")
+    return key
+
+
+def load_images(name: str, data_dir: str | Path | None = None, download: bool = False,
+                allow_stand_in: bool = False) -> ImageDataset:
+    """Load one dataset, checking (and, with ``download``, completing) the files in ``data_dir`` first.
+
+    Raises DatasetMissingError (names each missing file, the folder it belongs in and its URL),
+    ChecksumMismatchError or CorruptDatasetError; all are impreg.io.DataFileError. A stand-in
+    folder (with a STAND_IN.json manifest) raises StandInDataError unless ``allow_stand_in``;
+    with it, its files are checked against the manifest and the result has ``stand_in=True``.
+    """
+    name = canonical_name(name)
+    if name == "digits":
+        return load_digits()
+    root = resolve_data_dir(data_dir)
+    if (root / STAND_IN_MANIFEST).is_file():
+        if not allow_stand_in:
+            raise StandInDataError(f"{root} holds generated STAND-IN data ({root / STAND_IN_MANIFEST}), not the real "
+                                   f"{name}; point the data folder at the real files, or pass allow_stand_in=True "
+                                   f"(tests and the smoke scale only)")
+        from impreg.data.stand_in import load_stand_in
+
+        return load_stand_in(name, root)
+    if name == "cifar10":
+        return _load_cifar10(root, download)
+    return _load_mnist_like(name, root, download)
+
+
+def ensure_downloaded(name: str, data_dir: str | Path | None = None) -> Path:
+    """Fetch what is missing (a no-op when every file is present and valid); returns the data folder."""
+    name = canonical_name(name)
+    root = resolve_data_dir(data_dir)
+    if name != "digits" and (root / STAND_IN_MANIFEST).is_file():
+        raise StandInDataError(f"{root} holds generated STAND-IN data ({root / STAND_IN_MANIFEST}); real files are "
+                               f"never downloaded into it: choose another data folder")
+    if name == "cifar10":
+        _prepare_cifar10(tvd.CIFAR10, root, download=True)
+    elif name != "digits":
+        _prepare_mnist_like(_MNIST_CLASSES[name], root, download=True)
+    return root
+
+
+# --- MNIST and Fashion-MNIST --------------------------------------------------------------------
+
+_MNIST_CLASSES: dict[str, type[tvd.MNIST]] = {"mnist": tvd.MNIST, "fmnist": tvd.FashionMNIST}
+
+
+def _load_mnist_like(name: str, root: Path, download: bool) -> ImageDataset:
+    cls = _MNIST_CLASSES[name]
+    _prepare_mnist_like(cls, root, download)
+    splits = {}
+    for train in (True, False):
+        ds = cls(root=str(root), train=train, download=False)
+        splits[train] = (ds.data.numpy().astype(np.uint8, copy=False), ds.targets.numpy().astype(np.int64))
+        if len(splits[train][0]) != len(splits[train][1]):
+            raise CorruptDatasetError(f"{name} {'train' if train else 'test'} split in {_raw_folder(cls, root)} has "
+                                      f"{len(splits[train][0])} images but {len(splits[train][1])} labels")
+    return ImageDataset(name, *splits[True], *splits[False], classes=tuple(cls.classes))
+
+
+def _raw_folder(cls: type[tvd.MNIST], root: Path) -> Path:
+    # torchvision's MNIST.raw_folder property: <root>/<class name>/raw
+    return root / cls.__name__ / "raw"
+
+
+def _prepare_mnist_like(cls: type[tvd.MNIST], root: Path, download: bool) -> None:
+    """Make every raw idx file torchvision reads present and valid.
+
+    torchvision publishes MD5s only for the .gz files and its own ``_check_exists`` only looks
+    for the decompressed files, so: a present .gz is checked against its MD5 and decompressed if
+    needed; a decompressed file without its .gz is checked structurally (idx header vs size).
+    """
+    raw = _raw_folder(cls, root)
+    missing: list[tuple[str, str]] = []
+    mismatches: list[tuple[Path, str, str]] = []
+    for gz_name, md5 in cls.resources:
+        gz, plain = raw / gz_name, raw / gz_name.removesuffix(".gz")
+        if gz.is_file():
+            found = calculate_md5(gz)
+            if found != md5:
+                mismatches.append((gz, md5, found))
+        elif plain.is_file():
+            _check_idx(plain)
+        else:
+            missing.append((gz_name, md5))
+    _raise_mismatches(mismatches)
+    if missing:
+        if not download:
+            _raise_missing(cls.__name__, raw, [(f, [m + f for m in cls.mirrors]) for f, _ in missing], None)
+        with _download_dir(raw) as tmp:
+            for gz_name, md5 in missing:
+                urls = [m + gz_name for m in cls.mirrors]
+                err = _fetch_first(urls, tmp, gz_name, md5)
+                if err is not None:
+                    _raise_missing(cls.__name__, raw, [(f, [m + f for m in cls.mirrors]) for f, _ in missing], err)
+                os.replace(tmp / gz_name, raw / gz_name)
+    for gz_name, _ in cls.resources:
+        gz, plain = raw / gz_name, raw / gz_name.removesuffix(".gz")
+        if gz.is_file() and not _idx_ok(plain):
+            # the .gz is verified, so a missing or damaged decompressed copy is simply rebuilt
+            with atomic_path(plain) as tmp_plain, gzip.open(gz, "rb") as src, open(tmp_plain, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            _check_idx(plain)
+
+
+def _idx_problem(path: Path) -> str | None:
+    """Why ``path`` is not a complete idx ubyte file (None when it is)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if len(head) < 8:
+        return f"only {size} bytes, shorter than an idx header"
+    magic = int.from_bytes(head[:4], "big")
+    ndim = magic & 0xFF
+    if magic >> 8 != 0x08 or ndim not in _IDX_NDIMS:
+        return f"idx magic number 0x{magic:08x} is not an unsigned-byte 1-d or 3-d array"
+    if len(head) < 4 + 4 * ndim:
+        return f"only {size} bytes, shorter than its idx header"
+    dims = [int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    expected = 4 + 4 * ndim + int(np.prod(dims))
+    if size != expected:
+        return f"header says shape {tuple(dims)} = {expected} bytes but the file has {size} (truncated or corrupted)"
+    return None
+
+
+def _idx_ok(path: Path) -> bool:
+    return path.is_file() and _idx_problem(path) is None
+
+
+def _check_idx(path: Path) -> None:
+    problem = _idx_problem(path)
+    if problem is not None:
+        raise CorruptDatasetError(f"{path}: {problem}; delete it (and its .gz, if any) and fetch it again")
+
+
+# --- CIFAR-10 ----------------------------------------------------------------------------------
+
+
+def _load_cifar10(root: Path, download: bool) -> ImageDataset:
+    cls = tvd.CIFAR10
+    _prepare_cifar10(cls, root, download)
+    splits = {}
+    for train in (True, False):
+        ds = cls(root=str(root), train=train, download=False)
+        splits[train] = (np.ascontiguousarray(ds.data, dtype=np.uint8), np.asarray(ds.targets, dtype=np.int64))
+    return ImageDataset("cifar10", *splits[True], *splits[False], classes=tuple(ds.classes))
+
+
+def _cifar_files(cls: type[tvd.CIFAR10]) -> list[tuple[str, str]]:
+    return [(f, m) for f, m in cls.train_list + cls.test_list] + [(cls.meta["filename"], cls.meta["md5"])]
+
+
+def _prepare_cifar10(cls: type[tvd.CIFAR10], root: Path, download: bool) -> None:
+    """Every pickled batch (and batches.meta) present with its published MD5.
+
+    Missing batches come from the archive ``<root>/<cls.filename>``: used if present (after its
+    MD5 is checked), downloaded only if absent and ``download`` is set.
+    """
+    base = root / cls.base_folder
+    mismatches, missing = [], []
+    for fname, md5 in _cifar_files(cls):
+        path = base / fname
+        if not path.is_file():
+            missing.append(fname)
+        elif (found := calculate_md5(path)) != md5:
+            mismatches.append((path, md5, found))
+    _raise_mismatches(mismatches)
+    if not missing:
+        return
+    archive = root / cls.filename
+    described = [(f, [cls.url]) for f in missing]
+    if archive.is_file():
+        if (found := calculate_md5(archive)) != cls.tgz_md5:
+            _raise_mismatches([(archive, cls.tgz_md5, found)])
+    elif not download:
+        _raise_missing("CIFAR10", base, described, None, archive=archive)
+    else:
+        with _download_dir(root) as tmp:
+            err = _fetch_first([cls.url], tmp, cls.filename, cls.tgz_md5)
+            if err is not None:
+                _raise_missing("CIFAR10", base, described, err, archive=archive)
+            os.replace(tmp / cls.filename, archive)
+    with _download_dir(root) as tmp:
+        extract_archive(str(archive), str(tmp))
+        base.mkdir(parents=True, exist_ok=True)
+        for fname in missing:
+            src = tmp / cls.base_folder / fname
+            if not src.is_file():
+                raise CorruptDatasetError(f"archive {archive} has no {cls.base_folder}/{fname}; delete it and fetch "
+                                          f"it again from {cls.url}")
+            os.replace(src, base / fname)
+    extracted = [(base / f, m, calculate_md5(base / f)) for f, m in _cifar_files(cls) if f in missing]
+    _raise_mismatches([(path, expected, found) for path, expected, found in extracted if found != expected])
+
+
+# --- sklearn digits ------------------------------------------------------------------------------
+
+DIGITS_SPLIT_SEED = 0
+DIGITS_NUM_TEST = 450
+
+
+def load_digits() -> ImageDataset:
+    """scikit-learn's bundled 8x8 digits (1797 images, offline), split with a fixed seed.
+
+    Split: ``np.random.default_rng(0).permutation(1797)``; its first 450 indices (25%) form the
+    test set and the other 1347 the train set, each kept in the original file order.
+    Pixels (integers 0..16) are rescaled to uint8 as floor(v * 255 / 16), so the 0.5 binarization
+    of v / 255 keeps exactly v / 16 > 0.5 (v >= 9).
+    """
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    bunch = sk_load_digits()
+    images = (bunch.images.astype(np.int64) * 255 // 16).astype(np.uint8)
+    labels = bunch.target.astype(np.int64)
+    perm = np.random.default_rng(DIGITS_SPLIT_SEED).permutation(len(labels))
+    test, train = np.sort(perm[:DIGITS_NUM_TEST]), np.sort(perm[DIGITS_NUM_TEST:])
+    return ImageDataset("digits", images[train], labels[train], images[test], labels[test],
+                        classes=tuple(str(c) for c in bunch.target_names))
+
+
+# --- shared helpers ------------------------------------------------------------------------------
+
+
+def _raise_mismatches(mismatches: list[tuple[Path, str, str]]) -> None:
+    if not mismatches:
+        return
+    lines = [f"  {path}: expected MD5 {expected}, found {found}" for path, expected, found in mismatches]
+    raise ChecksumMismatchError("checksum mismatch (truncated or corrupted download?):\n" + "\n".join(lines)
+                                + "\ndelete the file(s) listed and fetch them again")
+
+
+def _raise_missing(label: str, folder: Path, files: list[tuple[str, list[str]]], err: str | None,
+                   archive: Path | None = None) -> None:
+    lines = [f"  {fname}  <- {' or '.join(urls)}" for fname, urls in files]
+    msg = f"{label} files missing from {folder}:\n" + "\n".join(lines)
+    if archive is not None:
+        msg += (f"\nput the archive at {archive} (it is extracted automatically), or extract it yourself so the "
+                f"files above are in {folder}")
+    else:
+        msg += f"\nput them (as downloaded, .gz) in {folder}"
+    if err is None:
+        msg += f"; or call with download=True. (Data folder: argument, else ${DATA_DIR_ENV}.)"
+    else:
+        msg += f"\ndownload failed: {err}"
+    raise DatasetMissingError(msg)
+
+
+@contextmanager
+def _download_dir(parent: Path) -> Iterator[Path]:
+    """A scratch folder beside the final files (same file system, so os.replace is atomic)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".partial-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fetch_first(urls: list[str], folder: Path, filename: str, md5: str) -> str | None:
+    """Download ``filename`` from the first URL that works (MD5 checked by torchvision's download_url).
+
+    Returns None on success, else what went wrong with each URL.
+    """
+    old_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    errors: list[str] = []
+    try:
+        for url in urls:
+            try:
+                download_url(url, str(folder), filename=filename, md5=md5)
+                return None
+            except (urllib.error.URLError, OSError, RuntimeError, ValueError) as err:
+                errors.append(f"{url}: {type(err).__name__}: {err}")
+                (folder / filename).unlink(missing_ok=True)
+    finally:
+        socket.setdefaulttimeout(old_timeout)
+    return "; ".join(errors)

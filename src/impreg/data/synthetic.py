@@ -1,0 +1,165 @@
+"""Synthetic low-rank targets and their observations (tensor completion)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from impreg.io import DataFileError, atomic_path
+
+
+def random_cp_tensor(dims: tuple[int, ...], rank: int, fro_norm: float, rng: np.random.Generator) -> np.ndarray:
+    """Sum of ``rank`` outer products of N(0, 1) vectors, rescaled to Frobenius norm ``fro_norm``."""
+    factors = [rng.standard_normal((d, rank)) for d in dims]
+    letters = "abcdefghijklmnopqrstuvwxyz"[: len(dims)]
+    spec = ",".join(f"{c}r" for c in letters) + "->" + letters
+    tensor = np.einsum(spec, *factors)
+    return tensor * (fro_norm / np.linalg.norm(tensor))
+
+
+@dataclass
+class CompletionData:
+    """A target tensor and the entries observed for training (drawn without replacement)."""
+
+    target: np.ndarray
+    indices: np.ndarray  # (n, order) int64 entry indices
+    values: np.ndarray  # (n,) the target's entries there
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def flat_indices(self) -> np.ndarray:
+        return np.ravel_multi_index(tuple(self.indices.T), self.target.shape)
+
+    def save(self, path: str | Path) -> None:
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, target=self.target, indices=self.indices, values=self.values,
+                         meta=np.array(json.dumps(self.meta)))
+
+    @classmethod
+    def load(cls, path: str | Path) -> CompletionData:
+        path = Path(path)
+        if not path.exists():
+            raise DataFileError(f"data file {path} does not exist; rebuild it with the workflow's data rule "
+                                f"(e.g. `snakemake {path}`)")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = cls(target=z["target"], indices=z["indices"], values=z["values"],
+                           meta=json.loads(str(z["meta"])))
+        except (OSError, ValueError, KeyError) as err:
+            raise DataFileError(f"data file {path} is not a readable completion data file ({err}); "
+                                f"delete it and rerun the workflow to rebuild it") from err
+        if data.indices.shape != (len(data.values), data.target.ndim):
+            raise DataFileError(f"data file {path} is inconsistent: indices {data.indices.shape} for "
+                                f"{len(data.values)} values of an order-{data.target.ndim} target")
+        return data
+
+
+def make_cp_completion(
+    order: int, mode_dim: int, rank: int, fro_norm: float, num_observations: int, seed: int
+) -> CompletionData:
+    """A random CP-rank-``rank`` target and ``num_observations`` of its entries, uniformly without replacement."""
+    dims = (mode_dim,) * order
+    numel = mode_dim**order
+    if not 0 < num_observations <= numel:
+        raise ValueError(f"num_observations={num_observations} must be in 1..{numel} (the tensor's size)")
+    rng = np.random.default_rng(seed)
+    target = random_cp_tensor(dims, rank, fro_norm, rng)
+    flat = rng.permutation(numel)[:num_observations]
+    indices = np.stack(np.unravel_index(flat, dims), axis=1).astype(np.int64)
+    meta = dict(kind="cp_completion", order=order, mode_dim=mode_dim, rank=rank, fro_norm=fro_norm,
+                num_observations=num_observations, seed=seed)
+    return CompletionData(target=target, indices=indices, values=target.reshape(-1)[flat], meta=meta)
+
+
+def make_ht_completion(
+    order: int, mode_dim: int, ranks: int | list[int], pattern: str, fro_norm: float, num_observations: int, seed: int
+) -> CompletionData:
+    """A random target of low hierarchical rank and ``num_observations`` of its entries (without replacement).
+
+    The target is :func:`impreg.factorizations.hierarchical.random_ht_tensor` over the mode tree
+    that pools pairs of modes with ``pattern`` (``adjacent``: ((0, 1), (2, 3)) for order 4), with
+    layer widths ``ranks``, rescaled to Frobenius norm ``fro_norm``.
+    """
+    from impreg.factorizations.hierarchical import mode_tree, random_ht_tensor
+
+    dims = (mode_dim,) * order
+    numel = mode_dim**order
+    if not 0 < num_observations <= numel:
+        raise ValueError(f"num_observations={num_observations} must be in 1..{numel} (the tensor's size)")
+    rng = np.random.default_rng(seed)
+    tree = mode_tree(order, 2, pattern)
+    ranks_list = [int(ranks)] if isinstance(ranks, (int, np.integer)) else [int(r) for r in ranks]
+    target = random_ht_tensor(order, mode_dim, ranks_list if len(ranks_list) > 1 else ranks_list[0], tree,
+                              fro_norm, rng)
+    flat = rng.permutation(numel)[:num_observations]
+    indices = np.stack(np.unravel_index(flat, dims), axis=1).astype(np.int64)
+    meta = dict(kind="ht_completion", order=order, mode_dim=mode_dim, ranks=ranks_list, pattern=pattern,
+                tree=repr(tree), fro_norm=fro_norm, num_observations=num_observations, seed=seed)
+    return CompletionData(target=target, indices=indices, values=target.reshape(-1)[flat], meta=meta)
+
+
+@dataclass
+class SensingData:
+    """A target tensor and linear measurements of it: ``values[i] = <measurements[i], target>``.
+
+    Tensor sensing replaces the one-hot observation of an entry by a dense measurement tensor.
+    ``measurements`` is (n, *target.shape), stored in float32 (a paper-scale file holds 2000 x 10^4
+    of them); ``values`` are computed in float64 from exactly the stored float32 measurements.
+    """
+
+    target: np.ndarray
+    measurements: np.ndarray
+    values: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, path: str | Path) -> None:
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, target=self.target, measurements=self.measurements, values=self.values,
+                         meta=np.array(json.dumps(self.meta)))
+
+    @classmethod
+    def load(cls, path: str | Path) -> SensingData:
+        path = Path(path)
+        if not path.exists():
+            raise DataFileError(f"data file {path} does not exist; rebuild it with the workflow's data rule "
+                                f"(e.g. `snakemake {path}`)")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = cls(target=z["target"], measurements=z["measurements"], values=z["values"],
+                           meta=json.loads(str(z["meta"])))
+        except (OSError, ValueError, KeyError) as err:
+            raise DataFileError(f"data file {path} is not a readable sensing data file ({err}); "
+                                f"delete it and rerun the workflow to rebuild it") from err
+        if data.measurements.shape != (len(data.values), *data.target.shape):
+            raise DataFileError(f"data file {path} is inconsistent: measurements {data.measurements.shape} for "
+                                f"{len(data.values)} values of a target of shape {data.target.shape}")
+        return data
+
+
+def make_cp_sensing(
+    order: int, mode_dim: int, rank: int, fro_norm: float, num_measurements: int, seed: int
+) -> SensingData:
+    """A random CP-rank-``rank`` target (the same one :func:`make_cp_completion` draws for ``seed``)
+    and ``num_measurements`` Gaussian measurement tensors with i.i.d. N(0, 1/numel) entries.
+
+    The variance 1/numel gives measurements of the same scale as the target's entries: each
+    value has variance ||target||^2 / numel, the mean squared entry (as in the original code).
+    """
+    dims = (mode_dim,) * order
+    numel = mode_dim**order
+    if num_measurements < 1:
+        raise ValueError(f"num_measurements={num_measurements} must be at least 1")
+    rng = np.random.default_rng(seed)
+    target = random_cp_tensor(dims, rank, fro_norm, rng)
+    flat = rng.standard_normal((num_measurements, numel), dtype=np.float32)
+    flat *= np.float32(1.0 / np.sqrt(numel))
+    values = flat.astype(np.float64) @ target.reshape(-1)
+    meta = dict(kind="cp_sensing", order=order, mode_dim=mode_dim, rank=rank, fro_norm=fro_norm,
+                num_observations=num_measurements, measurement_std=float(1.0 / np.sqrt(numel)), seed=seed)
+    return SensingData(target=target, measurements=flat.reshape(num_measurements, *dims), values=values, meta=meta)
