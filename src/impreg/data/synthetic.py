@@ -21,6 +21,26 @@ def random_cp_tensor(dims: tuple[int, ...], rank: int, fro_norm: float, rng: np.
     return tensor * (fro_norm / np.linalg.norm(tensor))
 
 
+def _save_npz(path: str | Path, meta: dict[str, Any], **arrays: np.ndarray) -> None:
+    """Arrays and a JSON metadata record in one npz, written atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+
+
+def _load_npz(path: str | Path, kind: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The arrays ``keys`` and ``meta`` of a file written by ``_save_npz``; clear errors naming the file."""
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"data file {path} does not exist; rebuild it with the workflow's data rule "
+                            f"(e.g. `snakemake {path}`)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in keys} | {"meta": json.loads(str(z["meta"]))}
+    except (OSError, ValueError, KeyError) as err:
+        raise DataFileError(f"data file {path} is not a readable {kind} data file ({err}); "
+                            f"delete it and rerun the workflow to rebuild it") from err
+
+
 @dataclass
 class CompletionData:
     """A target tensor and the entries observed for training (drawn without replacement)."""
@@ -35,24 +55,11 @@ class CompletionData:
         return np.ravel_multi_index(tuple(self.indices.T), self.target.shape)
 
     def save(self, path: str | Path) -> None:
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, target=self.target, indices=self.indices, values=self.values,
-                         meta=np.array(json.dumps(self.meta)))
+        _save_npz(path, self.meta, target=self.target, indices=self.indices, values=self.values)
 
     @classmethod
     def load(cls, path: str | Path) -> CompletionData:
-        path = Path(path)
-        if not path.exists():
-            raise DataFileError(f"data file {path} does not exist; rebuild it with the workflow's data rule "
-                                f"(e.g. `snakemake {path}`)")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = cls(target=z["target"], indices=z["indices"], values=z["values"],
-                           meta=json.loads(str(z["meta"])))
-        except (OSError, ValueError, KeyError) as err:
-            raise DataFileError(f"data file {path} is not a readable completion data file ({err}); "
-                                f"delete it and rerun the workflow to rebuild it") from err
+        data = cls(**_load_npz(path, "completion", ("target", "indices", "values")))
         if data.indices.shape != (len(data.values), data.target.ndim):
             raise DataFileError(f"data file {path} is inconsistent: indices {data.indices.shape} for "
                                 f"{len(data.values)} values of an order-{data.target.ndim} target")
@@ -118,24 +125,11 @@ class SensingData:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> None:
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, target=self.target, measurements=self.measurements, values=self.values,
-                         meta=np.array(json.dumps(self.meta)))
+        _save_npz(path, self.meta, target=self.target, measurements=self.measurements, values=self.values)
 
     @classmethod
     def load(cls, path: str | Path) -> SensingData:
-        path = Path(path)
-        if not path.exists():
-            raise DataFileError(f"data file {path} does not exist; rebuild it with the workflow's data rule "
-                                f"(e.g. `snakemake {path}`)")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = cls(target=z["target"], measurements=z["measurements"], values=z["values"],
-                           meta=json.loads(str(z["meta"])))
-        except (OSError, ValueError, KeyError) as err:
-            raise DataFileError(f"data file {path} is not a readable sensing data file ({err}); "
-                                f"delete it and rerun the workflow to rebuild it") from err
+        data = cls(**_load_npz(path, "sensing", ("target", "measurements", "values")))
         if data.measurements.shape != (len(data.values), *data.target.shape):
             raise DataFileError(f"data file {path} is inconsistent: measurements {data.measurements.shape} for "
                                 f"{len(data.values)} values of a target of shape {data.target.shape}")
