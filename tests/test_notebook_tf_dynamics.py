@@ -1,43 +1,14 @@
 """The tf_dynamics notebook on fabricated runs: its claims can pass, fail and be unchecked."""
 
-import json
 
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
-from helpers import ROOT, papermill
+from helpers import ROOT, fake_dynamics_run, papermill
 from impreg.claims import read_claims
 from impreg.config import validate_config
 
 NOTEBOOK = ROOT / "notebooks" / "tf_dynamics.ipynb"
-
-
-def _sig(t, c, w=30.0):
-    return 1 / (1 + np.exp(-(t - c) / w))
-
-
-def _fake_run(dirpath, init, seed, escapes, finals, final_error, settings):
-    """A run whose components rise at ``escapes`` to ``finals``; error falls in matching steps."""
-    t = np.arange(0, 16000, 25)
-    tops = np.full((len(t), 10), 1e-6)
-    err = np.ones(len(t))
-    for k, (c, f) in enumerate(zip(escapes, finals)):
-        tops[:, k] = np.maximum(f * _sig(t, c), 1e-6)
-    drops = np.diff(np.linspace(1.0, final_error, len(escapes) + 1))
-    for c, d in zip(escapes, drops):
-        err = err + d * _sig(t, c)
-    tops = -np.sort(-tops, axis=1)
-    df = pd.DataFrame({"iteration": t, "train_loss": err**2 * 1e-4, "reconstruction_error": err})
-    for k in range(10):
-        df[f"top_component_{k}"] = tops[:, k]
-    dirpath.mkdir(parents=True)
-    df.to_csv(dirpath / "metrics.csv", index=False)
-    summary = {"status": "converged", "iterations": int(t[-1]), "seed": seed,
-               "settings": {"init_std": init, "seed": seed, **settings}}
-    (dirpath / "summary.json").write_text(json.dumps(summary))
-    return dirpath
 
 
 def _params(tmp_path, runs, config, scale="paper"):
@@ -56,12 +27,12 @@ def paper_config():
 def _paper_like_runs(tmp_path, small_escapes):
     runs = []
     for seed in (0, 1):
-        runs.append(_fake_run(tmp_path / f"a{seed}", 0.05, seed, [100, 150, 200, 260, 300],
-                              [0.64, 0.45, 0.41, 0.14, 0.11], 0.08, {}))
-        runs.append(_fake_run(tmp_path / f"b{seed}", 0.01, seed, [1000, 2500, 4000, 5500, 7000],
-                              [0.66, 0.49, 0.44, 0.31, 0.18], 0.03, {}))
-        runs.append(_fake_run(tmp_path / f"c{seed}", 0.005, seed, small_escapes,
-                              [0.66, 0.49, 0.44, 0.31, 0.18], 0.005, {}))
+        runs.append(fake_dynamics_run(tmp_path / f"a{seed}", 0.05, seed, [100, 150, 200, 260, 300],
+                              [0.64, 0.45, 0.41, 0.14, 0.11], 0.08))
+        runs.append(fake_dynamics_run(tmp_path / f"b{seed}", 0.01, seed, [1000, 2500, 4000, 5500, 7000],
+                              [0.66, 0.49, 0.44, 0.31, 0.18], 0.03))
+        runs.append(fake_dynamics_run(tmp_path / f"c{seed}", 0.005, seed, small_escapes,
+                              [0.66, 0.49, 0.44, 0.31, 0.18], 0.005))
     return runs
 
 

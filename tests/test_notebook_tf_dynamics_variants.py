@@ -1,43 +1,15 @@
 """The tf_dynamics_variants notebook on fabricated runs: claims pass, fail and are unchecked."""
 
-import json
 
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
-from helpers import ROOT, papermill
+from helpers import ROOT, fake_dynamics_run, papermill
 from impreg.claims import read_claims
 from impreg.config import validate_config
 
 NOTEBOOK = ROOT / "notebooks" / "tf_dynamics_variants.ipynb"
 VARIANTS = ("order3", "huber", "sensing")
-
-
-def _sig(t, c, w=30.0):
-    return 1 / (1 + np.exp(-(t - c) / w))
-
-
-def _fake_run(dirpath, init, seed, escapes, finals, final_error):
-    """A run whose components rise at ``escapes`` to ``finals``; its error falls in matching steps."""
-    t = np.arange(0, 16000, 25)
-    tops = np.full((len(t), 10), 1e-6)
-    err = np.ones(len(t))
-    for k, (c, f) in enumerate(zip(escapes, finals)):
-        tops[:, k] = np.maximum(f * _sig(t, c), 1e-6)
-    for c, d in zip(escapes, np.diff(np.linspace(1.0, final_error, len(escapes) + 1))):
-        err = err + d * _sig(t, c)
-    tops = -np.sort(-tops, axis=1)
-    df = pd.DataFrame({"iteration": t, "train_loss": err**2 * 1e-4, "reconstruction_error": err})
-    for k in range(10):
-        df[f"top_component_{k}"] = tops[:, k]
-    dirpath.mkdir(parents=True)
-    df.to_csv(dirpath / "metrics.csv", index=False)
-    summary = {"status": "converged", "iterations": int(t[-1]), "seed": seed, "wall_seconds": 1.0,
-               "settings": {"init_std": init, "seed": seed}}
-    (dirpath / "summary.json").write_text(json.dumps(summary))
-    return dirpath
 
 
 @pytest.fixture
@@ -54,10 +26,10 @@ def _runs(tmp_path, config, small_escapes):
     for v in VARIANTS:
         large, mid, small = config["variants"][v]["init_stds"]  # each variant its own inits
         for seed in (0, 1):
-            runs.append(_fake_run(tmp_path / f"{v}a{seed}", large, seed, [100, 150, 200, 260, 300], finals, 0.08))
-            runs.append(_fake_run(tmp_path / f"{v}b{seed}", mid, seed, [1000, 2500, 4000, 5500, 7000], finals, 0.03))
+            runs.append(fake_dynamics_run(tmp_path / f"{v}a{seed}", large, seed, [100, 150, 200, 260, 300], finals, 0.08))
+            runs.append(fake_dynamics_run(tmp_path / f"{v}b{seed}", mid, seed, [1000, 2500, 4000, 5500, 7000], finals, 0.03))
             escapes = small_escapes if v == "huber" else [4200, 5300, 7000, 9800, 11300]
-            runs.append(_fake_run(tmp_path / f"{v}c{seed}", small, seed, escapes, finals, 0.005))
+            runs.append(fake_dynamics_run(tmp_path / f"{v}c{seed}", small, seed, escapes, finals, 0.005))
             variants += [v, v, v]
     return runs, variants
 
