@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import platform
+import resource
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -54,3 +55,22 @@ def write_summary(path: str | Path, settings: Any, **fields: Any) -> None:
     summary["settings"] = asdict(settings) if hasattr(settings, "__dataclass_fields__") else dict(settings)
     summary["versions"] = versions()
     write_json(path, summary)
+
+
+def peak_memory_mb(device: torch.device | None = None) -> dict[str, float]:
+    """Peak resident memory of this process (and the peak CUDA allocation on a GPU), in MiB.
+
+    ``ru_maxrss`` is KiB on Linux (bytes on macOS); it covers the whole process lifetime, so it is
+    the figure a scheduler's memory limit must allow for.
+    """
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = {"host_rss_mb": round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)}
+    if device is not None and device.type == "cuda":
+        peak["cuda_allocated_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    return peak
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
+    """torch.save through a temporary file: a kill mid-write never leaves a truncated checkpoint."""
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
