@@ -31,6 +31,7 @@ include: "workflow/rules/tf_dynamics.smk"
 include: "workflow/rules/tf_dynamics_variants.smk"
 include: "workflow/rules/incremental_rank.smk"
 include: "workflow/rules/rank_complexity.smk"
+include: "workflow/rules/locality.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -9,11 +9,23 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def parse_bool(text: str) -> bool:
+    """``bool("False")`` is True, so boolean flags take an explicit true/false word."""
+    words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    try:
+        return words[str(text).strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}") from None
+
+
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One ``--field-name`` flag per dataclass field, typed and defaulted from the field."""
+    """One ``--field-name`` flag per dataclass field, typed and defaulted from the field
+    (booleans as ``--flag true|false``)."""
     for f in dataclasses.fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else None
         kind = type(default) if default is not None else str
+        if kind is bool:
+            kind = parse_bool
         parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=kind, default=default,
                             help=f"(default: {default})")
 

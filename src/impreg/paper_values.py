@@ -57,3 +57,36 @@ RANK_COMPLEXITY = {
         },
     },
 }
+
+# P2 Fig. C (countering locality with explicit regularization, ResNet18), read off the authors'
+# example plots example_plots/locality_bias/{is_same,pathfinder}_resnet18_paper.png (spec, paper 2,
+# sections 1 and 2.2-2.4): the last epoch's test accuracy (%), mean over runs, per lambda and x
+# (distance between the images in px, or path length). Stds are given where the plot shows an error
+# bar; the others are below about 0.5 points. The paper gives no ResNet34 numbers (Fig. D).
+LOCALITY = {
+    "arch": "resnet18",
+    "settings": {"width": 64, "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 64,
+                 "max_epochs": 150, "patience": 20},
+    "task_settings": {
+        "is_same_class": {"source": "cifar10", "num_train": 5000, "num_test": 10000, "canvas_size": 224},
+        "pathfinder": {"num_samples": 20000, "window": 300, "output_size": 150, "test_fraction": 0.5},
+    },
+    "x": {"is_same_class": [0, 40, 80, 120, 160], "pathfinder": [3, 5, 7, 9]},
+    "lambdas": {"is_same_class": [0.0, 0.1, 1.0], "pathfinder": [0.0, 3.0, 9.0]},
+    "mean": {
+        "is_same_class": {
+            0.0: {0: 61.2, 40: 59.9, 80: 55.8, 120: 50.0, 160: 50.4},
+            0.1: {0: 61.4, 40: 60.4, 80: 58.3, 120: 52.3, 160: 49.9},
+            1.0: {0: 61.2, 40: 61.2, 80: 60.5, 120: 58.8, 160: 58.4},
+        },
+        "pathfinder": {
+            0.0: {3: 98.3, 5: 95.9, 7: 68.7, 9: 50.4},
+            3.0: {3: 98.4, 5: 96.6, 7: 89.5, 9: 63.5},
+            9.0: {3: 98.3, 5: 96.6, 7: 91.6, 9: 85.4},
+        },
+    },
+    "std": {
+        "is_same_class": {0.0: {80: 1.3}, 0.1: {80: 0.9, 120: 2.1}, 1.0: {120: 1.1, 160: 2.3}},
+        "pathfinder": {0.0: {7: 5.0}, 3.0: {9: 6.5}},
+    },
+}

@@ -10,6 +10,9 @@ IMPREG = f"{src_pythonpath(workflow.basedir)} python -m impreg"
 PAPERMILL = f"{src_pythonpath(workflow.basedir)} papermill --log-output --kernel python3 --cwd ."
 CONDA_ENV = "../../envs/environment.yaml"
 
+# Per heavy rule: the wall time and memory a cluster job asks for (config `resources`, per scale).
+RESOURCES = config["resources"]
+
 # Each experiment's rule file appends the files of its figures, tables and claims.
 PAPER1_TARGETS = []
 PAPER2_TARGETS = []

@@ -60,6 +60,8 @@ rule incremental_rank_train:
     threads: config["threads"]
     resources:
         gpu=1 if config["device"].startswith("cuda") else 0,
+        runtime=RESOURCES["incremental_rank_train"]["runtime"],
+        mem_mb=RESOURCES["incremental_rank_train"]["mem_mb"],
     log:
         "results/logs/incremental_rank/train_{run}.log",
     benchmark:

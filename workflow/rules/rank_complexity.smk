@@ -126,6 +126,8 @@ rule rank_complexity_train:
     threads: config["threads"]
     resources:
         gpu=1 if RC["gpu"] else 0,
+        runtime=RESOURCES["rank_complexity_train"]["runtime"],
+        mem_mb=RESOURCES["rank_complexity_train"]["mem_mb"],
     log:
         "results/logs/rank_complexity/train_{dataset}_{control}.log",
     benchmark:

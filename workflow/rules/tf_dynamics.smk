@@ -58,6 +58,8 @@ rule tf_dynamics_train:
     threads: config["threads"]
     resources:
         gpu=1 if config["device"].startswith("cuda") else 0,
+        runtime=RESOURCES["tf_dynamics_train"]["runtime"],
+        mem_mb=RESOURCES["tf_dynamics_train"]["mem_mb"],
     log:
         "results/logs/tf_dynamics/train_init{init}_seed{seed}.log",
     benchmark:

@@ -52,6 +52,8 @@ rule tf_dynamics_variants_train:
     threads: config["threads"]
     resources:
         gpu=1 if config["device"].startswith("cuda") else 0,
+        runtime=RESOURCES["tf_dynamics_variants_train"]["runtime"],
+        mem_mb=RESOURCES["tf_dynamics_variants_train"]["mem_mb"],
     log:
         "results/logs/tf_dynamics_variants/train_{run}.log",
     benchmark:
