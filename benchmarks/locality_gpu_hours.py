@@ -109,7 +109,7 @@ def time_step(fn: callable, device: torch.device, repeats: int = 10) -> float:
 def sweep_flops(per_image: dict[tuple[str, str], dict[str, float]], epochs: int, seeds: int) -> float:
     """FLOPs of the whole sweep (both archs, both tasks, every range, lambda and seed) at ``epochs``."""
     total = 0.0
-    for (arch, task), f in per_image.items():
+    for (_arch, task), f in per_image.items():
         _, _, n_train, n_test, n_reg, n_plain, n_ranges = TASKS[task]
         per_epoch_reg = n_train * f["regularized"] + n_test * f["eval"]
         per_epoch_plain = n_train * f["plain"] + n_test * f["eval"]
