@@ -6,7 +6,7 @@ import pytest
 import torch
 from torchvision.models import resnet18
 
-from impreg.models.resnet import NarrowResNet, build_resnet, count_parameters
+from impreg.models.resnet import LAYERS, NarrowResNet, build_resnet, count_parameters
 
 
 @pytest.mark.parametrize(("arch", "millions"), [("resnet18", 11.18), ("resnet34", 21.29)])
@@ -40,3 +40,9 @@ def test_width_scales_parameters_quadratically() -> None:
 def test_bad_arch() -> None:
     with pytest.raises(ValueError):
         build_resnet("resnet50")
+
+
+def test_the_training_loop_knows_every_arch() -> None:
+    from impreg.train.locality import ARCHS
+
+    assert ARCHS == tuple(LAYERS)  # the loop validates arch names without importing torchvision

@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     from impreg.train.commands import add_commands  # tf-sensing, ht-completion, incremental-rank
 
     add_commands(make_data, train)
+    from impreg.train.locality_commands import add_commands as add_locality_commands
+
+    add_locality_commands(make_data, train)  # pathfinder, is-same-class-images, locality
 
     _add_rank_complexity_parsers(top, make_data, train)
 

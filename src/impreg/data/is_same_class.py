@@ -69,7 +69,8 @@ def normalize(images: torch.Tensor, mean: tuple[float, ...] = CIFAR10_MEAN,
 
 
 def compose_canvases(images: torch.Tensor, first: torch.Tensor, second: torch.Tensor, distance: int,
-                     canvas_size: int = 224) -> torch.Tensor:
+                     canvas_size: int = 224, mean: tuple[float, ...] = CIFAR10_MEAN,
+                     std: tuple[float, ...] = CIFAR10_STD) -> torch.Tensor:
     """(B, C, c, c) float32 canvases on ``images.device``: zeros (the mean colour after normalization)
     with the normalized ``images[first]`` and ``images[second]`` at ``pair_boxes``."""
     n, s, s2, channels = images.shape
@@ -77,22 +78,25 @@ def compose_canvases(images: torch.Tensor, first: torch.Tensor, second: torch.Te
         raise ValueError(f"images must be square (N, s, s, C), got {tuple(images.shape)}")
     box1, box2 = pair_boxes(distance, s, canvas_size)
     canvas = images.new_zeros((len(first), channels, canvas_size, canvas_size), dtype=torch.float32)
-    canvas[(..., *box1.slices)] = normalize(images[first])
-    canvas[(..., *box2.slices)] = normalize(images[second])
+    canvas[(..., *box1.slices)] = normalize(images[first], mean, std)
+    canvas[(..., *box2.slices)] = normalize(images[second], mean, std)
     return canvas
 
 
 class IsSameClassPairs:
-    """A seeded set of pairs over ``images`` kept on ``device``; canvases are built per batch."""
+    """A seeded set of pairs over ``images`` kept on ``device``; canvases are built per batch and
+    normalized with ``mean``/``std`` (CIFAR-10's by default)."""
 
     def __init__(self, images: np.ndarray | torch.Tensor, class_labels: np.ndarray, num_pairs: int,
-                 distance: int, seed: int, canvas_size: int = 224, device: str | torch.device = "cpu") -> None:
+                 distance: int, seed: int, canvas_size: int = 224, device: str | torch.device = "cpu",
+                 mean: tuple[float, ...] = CIFAR10_MEAN, std: tuple[float, ...] = CIFAR10_STD) -> None:
         images = torch.as_tensor(images)
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError(f"images must be uint8 (N, s, s, C), got {images.dtype} {tuple(images.shape)}")
         self.device = torch.device(device)
         self.images = images.to(self.device)
         self.distance, self.canvas_size = int(distance), int(canvas_size)
+        self.mean, self.std = tuple(mean), tuple(std)
         self.boxes = pair_boxes(distance, images.shape[1], canvas_size)
         self.pairs = draw_pairs(np.asarray(class_labels), num_pairs, seed)
         self._first = torch.as_tensor(self.pairs.first, device=self.device)
@@ -105,7 +109,7 @@ class IsSameClassPairs:
     def canvases(self, index: torch.Tensor) -> torch.Tensor:
         index = index.to(self.device)
         return compose_canvases(self.images, self._first[index], self._second[index], self.distance,
-                                self.canvas_size)
+                                self.canvas_size, self.mean, self.std)
 
     def batches(self, batch_size: int, shuffle: bool = False,
                 generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -353,7 +354,7 @@ class PathfinderData:
             with np.load(path, allow_pickle=False) as z:
                 data = cls(images=z["images"], labels=z["labels"], markers=z["markers"],
                            meta=json.loads(str(z["meta"])))
-        except (OSError, ValueError, KeyError) as err:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
             raise DataFileError(f"{path} is not a readable Pathfinder file ({err}); delete it and rebuild it") from err
         if data.images.ndim != 3 or len(data.images) != len(data.labels) or data.images.dtype != np.uint8:
             raise DataFileError(f"{path} is inconsistent: images {data.images.shape} {data.images.dtype}, "

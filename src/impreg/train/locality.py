@@ -1,0 +1,570 @@
+"""Countering locality with explicit regularization (P2 Fig. C): one ResNet run on Is Same Class
+or Pathfinder, with or without the separation-rank penalty (spec 2.2-2.4).
+
+The protocol is the original's: a randomly initialized ResNet18/34 with one logit, BCE-with-logits
+plus ``lam`` times the separation penalty, SGD (lr 1e-2, momentum 0.9, no weight decay, constant
+lr), batches of 64, at most 150 epochs, stopping once the epoch's train accuracy (the running
+accuracy of the training steps, in train mode) has been exactly 100% for more than ``patience``
+consecutive epochs. The test set is evaluated (eval mode, no gradients) after every epoch; the
+reported value is the *last* epoch's test accuracy, a fraction.
+
+Penalty boxes: Is Same Class uses the two image locations, I chosen uniformly per batch;
+Pathfinder uses a random ``patch_size`` square I and a non-overlapping square J at least
+``reg_distance`` px away, drawn per batch.
+
+Randomness without saved generator states: the model is initialized under
+``torch.manual_seed(seed)``, epoch e visits the train set in the order
+``default_rng([seed, e, ORDER_STREAM]).permutation`` and batch b of epoch e draws its patches from
+``default_rng([seed, e, b, PATCH_STREAM])``. So a run killed after any epoch and run again resumes
+from ``checkpoint.pt`` (model, optimizer, rows, stopping streak) and ends, on CPU, bit for bit
+as an uninterrupted run. On CUDA it does not: cuDNN's convolution backward is not deterministic.
+``checkpoint.pt`` is one file, overwritten every epoch and deleted once the outputs are written.
+
+Data stays on the device as uint8 and is normalized (and, for Is Same Class, pasted onto its
+canvases) a batch at a time there, so a GPU never waits on per-item Python work.
+
+Mixed precision (``amp: bf16``) autocasts the forward passes and the penalty on CUDA only; on a
+CPU it is refused (CPU bf16 autocast is slow and would make the run's numbers differ from what
+``amp`` records elsewhere), so a CPU run must say ``amp: none``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from impreg.data.is_same_class import IsSameClassPairs, pair_boxes
+from impreg.data.locality_sources import IsSameClassImages
+from impreg.data.pathfinder import PathfinderData
+from impreg.regularizers import Box, choose_patch_order, sample_patch_pair, separation_penalty
+from impreg.train.common import (
+    device_description,
+    peak_memory_mb,
+    resolve_device,
+    save_checkpoint,
+    write_metrics_csv,
+    write_summary,
+)
+
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_FORMAT = 1
+TASKS = ("pathfinder", "is_same_class")
+ARCHS = ("resnet18", "resnet34")  # impreg.models.resnet.LAYERS, without importing torchvision for the CLI
+AMP_MODES = ("none", "bf16")
+TIMING_COLUMNS = ("epoch_seconds", "train_images_per_second")  # the only columns that differ between reruns
+# Entropy tags that keep the seeded streams apart (any distinct constants would do).
+ORDER_STREAM, PATCH_STREAM, TRAIN_PAIRS_STREAM, TEST_PAIRS_STREAM = 1, 2, 3, 4
+CUDA_NONDETERMINISM = "CUDA: cuDNN convolution backward kernels are not deterministic"
+
+
+def _log(text: str) -> None:
+    print(text, flush=True)  # the workflow's log of the job: one line per epoch, visible as it runs
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LocalityConfig:
+    """Settings of one run; fields that do not apply to ``task`` are ignored."""
+
+    task: str = "pathfinder"  # pathfinder or is_same_class
+    x: int = 9  # is_same_class: distance d between the images (px); pathfinder: path length (checked)
+    arch: str = "resnet18"  # resnet18 or resnet34
+    width: int = 64  # stage-1 channels; 64 is torchvision's model
+    lam: float = 0.0  # coefficient of the separation penalty (0: the plain step)
+    seed: int = 0
+    lr: float = 1e-2
+    momentum: float = 0.9
+    batch_size: int = 64
+    max_epochs: int = 150
+    patience: int = 20  # stop once train accuracy was 100% for more than this many epochs in a row
+    num_train: int = 5000  # is_same_class pairs
+    num_test: int = 10000  # is_same_class pairs
+    canvas_size: int = 224  # is_same_class
+    patch_size: int = 2  # pathfinder penalty patches
+    reg_distance: int = 0  # pathfinder: least gap between the two patches (px)
+    test_fraction: float = 0.5  # pathfinder: share of the file's images held out for testing
+    split_seed: int = 42  # pathfinder: seeds the train/test split
+    eval_batch_size: int = 256
+    device: str = "auto"
+    amp: str = "none"  # none or bf16 (CUDA only)
+    channels_last: bool = False
+    threads: int = 0  # torch CPU threads; 0 leaves torch's default
+    keep_checkpoint: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("x", "width", "seed", "batch_size", "max_epochs", "patience", "num_train", "num_test",
+                     "canvas_size", "patch_size", "reg_distance", "split_seed", "eval_batch_size", "threads"):
+            value = getattr(self, name)
+            _require(isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+                     or isinstance(value, float) and value.is_integer(), name, value, "an integer")
+            setattr(self, name, int(value))
+        for name in ("lam", "lr", "momentum", "test_fraction"):
+            value = getattr(self, name)
+            _require(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+                     name, value, "a finite number")
+            setattr(self, name, float(value))
+        _require(self.task in TASKS, "task", self.task, f"one of {', '.join(TASKS)}")
+        _require(self.arch in ARCHS, "arch", self.arch, f"one of {', '.join(ARCHS)}")
+        _require(self.amp in AMP_MODES, "amp", self.amp, f"one of {', '.join(AMP_MODES)}")
+        _require(self.x >= (1 if self.task == "pathfinder" else 0), "x", self.x,
+                 ">= 1 (a path length)" if self.task == "pathfinder" else ">= 0 (a distance in px)")
+        _require(self.lam >= 0, "lam", self.lam, ">= 0")
+        _require(self.lr > 0, "lr", self.lr, "> 0")
+        _require(0 <= self.momentum < 1, "momentum", self.momentum, "in [0, 1)")
+        _require(0 < self.test_fraction < 1, "test_fraction", self.test_fraction, "in (0, 1)")
+        # a batch of one can neither swap patches with a neighbour nor train BatchNorm
+        _require(self.batch_size >= 2, "batch_size", self.batch_size, ">= 2")
+        _require(self.num_train >= 2, "num_train", self.num_train, ">= 2")
+        for name in ("width", "max_epochs", "num_test", "canvas_size", "patch_size", "eval_batch_size"):
+            _require(getattr(self, name) >= 1, name, getattr(self, name), ">= 1")
+        for name in ("seed", "patience", "reg_distance", "split_seed", "threads"):
+            _require(getattr(self, name) >= 0, name, getattr(self, name), ">= 0")
+        _require(isinstance(self.channels_last, bool), "channels_last", self.channels_last, "true or false")
+        _require(isinstance(self.keep_checkpoint, bool), "keep_checkpoint", self.keep_checkpoint, "true or false")
+
+    def fingerprint_fields(self) -> dict:
+        """Everything that changes the numbers (not the device, eval batching, threads or clean-up)."""
+        out = asdict(self)
+        for key in ("device", "eval_batch_size", "threads", "keep_checkpoint"):
+            out.pop(key)
+        return out
+
+
+def _require(ok: bool, name: str, value: object, requirement: str) -> None:
+    if not ok:
+        raise ValueError(f"LocalityConfig.{name} must be {requirement}, got {value!r}")
+
+
+# --- seeded streams and the stopping rule ---------------------------------------------------------
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order in which epoch ``epoch`` (0-based) visits the n train samples."""
+    return np.random.default_rng([seed, epoch, ORDER_STREAM]).permutation(n)
+
+
+def patch_rng(seed: int, epoch: int, batch: int) -> np.random.Generator:
+    """The stream that places the penalty's patches in batch ``batch`` of epoch ``epoch``."""
+    return np.random.default_rng([seed, epoch, batch, PATCH_STREAM])
+
+
+def derived_seed(seed: int, stream: int) -> int:
+    """An integer seed for a consumer that takes one (the Is Same Class pair draws)."""
+    return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
+
+
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """Consecutive [start, stop) batches; a trailing batch of one joins the previous batch, since
+    BatchNorm cannot train on it and the penalty needs a neighbour to swap with."""
+    bounds = [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
+def next_streak(streak: int, correct: int, total: int) -> int:
+    """Consecutive epochs with every train sample classified correctly (exact counts, not floats)."""
+    return streak + 1 if correct == total else 0
+
+
+def stop_reason(epochs_done: int, streak: int, cfg: LocalityConfig) -> str | None:
+    """Why training ends after ``epochs_done`` epochs (None: it goes on)."""
+    if streak > cfg.patience:
+        return "perfect_train_stop"
+    if epochs_done >= cfg.max_epochs:
+        return "max_epochs"
+    return None
+
+
+# --- the two tasks, on the device ---------------------------------------------------------------
+
+
+class IsSameClassTask:
+    """Train pairs from the source's train split, test pairs from its test split, seeded by ``seed``."""
+
+    def __init__(self, data: IsSameClassImages, cfg: LocalityConfig, device: torch.device) -> None:
+        size = data.train_images.shape[1]
+        if 2 * size + cfg.x > cfg.canvas_size:
+            raise ValueError(f"LocalityConfig.x = {cfg.x}: two {size} px images {cfg.x} px apart need a canvas of "
+                             f">= {2 * size + cfg.x} px, but canvas_size is {cfg.canvas_size}")
+        common = dict(distance=cfg.x, canvas_size=cfg.canvas_size, device=device, mean=data.mean, std=data.std)
+        self.train = IsSameClassPairs(data.train_images, data.train_labels, cfg.num_train,
+                                      seed=derived_seed(cfg.seed, TRAIN_PAIRS_STREAM), **common)
+        self.test = IsSameClassPairs(data.test_images, data.test_labels, cfg.num_test,
+                                     seed=derived_seed(cfg.seed, TEST_PAIRS_STREAM), **common)
+        self.boxes = pair_boxes(cfg.x, size, cfg.canvas_size)
+        self.channels, self.image_size = data.train_images.shape[3], cfg.canvas_size
+        self.num_train, self.num_test = len(self.train), len(self.test)
+        self.train_labels, self.test_labels = self.train.labels, self.test.labels
+        self.meta = dict(data.meta, image_boxes=[list(b) for b in self.boxes])
+
+    def train_inputs(self, index: torch.Tensor) -> torch.Tensor:
+        return self.train.canvases(index)
+
+    def test_inputs(self, index: torch.Tensor) -> torch.Tensor:
+        return self.test.canvases(index)
+
+    def penalty_boxes(self, rng: np.random.Generator) -> tuple[Box, Box]:
+        return choose_patch_order(self.boxes, rng)
+
+
+class PathfinderTask:
+    """The file's images split by a seeded permutation, normalized with the train split's mean/std."""
+
+    def __init__(self, data: PathfinderData, cfg: LocalityConfig, device: torch.device) -> None:
+        length = data.meta.get("path_length")
+        if length != cfg.x:
+            raise ValueError(f"LocalityConfig.x = {cfg.x} but the Pathfinder file holds path length {length}")
+        n, size = len(data.labels), data.images.shape[1]
+        n_test = int(round(n * cfg.test_fraction))
+        if n_test < 1 or n - n_test < 2:
+            raise ValueError(f"LocalityConfig.test_fraction = {cfg.test_fraction} splits {n} images into "
+                             f"{n - n_test} train / {n_test} test; need >= 2 train and >= 1 test")
+        perm = np.random.default_rng(cfg.split_seed).permutation(n)
+        test_idx, train_idx = np.sort(perm[:n_test]), np.sort(perm[n_test:])
+        self.mean, self.std = pixel_mean_std(data.images[train_idx])
+        self.images = {k: torch.as_tensor(np.ascontiguousarray(data.images[i]), device=device)
+                       for k, i in (("train", train_idx), ("test", test_idx))}
+        self.train_labels = torch.as_tensor(data.labels[train_idx], device=device).float()
+        self.test_labels = torch.as_tensor(data.labels[test_idx], device=device).float()
+        self.channels, self.image_size = 1, size
+        self.num_train, self.num_test = len(train_idx), len(test_idx)
+        self.patch_size, self.reg_distance = cfg.patch_size, cfg.reg_distance
+        self.meta = dict(data.meta, train_mean=self.mean, train_std=self.std)
+        if cfg.lam > 0:  # fail now, not in the first batch, when no patch pair fits
+            try:
+                self.penalty_boxes(np.random.default_rng(0))
+            except ValueError as err:
+                raise ValueError(f"LocalityConfig.patch_size = {cfg.patch_size} / reg_distance = "
+                                 f"{cfg.reg_distance}: {err}") from err
+
+    def _inputs(self, split: str, index: torch.Tensor) -> torch.Tensor:
+        x = self.images[split][index].float().div_(255)
+        return x.sub_(self.mean).div_(self.std).unsqueeze(1)
+
+    def train_inputs(self, index: torch.Tensor) -> torch.Tensor:
+        return self._inputs("train", index)
+
+    def test_inputs(self, index: torch.Tensor) -> torch.Tensor:
+        return self._inputs("test", index)
+
+    def penalty_boxes(self, rng: np.random.Generator) -> tuple[Box, Box]:
+        return sample_patch_pair(self.image_size, self.image_size, self.patch_size, rng,
+                                 min_distance=self.reg_distance)
+
+
+def pixel_mean_std(images: np.ndarray) -> tuple[float, float]:
+    """Mean and std of uint8 pixels in [0, 1] units, exactly (from a histogram, no float sums over
+    hundreds of millions of pixels)."""
+    counts = np.bincount(np.ascontiguousarray(images).ravel(), minlength=256).astype(np.float64)
+    values = np.arange(256) / 255
+    total = counts.sum()
+    mean = float(counts @ values / total)
+    var = float(counts @ (values - mean) ** 2 / total)
+    return mean, math.sqrt(var) if var > 0 else 1.0
+
+
+def make_task(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages,
+              device: torch.device) -> PathfinderTask | IsSameClassTask:
+    expected = PathfinderData if cfg.task == "pathfinder" else IsSameClassImages
+    if not isinstance(data, expected):
+        raise ValueError(f"LocalityConfig.task = {cfg.task!r} needs {expected.__name__}, got {type(data).__name__}")
+    return PathfinderTask(data, cfg, device) if cfg.task == "pathfinder" else IsSameClassTask(data, cfg, device)
+
+
+def data_fingerprint(data: PathfinderData | IsSameClassImages) -> str:
+    h = hashlib.sha1()
+    arrays = (data.images, data.labels) if isinstance(data, PathfinderData) else (
+        data.train_images, data.train_labels, data.test_images, data.test_labels)
+    for arr in arrays:
+        h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(json.dumps(data.meta, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def fingerprint(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages) -> str:
+    text = json.dumps({"settings": cfg.fingerprint_fields(), "data": data_fingerprint(data)}, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+# --- one epoch ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Step:
+    """What one training step needs besides the batch."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    lam: float
+    autocast: Callable[[], contextlib.AbstractContextManager]
+    memory_format: torch.memory_format
+
+
+def task_loss(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """BCE with logits on float32 logits of shape (B, 1)."""
+    return F.binary_cross_entropy_with_logits(logits.float().squeeze(1), y, reduction=reduction)
+
+
+def _train_step(step: _Step, x: torch.Tensor, y: torch.Tensor,
+                boxes: tuple[Box, Box] | None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """One SGD step; returns the batch's (BCE, penalty or None, logits), detached."""
+    step.optimizer.zero_grad(set_to_none=True)
+    x = x.contiguous(memory_format=step.memory_format)
+    penalty = None
+    with step.autocast():
+        if boxes is None:  # lam == 0: one forward, no input gradients
+            logits = step.model(x)
+        else:
+            out = separation_penalty(step.model, x, *boxes)
+            logits, penalty = out.logits, out.penalty
+    bce = task_loss(logits, y)
+    loss = bce if penalty is None else bce + step.lam * penalty
+    loss.backward()
+    step.optimizer.step()
+    return bce.detach(), None if penalty is None else penalty.detach(), logits.detach()
+
+
+def train_epoch(step: _Step, task, seed: int, epoch: int, batch_size: int) -> dict:
+    """One pass over the train set in the seeded order; sums stay on the device until the end."""
+    device = task.train_labels.device
+    order = torch.as_tensor(epoch_order(seed, epoch, task.num_train), device=device)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    penalty_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    step.model.train()
+    for b, (start, stop) in enumerate(batch_bounds(task.num_train, batch_size)):
+        index = order[start:stop]
+        y = task.train_labels[index]
+        boxes = task.penalty_boxes(patch_rng(seed, epoch, b)) if step.lam > 0 else None
+        bce, penalty, logits = _train_step(step, task.train_inputs(index), y, boxes)
+        loss_sum += bce.double() * len(index)
+        if penalty is not None:
+            penalty_sum += penalty.double() * len(index)
+        correct += ((logits.squeeze(1) > 0) == (y > 0.5)).sum()
+    n = task.num_train
+    return dict(train_loss=loss_sum.item() / n, train_correct=int(correct.item()),
+                train_penalty=penalty_sum.item() / n if step.lam > 0 else float("nan"))
+
+
+@torch.no_grad()
+def evaluate(step: _Step, task, batch_size: int) -> tuple[float, float]:
+    """Test loss and accuracy in eval mode (BatchNorm's running statistics)."""
+    device = task.test_labels.device
+    step.model.eval()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    for start in range(0, task.num_test, batch_size):
+        index = torch.arange(start, min(start + batch_size, task.num_test), device=device)
+        y = task.test_labels[index]
+        with step.autocast():
+            logits = step.model(task.test_inputs(index).contiguous(memory_format=step.memory_format))
+        loss_sum += task_loss(logits, y, reduction="sum").double()
+        correct += ((logits.squeeze(1) > 0) == (y > 0.5)).sum()
+    step.model.train()
+    return loss_sum.item() / task.num_test, correct.item() / task.num_test
+
+
+# --- checkpoints ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    epoch: int = 0  # completed epochs
+    rows: list[dict] = field(default_factory=list)
+    streak: int = 0  # consecutive epochs at 100% train accuracy
+    elapsed: float = 0.0  # seconds spent by earlier calls (resumed runs)
+    resumed_from: int | None = None
+
+
+def _save(path: Path, fp: str, step: _Step, state: _State, elapsed: float) -> None:
+    save_checkpoint(path, {"format": CHECKPOINT_FORMAT, "fingerprint": fp, "epoch": state.epoch,
+                           "rows": state.rows, "streak": state.streak, "elapsed": elapsed,
+                           "model": step.model.state_dict(), "optimizer": step.optimizer.state_dict()})
+
+
+def _load(path: Path, fp: str, step: _Step, device: torch.device, log) -> _State:
+    """Resume from ``path`` when it exists and was written with the same settings and data."""
+    if not path.exists():
+        return _State()
+    initial = {k: v.clone() for k, v in step.model.state_dict().items()}
+    try:
+        payload = torch.load(path, map_location=device, weights_only=False)
+        if payload.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"format {payload.get('format')!r}, expected {CHECKPOINT_FORMAT}")
+        if payload["fingerprint"] != fp:
+            log(f"checkpoint {path} was written with other settings or data; starting from scratch")
+            return _State()
+        step.model.load_state_dict(payload["model"])
+        step.optimizer.load_state_dict(payload["optimizer"])
+    except Exception as err:  # noqa: BLE001 - any unreadable checkpoint means: start over
+        step.model.load_state_dict(initial)  # a load that failed half-way must not leave its weights behind
+        log(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); starting from scratch")
+        return _State()
+    log(f"resuming from {path} after epoch {payload['epoch']}")
+    return _State(epoch=payload["epoch"], rows=list(payload["rows"]), streak=payload["streak"],
+                  elapsed=float(payload["elapsed"]), resumed_from=payload["epoch"])
+
+
+def _clear_stale_outputs(out_dir: Path) -> None:
+    """Old final outputs (a new run must not look complete before it is) and the temporary files
+    that a killed write leaves behind (SIGKILL skips clean-up)."""
+    for name in ("metrics.csv", "summary.json"):
+        (out_dir / name).unlink(missing_ok=True)
+    for name in (CHECKPOINT, "metrics.csv", "summary.json"):
+        for tmp in out_dir.glob(f".{name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def _autocast_factory(cfg: LocalityConfig, device: torch.device) -> Callable[[], contextlib.AbstractContextManager]:
+    if cfg.amp == "none":
+        return contextlib.nullcontext
+    if device.type != "cuda":
+        raise ValueError(f"LocalityConfig.amp = {cfg.amp!r} needs a CUDA device, but the run is on {device}; "
+                         f"use amp none on a CPU")
+    return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+
+
+def _build_model(cfg: LocalityConfig, channels: int, device: torch.device,
+                 memory_format: torch.memory_format) -> nn.Module:
+    """Initialized on the CPU under the run's seed (the same weights on any device), without
+    touching the caller's global generator."""
+    from impreg.models.resnet import build_resnet  # torchvision, imported only by a training job
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model = build_resnet(cfg.arch, in_channels=channels, width=cfg.width, num_outputs=1)
+    return model.to(device=device, memory_format=memory_format)
+
+
+def _determinism(device: torch.device) -> tuple[bool, str | None]:
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = False  # no run-to-run algorithm choice on top of it
+        return False, CUDA_NONDETERMINISM
+    return True, None
+
+
+def _epoch_line(row: dict, cfg: LocalityConfig, streak: int) -> str:
+    penalty = "" if cfg.lam == 0 else f" penalty {row['train_penalty']:.4f}"
+    return (f"epoch {row['epoch']}/{cfg.max_epochs}: train loss {row['train_loss']:.4f} acc "
+            f"{row['train_accuracy']:.4f}{penalty} | test loss {row['test_loss']:.4f} acc {row['test_accuracy']:.4f} "
+            f"| {row['epoch_seconds']:.1f} s, {row['train_images_per_second']:.0f} img/s, perfect streak {streak}")
+
+
+def run_epoch(step: _Step, task, cfg: LocalityConfig, epoch: int) -> tuple[dict, int]:
+    """Train epoch ``epoch`` (0-based) and evaluate: its metrics row and the exact number of train
+    samples the training steps classified correctly (for the stopping rule)."""
+    start = time.perf_counter()
+    train = train_epoch(step, task, cfg.seed, epoch, cfg.batch_size)
+    train_seconds = time.perf_counter() - start
+    test_loss, test_accuracy = evaluate(step, task, cfg.eval_batch_size)
+    row = dict(epoch=epoch + 1, train_loss=train["train_loss"],
+               train_accuracy=train["train_correct"] / task.num_train, train_penalty=train["train_penalty"],
+               test_loss=test_loss, test_accuracy=test_accuracy,
+               epoch_seconds=round(time.perf_counter() - start, 4),
+               train_images_per_second=round(task.num_train / max(train_seconds, 1e-9), 2))
+    return row, train["train_correct"]
+
+
+def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: str | Path, resume: bool = True,
+        stop_after_epochs: int | None = None, log: Callable[[str], None] = _log) -> dict:
+    """Train to the stopping rule; write metrics.csv and summary.json into ``out_dir``.
+
+    ``stop_after_epochs`` ends this call after that many epochs *of this call*, as a kill would
+    (the checkpoint is written, the final outputs are not): for tests and time-limited jobs.
+    Returns the summary (``{"status": "interrupted", "epochs": ...}`` when stopped early).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _clear_stale_outputs(out_dir)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    autocast = _autocast_factory(cfg, device)
+    deterministic, nondeterminism = _determinism(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    task = make_task(cfg, data, device)
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model = _build_model(cfg, task.channels, device, fmt)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=0.0)
+    step = _Step(model, optimizer, cfg.lam, autocast, fmt)
+    fp = fingerprint(cfg, data)
+    ckpt = out_dir / CHECKPOINT
+    state = _load(ckpt, fp, step, device, log) if resume else _State()
+    stand_in = bool(task.meta.get("stand_in", False))
+    log(f"locality {cfg.task} x={cfg.x} lam={cfg.lam} seed={cfg.seed}{' [STAND-IN DATA]' if stand_in else ''}: "
+        f"{cfg.arch} width {cfg.width} ({sum(p.numel() for p in model.parameters()):,} params) on {device_description(device)}, "
+        f"input {task.channels}x{task.image_size}x{task.image_size}, {task.num_train} train / {task.num_test} test, "
+        f"batch {cfg.batch_size}, up to {cfg.max_epochs} epochs, amp {cfg.amp}, channels_last {cfg.channels_last}")
+
+    start, epochs_this_call = time.perf_counter(), 0
+    while (status := stop_reason(state.epoch, state.streak, cfg)) is None:
+        if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
+            log(f"stopped after epoch {state.epoch}; a rerun resumes from {ckpt}")
+            return {"status": "interrupted", "epochs": state.epoch}
+        row, correct = run_epoch(step, task, cfg, state.epoch)
+        state.rows.append(row)
+        state.epoch += 1
+        epochs_this_call += 1
+        state.streak = next_streak(state.streak, correct, task.num_train)
+        log(_epoch_line(row, cfg, state.streak))
+        if not all(math.isfinite(row[k]) for k in ("train_loss", "test_loss")) or (
+                cfg.lam > 0 and not math.isfinite(row["train_penalty"])):
+            status = "diverged"
+            break
+        _save(ckpt, fp, step, state, state.elapsed + time.perf_counter() - start)
+    return _finish(cfg, task, model, device, out_dir, state, status, start,
+                   dict(deterministic=deterministic, deterministic_reason=nondeterminism), log)
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN: a missing penalty (lam 0) or a diverged loss is written as null."""
+    return value if math.isfinite(value) else None
+
+
+def _finish(cfg: LocalityConfig, task, model: nn.Module, device: torch.device, out_dir: Path, state: _State,
+            status: str, start: float, extra: dict, log) -> dict:
+    """Write metrics.csv and summary.json, then drop the checkpoint (unless kept)."""
+    if not state.rows:  # cannot happen with max_epochs >= 1; a failed run must never look complete
+        raise RuntimeError("no epoch completed; nothing to write")
+    last = state.rows[-1]
+    wall = time.perf_counter() - start
+    summary = dict(
+        experiment="locality", status=status, epochs=state.epoch,
+        final_test_accuracy=last["test_accuracy"], final_train_accuracy=last["train_accuracy"],
+        final_test_loss=_finite_or_none(last["test_loss"]), final_train_loss=_finite_or_none(last["train_loss"]),
+        final_train_penalty=_finite_or_none(last["train_penalty"]), perfect_train_streak=state.streak,
+        task=cfg.task, x=cfg.x, lam=cfg.lam, arch=cfg.arch, width=cfg.width, seed=cfg.seed,
+        num_parameters=sum(p.numel() for p in model.parameters()), device=device_description(device), **extra,
+        amp=cfg.amp, channels_last=cfg.channels_last, wall_seconds=round(state.elapsed + wall, 3),
+        wall_seconds_this_call=round(wall, 3), resumed_from=state.resumed_from,
+        peak_memory_mb=peak_memory_mb(device), num_train=task.num_train, num_test=task.num_test,
+        input_shape=[task.channels, task.image_size, task.image_size],
+        train_positive_fraction=float(task.train_labels.mean().item()),
+        test_positive_fraction=float(task.test_labels.mean().item()),
+        stand_in=bool(task.meta.get("stand_in", False)), data=task.meta,
+    )
+    write_metrics_csv(out_dir / "metrics.csv", state.rows)
+    write_summary(out_dir / "summary.json", cfg, **summary)
+    if not cfg.keep_checkpoint:
+        (out_dir / CHECKPOINT).unlink(missing_ok=True)
+    log(f"{status} after {state.epoch} epochs in {summary['wall_seconds']:.1f} s: final test accuracy "
+        f"{summary['final_test_accuracy']:.4f}, train accuracy {summary['final_train_accuracy']:.4f}")
+    return summary

@@ -1,0 +1,312 @@
+"""The CNN locality training loop (P2 Fig. C) at toy sizes: outputs, stopping, divergence,
+determinism and bit-identical resumption (in process, and after SIGKILL / SIGTERM of the CLI)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from impreg.cli import main
+from impreg.data.locality_sources import make_is_same_class_images
+from impreg.data.pathfinder import PathfinderConfig, PathfinderData, generate_pathfinder
+from impreg.train import locality
+from impreg.train.locality import (
+    CHECKPOINT,
+    TIMING_COLUMNS,
+    LocalityConfig,
+    batch_bounds,
+    next_streak,
+    run,
+    stop_reason,
+)
+
+COLUMNS = ["epoch", "train_loss", "train_accuracy", "train_penalty", "test_loss", "test_accuracy",
+           "epoch_seconds", "train_images_per_second"]
+SUMMARY_KEYS = {"status", "epochs", "final_test_accuracy", "final_train_accuracy", "task", "x", "lam", "arch",
+                "width", "seed", "num_parameters", "device", "deterministic", "deterministic_reason", "amp",
+                "channels_last", "wall_seconds", "resumed_from", "peak_memory_mb", "num_train", "num_test",
+                "stand_in", "data", "settings", "versions"}
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def no_nan(constant: str):
+    raise AssertionError(f"summary.json holds {constant}, which is not JSON")
+
+
+@pytest.fixture(scope="module")
+def pf_file(tmp_path_factory) -> Path:
+    """16 Pathfinder images of 32 px (8 train / 8 test)."""
+    cfg = PathfinderConfig(path_length=3, window=64, output_size=32, geometry_scale=0.5)
+    path = tmp_path_factory.mktemp("pf") / "pf.npz"
+    generate_pathfinder(cfg, 16, seed=1).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pf_data(pf_file) -> PathfinderData:
+    return PathfinderData.load(pf_file)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return make_is_same_class_images("digits")
+
+
+def pf_cfg(**kw) -> LocalityConfig:
+    base = dict(task="pathfinder", x=3, width=2, lam=0.0, seed=0, batch_size=4, max_epochs=2, patience=50,
+                device="cpu")
+    return LocalityConfig(**(base | kw))
+
+
+def isc_cfg(**kw) -> LocalityConfig:
+    base = dict(task="is_same_class", x=8, width=2, lam=1.0, seed=0, batch_size=8, max_epochs=2, patience=50,
+                num_train=24, num_test=16, canvas_size=24, device="cpu")
+    return LocalityConfig(**(base | kw))
+
+
+def read_rows(path: Path, drop_timing: bool = True) -> list[dict]:
+    with open(path) as fh:
+        rows = list(csv.DictReader(fh))
+    if drop_timing:
+        for row in rows:
+            for key in TIMING_COLUMNS:
+                row.pop(key)
+    return rows
+
+
+# --- settings --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field,value", [
+    ("task", "cifar"), ("arch", "resnet50"), ("lam", -1.0), ("batch_size", 1), ("amp", "fp16"), ("x", 2.5),
+    ("test_fraction", 1.0), ("momentum", 1.0), ("lr", float("nan")), ("width", 0), ("channels_last", "yes"),
+])
+def test_bad_settings_name_the_field(field, value):
+    with pytest.raises(ValueError, match=rf"LocalityConfig\.{field} must be"):
+        pf_cfg(**{field: value})
+
+
+def test_settings_that_only_the_data_can_check(pf_data, digits, tmp_path):
+    with pytest.raises(ValueError, match="x = 5 .*path length 3"):
+        run(pf_cfg(x=5), pf_data, tmp_path / "a", log=quiet)
+    with pytest.raises(ValueError, match=r"LocalityConfig\.x = 9.*canvas_size is 24"):
+        run(isc_cfg(x=9), digits, tmp_path / "b", log=quiet)
+    with pytest.raises(ValueError, match=r"LocalityConfig\.amp = 'bf16' needs a CUDA device"):
+        run(pf_cfg(amp="bf16"), pf_data, tmp_path / "c", log=quiet)
+    with pytest.raises(ValueError, match="reg_distance = 40"):
+        run(pf_cfg(lam=1.0, reg_distance=40), pf_data, tmp_path / "d", log=quiet)
+    with pytest.raises(ValueError, match="needs IsSameClassImages"):
+        run(isc_cfg(), pf_data, tmp_path / "e", log=quiet)
+
+
+def test_cli_reports_a_bad_setting_and_a_bad_file(pf_file, tmp_path, capsys):
+    base = ["train", "locality", "--data", str(pf_file), "--out-dir", str(tmp_path / "r"), "--task", "pathfinder",
+            "--x", "3", "--seed", "0", "--device", "cpu"]
+    assert main([*base, "--lam", "-1"]) == 2
+    assert "LocalityConfig.lam must be >= 0" in capsys.readouterr().err
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(pf_file.read_bytes()[:300])
+    assert main([*base[:2], "--data", str(broken), *base[4:], "--lam", "0"]) == 2
+    err = capsys.readouterr().err
+    assert str(broken) in err and "delete it and rebuild it" in err
+
+
+# --- pure pieces -----------------------------------------------------------------------------------
+
+
+def test_stop_rule_counts_consecutive_perfect_epochs():
+    cfg = pf_cfg(patience=2, max_epochs=100)
+    streak = 0
+    for correct in (8, 7, 8, 8):
+        streak = next_streak(streak, correct, 8)
+    assert streak == 2 and stop_reason(4, streak, cfg) is None  # 2 perfect epochs: not *more* than 2
+    streak = next_streak(streak, 8, 8)
+    assert stop_reason(5, streak, cfg) == "perfect_train_stop"
+    assert next_streak(streak, 7, 8) == 0
+    assert stop_reason(100, 0, cfg) == "max_epochs" and stop_reason(99, 0, cfg) is None
+    assert stop_reason(1, 1, pf_cfg(patience=0)) == "perfect_train_stop"
+
+
+def test_a_trailing_batch_of_one_joins_the_previous():
+    assert batch_bounds(9, 4) == [(0, 4), (4, 9)]
+    assert batch_bounds(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert batch_bounds(3, 4) == [(0, 3)]
+
+
+# --- runs ------------------------------------------------------------------------------------------
+
+
+def test_plain_and_regularized_runs_write_the_documented_outputs(pf_data, tmp_path):
+    plain = run(pf_cfg(), pf_data, tmp_path / "plain", log=quiet)
+    reg = run(pf_cfg(lam=1.0), pf_data, tmp_path / "reg", log=quiet)
+    for name, summary in (("plain", plain), ("reg", reg)):
+        out = tmp_path / name
+        assert not (out / CHECKPOINT).exists()
+        rows = read_rows(out / "metrics.csv", drop_timing=False)
+        assert list(rows[0]) == COLUMNS and [int(r["epoch"]) for r in rows] == [1, 2]
+        on_disk = json.loads((out / "summary.json").read_text(), parse_constant=no_nan)
+        assert SUMMARY_KEYS <= set(on_disk)
+        assert on_disk["status"] == "max_epochs" and on_disk["epochs"] == 2
+        assert on_disk["final_test_accuracy"] == float(rows[-1]["test_accuracy"])
+        assert on_disk["deterministic"] is True and on_disk["device"].startswith("cpu")
+        assert (on_disk["num_train"], on_disk["num_test"]) == (8, 8) and on_disk["input_shape"] == [1, 32, 32]
+        assert on_disk["data"]["path_length"] == 3 and on_disk["stand_in"] is False
+        assert on_disk["settings"]["lam"] == summary["lam"]
+    assert all(r["train_penalty"] == "nan" for r in read_rows(tmp_path / "plain" / "metrics.csv"))
+    penalties = [float(r["train_penalty"]) for r in read_rows(tmp_path / "reg" / "metrics.csv")]
+    assert all(0 <= p <= 1 for p in penalties)
+    # the penalty changes the training: same seed, same init, different numbers
+    assert read_rows(tmp_path / "plain" / "metrics.csv") != read_rows(tmp_path / "reg" / "metrics.csv")
+
+
+def test_is_same_class_run(digits, tmp_path):
+    out = tmp_path / "isc"
+    summary = run(isc_cfg(keep_checkpoint=True), digits, out, log=quiet)
+    assert summary["input_shape"] == [1, 24, 24] and summary["data"]["source"] == "digits"
+    assert (summary["num_train"], summary["num_test"]) == (24, 16)
+    assert summary["data"]["image_boxes"] == [[8, 0, 8, 8], [8, 16, 8, 8]]
+    assert (out / CHECKPOINT).exists()  # keep_checkpoint
+    assert math.isfinite(float(read_rows(out / "metrics.csv")[-1]["train_penalty"]))
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(digits, tmp_path):
+    a = run(isc_cfg(), digits, tmp_path / "a", log=quiet)
+    b = run(isc_cfg(), digits, tmp_path / "b", log=quiet)
+    c = run(isc_cfg(seed=1), digits, tmp_path / "c", log=quiet)
+    assert read_rows(tmp_path / "a" / "metrics.csv") == read_rows(tmp_path / "b" / "metrics.csv")
+    assert a["final_test_accuracy"] == b["final_test_accuracy"]
+    assert read_rows(tmp_path / "a" / "metrics.csv") != read_rows(tmp_path / "c" / "metrics.csv")
+    del c
+
+
+@pytest.mark.parametrize("task", ["pathfinder", "is_same_class"])
+def test_resume_in_process_is_bit_identical(task, pf_data, digits, tmp_path):
+    cfg, data = (pf_cfg(lam=1.0, max_epochs=3), pf_data) if task == "pathfinder" else (isc_cfg(max_epochs=3), digits)
+    whole = run(cfg, data, tmp_path / "whole", log=quiet)
+    cut = tmp_path / "cut"
+    assert run(cfg, data, cut, stop_after_epochs=1, log=quiet) == {"status": "interrupted", "epochs": 1}
+    assert (cut / CHECKPOINT).exists() and not (cut / "metrics.csv").exists() and not (cut / "summary.json").exists()
+    lines: list[str] = []
+    resumed = run(cfg, data, cut, log=lines.append)
+    assert any("resuming" in line for line in lines) and resumed["resumed_from"] == 1
+    assert read_rows(cut / "metrics.csv") == read_rows(tmp_path / "whole" / "metrics.csv")
+    assert resumed["final_test_accuracy"] == whole["final_test_accuracy"]
+
+
+def test_a_changed_setting_or_a_corrupt_checkpoint_starts_over(pf_data, tmp_path):
+    fresh = run(pf_cfg(lr=0.02), pf_data, tmp_path / "fresh", log=quiet)
+    out = tmp_path / "r"
+    run(pf_cfg(), pf_data, out, stop_after_epochs=1, log=quiet)
+    lines: list[str] = []
+    summary = run(pf_cfg(lr=0.02), pf_data, out, stop_after_epochs=1, log=lines.append)
+    assert any("other settings" in line for line in lines) and summary["status"] == "interrupted"
+    # a checkpoint of the right run whose optimizer state is broken: the model weights it loaded
+    # before failing must not survive into the fresh start
+    payload = torch.load(out / CHECKPOINT, weights_only=False)
+    torch.save(payload | {"optimizer": {"broken": True}}, out / CHECKPOINT)
+    lines.clear()
+    summary = run(pf_cfg(lr=0.02), pf_data, out, log=lines.append)
+    assert any("unreadable" in line for line in lines) and summary["resumed_from"] is None
+    assert read_rows(out / "metrics.csv") == read_rows(tmp_path / "fresh" / "metrics.csv")
+    assert summary["final_test_accuracy"] == fresh["final_test_accuracy"] and not (out / CHECKPOINT).exists()
+    run(pf_cfg(lr=0.02), pf_data, out, stop_after_epochs=1, log=quiet)
+    (out / CHECKPOINT).write_bytes(b"not a checkpoint")
+    lines.clear()
+    assert run(pf_cfg(lr=0.02), pf_data, out, log=lines.append)["resumed_from"] is None
+    assert any("unreadable" in line for line in lines)
+
+
+def test_perfect_train_accuracy_stops_the_run(tmp_path):
+    """A trivially separable set (bright vs dark images) is fitted within a few epochs."""
+    n = 48
+    labels = (np.arange(n) % 2).astype(np.uint8)
+    noise = np.random.default_rng(0).integers(0, 20, (n, 16, 16))
+    images = (np.where(labels[:, None, None] == 1, 200, 30) + noise).astype(np.uint8)
+    data = PathfinderData(images=images, labels=labels, markers=np.zeros((n, 2, 2), np.float32),
+                          meta={"path_length": 3})
+    summary = run(pf_cfg(batch_size=8, max_epochs=10, patience=1, lr=0.05), data, tmp_path, log=quiet)
+    assert summary["status"] == "perfect_train_stop" and summary["epochs"] < 10
+    accuracy = [float(r["train_accuracy"]) for r in read_rows(tmp_path / "metrics.csv")]
+    assert accuracy[-2:] == [1.0, 1.0] and accuracy[-3] < 1.0 and summary["perfect_train_streak"] == 2
+
+
+def test_a_nan_loss_ends_the_run_as_diverged(pf_data, tmp_path, monkeypatch):
+    real = locality.task_loss
+    monkeypatch.setattr(locality, "task_loss", lambda logits, y, reduction="mean": real(logits, y, reduction) * math.nan)
+    summary = run(pf_cfg(lam=1.0, max_epochs=5), pf_data, tmp_path, log=quiet)
+    assert summary["status"] == "diverged" and summary["epochs"] == 1
+    assert math.isnan(float(read_rows(tmp_path / "metrics.csv")[0]["train_loss"]))
+    on_disk = json.loads((tmp_path / "summary.json").read_text(), parse_constant=no_nan)
+    assert on_disk["final_train_loss"] is None and on_disk["status"] == "diverged"
+    assert not (tmp_path / CHECKPOINT).exists()
+
+
+# --- a real job, killed and terminated -----------------------------------------------------------------
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _wait_for_new_checkpoint(proc: subprocess.Popen, ckpt: Path, old: tuple[int, int] | None) -> None:
+    deadline = time.time() + 120
+    while proc.poll() is None and time.time() < deadline:
+        stamp = _stamp(ckpt)
+        if stamp is not None and stamp != old:
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"no new checkpoint while the job ran (exit code {proc.poll()})")
+
+
+def test_killed_and_terminated_jobs_resume_bit_identical(pf_file, pf_data, tmp_path):
+    """SIGKILL after the first checkpoint, SIGTERM after the resumed job's next one, then a run to
+    the end: the same metrics and final test accuracy as an uninterrupted run."""
+    settings = ["--task", "pathfinder", "--x", "3", "--lam", "1", "--seed", "0", "--width", "2", "--batch-size",
+                "4", "--max-epochs", "12", "--patience", "50", "--device", "cpu", "--threads", "1"]
+    out = tmp_path / "cut"
+    cmd = [sys.executable, "-m", "impreg", "train", "locality", "--data", str(pf_file), "--out-dir", str(out),
+           *settings]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"), OMP_NUM_THREADS="1")
+    ckpt = out / CHECKPOINT
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _wait_for_new_checkpoint(proc, ckpt, None)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert not (out / "summary.json").exists()
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _wait_for_new_checkpoint(proc, ckpt, _stamp(ckpt))
+    proc.send_signal(signal.SIGTERM)
+    log, _ = proc.communicate()
+    assert proc.returncode == 128 + signal.SIGTERM and "resuming from" in log
+    assert not (out / "summary.json").exists() and not list(out.glob(".*.tmp"))
+
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "resuming from" in done.stdout and "max_epochs after 12 epochs" in done.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["resumed_from"] >= 2 and not ckpt.exists()
+
+    assert torch.get_num_threads() == 1
+    whole = run(pf_cfg(lam=1.0, max_epochs=12), pf_data, tmp_path / "whole", log=quiet)
+    assert read_rows(out / "metrics.csv") == read_rows(tmp_path / "whole" / "metrics.csv")
+    assert summary["final_test_accuracy"] == whole["final_test_accuracy"]
