@@ -54,9 +54,13 @@ def _sigmoid(t, center, width=30.0):
     return 1 / (1 + np.exp(-(t - center) / width))
 
 
-def fake_dynamics_run(dirpath: Path, init: float, seed: int, escapes, finals, final_error: float) -> Path:
+def fake_dynamics_run(dirpath: Path, init: float, seed: int, escapes, finals, final_error: float,
+                      diverge_at: int | None = None) -> Path:
     """A fabricated tf_dynamics-style run: components rise at ``escapes`` to ``finals`` and the
-    reconstruction error falls in matching steps to ``final_error`` (for notebook tests)."""
+    reconstruction error falls in matching steps to ``final_error`` (for notebook tests).
+
+    With ``diverge_at``, the run is cut there as the training loop leaves a diverged run: its last
+    row holds the non-finite loss (inf) and values (NaN) and summary.json says ``diverged``."""
     import json
 
     import pandas as pd
@@ -72,9 +76,50 @@ def fake_dynamics_run(dirpath: Path, init: float, seed: int, escapes, finals, fi
     df = pd.DataFrame({"iteration": t, "train_loss": err**2 * 1e-4, "reconstruction_error": err})
     for k in range(10):
         df[f"top_component_{k}"] = tops[:, k]
+    status, iterations = "converged", int(t[-1])
+    if diverge_at is not None:
+        df = df[df["iteration"] <= diverge_at].copy()
+        df.loc[df.index[-1], "train_loss"] = np.inf
+        df.loc[df.index[-1], df.columns[2:]] = np.nan
+        status, iterations = "diverged", int(df["iteration"].iloc[-1])
     dirpath.mkdir(parents=True)
     df.to_csv(dirpath / "metrics.csv", index=False)
-    summary = {"status": "converged", "iterations": int(t[-1]), "seed": seed, "wall_seconds": 1.0,
+    summary = {"status": status, "iterations": iterations, "seed": seed, "wall_seconds": 1.0,
                "settings": {"init_std": init, "seed": seed}}
     (dirpath / "summary.json").write_text(json.dumps(summary))
     return dirpath
+
+
+def start_cli(args: list[str]) -> subprocess.Popen:
+    """``python -m impreg <args>`` in a subprocess (the package from src/, one thread).
+
+    Its output goes to a temporary file (``proc.output``), not a pipe: a pipe nobody reads while
+    the test waits could fill up and stall the job.
+    """
+    import tempfile
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1")
+    output = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen([sys.executable, "-m", "impreg", *args], env=env, stdout=output,
+                            stderr=subprocess.STDOUT, text=True)
+    proc.output = output
+    return proc
+
+
+def signal_when(proc: subprocess.Popen, ready, sig: int, timeout: float = 120.0) -> tuple[int, str]:
+    """Send ``sig`` to ``proc`` (from ``start_cli``) as soon as ``ready()`` holds; returns its exit
+    status and output. Fails the test if the process ends first (too short to be interrupted)."""
+    import time
+
+    deadline = time.time() + timeout
+    while not ready() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    still_running = proc.poll() is None
+    if still_running:
+        proc.send_signal(sig)
+    proc.wait(timeout=timeout)
+    proc.output.seek(0)
+    out = proc.output.read()
+    proc.output.close()
+    assert still_running, f"the job ended (status {proc.returncode}) before it could be interrupted:\n{out[-2000:]}"
+    return proc.returncode, out

@@ -46,29 +46,49 @@ def _error(config, schema):
     return str(info.value)
 
 
+# One test per kind of bad setting; each message must name the key, the value and the rule broken.
+
+
 def test_unknown_key_is_named(smoke, schema):
     smoke["tf_dynamics"]["learning_rate"] = 0.1
     msg = _error(smoke, schema)
-    assert "'learning_rate'" in msg and "tf_dynamics" in msg and "allowed keys" in msg
+    assert "'learning_rate'" in msg and "under 'tf_dynamics'" in msg  # the key
+    assert "'learning_rate': 0.1" in msg  # the value
+    assert "additionalProperties: false" in msg and "allowed keys: alpha," in msg  # the rule
 
 
 def test_out_of_range_value_names_key_value_and_rule(smoke, schema):
     smoke["tf_dynamics"]["lr"] = -0.5
     msg = _error(smoke, schema)
-    assert "tf_dynamics.lr" in msg and "-0.5" in msg and "exclusiveMinimum" in msg
+    assert "config key 'tf_dynamics.lr': value -0.5 breaks the rule 'exclusiveMinimum: 0'" in msg
 
 
 def test_wrong_type_is_named(smoke, schema):
     smoke["tf_dynamics"]["seeds"] = "0,1"
     msg = _error(smoke, schema)
-    assert "tf_dynamics.seeds" in msg and "'0,1'" in msg and "type" in msg
+    assert "config key 'tf_dynamics.seeds': value '0,1' breaks the rule 'type: array'" in msg
+
+
+def test_value_outside_an_enumeration_is_named(smoke, schema):
+    smoke["tf_dynamics"]["dtype"] = "float16"
+    msg = _error(smoke, schema)
+    assert "config key 'tf_dynamics.dtype': value 'float16' breaks the rule 'enum: ['float32', 'float64']'" in msg
 
 
 def test_inconsistent_combination_is_named(smoke, schema):
     bad = copy.deepcopy(smoke)
     bad["tf_dynamics"]["num_observations"] = 10_000  # more than 4^3 entries
     msg = _error(bad, schema)
-    assert "tf_dynamics.num_observations" in msg and "10000" in msg
+    assert "config key 'tf_dynamics.num_observations': value 10000 breaks the rule 'at most mode_dim ** order" in msg
     bad = copy.deepcopy(smoke)
     bad["tf_dynamics"]["figure_seed"] = 9
-    assert "tf_dynamics.figure_seed" in _error(bad, schema)
+    msg = _error(bad, schema)
+    assert "config key 'tf_dynamics.figure_seed': value 9 breaks the rule 'must be one of tf_dynamics.seeds" in msg
+
+
+def test_every_problem_is_listed_at_once(smoke, schema):
+    smoke["tf_dynamics"]["lr"] = -0.5
+    smoke["threads"] = "two"
+    smoke["typo"] = 1
+    msg = _error(smoke, schema)
+    assert "tf_dynamics.lr" in msg and "'threads': value 'two'" in msg and "'typo': 1" in msg

@@ -213,3 +213,54 @@ def test_digits_fixed_split():
 def test_unknown_dataset_name():
     with pytest.raises(ValueError, match="unknown image dataset"):
         load_images("svhn")
+
+
+# --- bad files: each reported naming the file, with the expected and found MD5 where one is published
+
+
+def test_wrong_format_gz_is_a_checksum_mismatch_with_both_md5s(tmp_path, monkeypatch, no_network):
+    """An error page saved under a dataset's name (a failed download behind a proxy, say)."""
+    _, resources = write_mnist(tmp_path, gz=True, plain=False)
+    monkeypatch.setattr(tvd.MNIST, "resources", resources)
+    gz = tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    gz.write_bytes(b"<html><body>403 Forbidden</body></html>")
+    with pytest.raises(ChecksumMismatchError) as info:
+        load_images("mnist", tmp_path)
+    msg = str(info.value)
+    assert f"{gz}: expected MD5 {dict(resources)[gz.name]}, found {md5_of(gz)}" in msg
+    assert "another format" in msg and "fetch them again" in msg
+
+
+def test_wrong_format_plain_idx_is_reported_as_such(tmp_path, monkeypatch):
+    """A decompressed file without its .gz has no published MD5: its structure is checked, and the message says so."""
+    _, resources = write_mnist(tmp_path, gz=False)
+    monkeypatch.setattr(tvd.MNIST, "resources", resources)
+    plain = tmp_path / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
+    plain.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    with pytest.raises(CorruptDatasetError) as info:
+        load_images("mnist", tmp_path)
+    msg = str(info.value)
+    assert str(plain) in msg and "not an unsigned-byte" in msg and "MD5s only for the .gz" in msg
+
+
+def test_cifar10_corrupt_pickle_of_the_right_size_is_a_checksum_mismatch(tmp_path, monkeypatch, no_network):
+    _, attrs = write_cifar(tmp_path)
+    patch_attrs(monkeypatch, tvd.CIFAR10, attrs)
+    meta = tmp_path / "cifar-10-batches-py" / "batches.meta"
+    blob = bytearray(meta.read_bytes())
+    blob[10:20] = bytes(10)  # bit rot: same size, different bytes
+    meta.write_bytes(bytes(blob))
+    with pytest.raises(ChecksumMismatchError) as info:
+        load_images("cifar10", tmp_path)
+    assert f"{meta}: expected MD5 {attrs['meta']['md5']}, found {md5_of(meta)}" in str(info.value)
+
+
+def test_cifar10_truncated_archive_is_a_checksum_mismatch(tmp_path, monkeypatch, no_network):
+    _, attrs = write_cifar(tmp_path, extracted=False, archive=True)
+    patch_attrs(monkeypatch, tvd.CIFAR10, attrs)
+    archive = tmp_path / tvd.CIFAR10.filename
+    archive.write_bytes(archive.read_bytes()[:200])
+    with pytest.raises(ChecksumMismatchError) as info:
+        load_images("cifar10", tmp_path, download=True)
+    assert f"{archive}: expected MD5 {attrs['tgz_md5']}, found {md5_of(archive)}" in str(info.value)
+    assert no_network.requests == []  # a bad file is reported, never silently replaced

@@ -59,6 +59,13 @@ def _fake_run(dirpath, model, seed, escapes, status="converged", final_error=0.0
                     "final_matricization_singular_values": {"0-1": list(sv01[-1]) + [1e-5] * 54,
                                                             "0-2": list(sv02[-1]) + [1e-5] * 54},
                     "final_ranks": {"0-1": 5, "0-2": 10}, "target_ranks": {"0-1": 5, "0-2": 10}}
+    if status == "diverged":  # as the training loop leaves one: the last row and final spectra non-finite
+        df.loc[df.index[-1], "train_loss"] = np.inf
+        df.loc[df.index[-1], df.columns[2:]] = np.nan
+        if model == "htf":
+            summary["final_matricization_singular_values"] = {k: [float("nan")] * len(v) for k, v in
+                                                              summary["final_matricization_singular_values"].items()}
+            summary["final_ranks"] = {k: 0 for k in summary["final_ranks"]}
     dirpath.mkdir(parents=True)
     df.to_csv(dirpath / "metrics.csv", index=False)
     (dirpath / "summary.json").write_text(json.dumps(summary))
@@ -119,20 +126,24 @@ def test_incremental_rank_diverged_runs_never_pass_capped_runs_count(tmp_path, f
     assert all(c.passed is (status == "max_iterations") for c in htf)
     assert all(status in c.measured for c in htf)
     assert claims["mf_one_at_a_time"].passed is True
+    marked = "['htf']" if status == "diverged" else "[]"
+    assert f"diverged runs marked in the figure: models {marked}" in (tmp_path / "out.ipynb").read_text()
 
 
-def test_incremental_rank_smoke_is_unchecked_and_missing_file_fails(tmp_path, full_config):
+def test_incremental_rank_smoke_is_unchecked_and_malformed_file_fails(tmp_path, full_config):
     runs = _runs(tmp_path)
     proc = papermill(INCREMENTAL, tmp_path / "out.ipynb",
                      _params(tmp_path, runs, "smoke", config=full_config["incremental_rank"]), tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     claims = read_claims(tmp_path / "claims.json")
     assert len(claims) == 12 and all(c.passed is None and "smoke" in c.note for c in claims)
-    params = _params(tmp_path, runs, config=full_config["incremental_rank"])
-    params["metrics"][1] = str(tmp_path / "nowhere" / "metrics.csv")
+    metrics = runs[1] / "metrics.csv"  # a metrics.csv without its reconstruction_error column
+    pd.read_csv(metrics).drop(columns="reconstruction_error").to_csv(metrics, index=False)
     (tmp_path / "claims.json").unlink()
-    proc = papermill(INCREMENTAL, tmp_path / "out2.ipynb", params, tmp_path)
-    assert proc.returncode != 0 and str(tmp_path / "nowhere" / "metrics.csv") in proc.stderr
+    proc = papermill(INCREMENTAL, tmp_path / "out2.ipynb", _params(tmp_path, runs, config=full_config["incremental_rank"]),
+                     tmp_path)
+    assert proc.returncode != 0
+    assert f"run file {metrics} is malformed: missing columns ['reconstruction_error']" in proc.stderr
     assert not (tmp_path / "claims.json").exists()
 
 
@@ -165,3 +176,25 @@ def test_htf_detail_fails_when_the_tree_matricization_is_not_low_rank(tmp_path, 
     proc = papermill(DETAIL, tmp_path / "out.ipynb", _detail_params(tmp_path, runs, full_config, "smoke"), tmp_path)
     assert proc.returncode == 0
     assert all(c.passed is None for c in read_claims(tmp_path / "claims.json"))
+
+
+def test_htf_detail_diverged_runs_never_pass_and_are_marked(tmp_path, full_config):
+    # two of three seeds (the figure's among them) diverge: no claim can hold on a majority
+    runs = [_fake_run(tmp_path / f"h{s}", "htf", s, ESCAPES, status="diverged" if s < 2 else "converged")
+            for s in (0, 1, 2)]
+    proc = papermill(DETAIL, tmp_path / "out.ipynb", _detail_params(tmp_path, runs, full_config), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    claims = read_claims(tmp_path / "claims.json")
+    assert len(claims) == 7 and all(c.passed is False for c in claims), {c.id: c.passed for c in claims}
+    assert all("holds on 1 of 3 seeds [2]" in c.measured and "'diverged'" in c.measured for c in claims)
+    assert "diverged runs marked in the figure: seeds [0]" in (tmp_path / "out.ipynb").read_text()
+
+
+def test_htf_detail_missing_run_file_fails_with_its_path(tmp_path, full_config):
+    runs = [_fake_run(tmp_path / f"h{s}", "htf", s, ESCAPES) for s in (0, 1, 2)]
+    (runs[1] / "summary.json").unlink()
+    proc = papermill(DETAIL, tmp_path / "out.ipynb", _detail_params(tmp_path, runs, full_config), tmp_path)
+    assert proc.returncode != 0
+    assert f"run file {runs[1] / 'summary.json'} does not exist" in proc.stderr
+    assert not (tmp_path / "claims.json").exists()

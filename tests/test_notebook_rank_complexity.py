@@ -23,8 +23,10 @@ def _curve(points: dict[int, float], ranks) -> np.ndarray:
     return np.interp(ranks, keys, [points[k] for k in keys])
 
 
-def _fake_run(path, dataset, control, values, seeds=(0, 1), ranks=range(1, 16), stand_in=False, steps=120000):
-    """A run whose final train/test errors follow ``values[split]`` (dict rank -> error), plus seed noise."""
+def _fake_run(path, dataset, control, values, seeds=(0, 1), ranks=range(1, 16), stand_in=False, steps=120000,
+              status="completed"):
+    """A run whose final train/test errors follow ``values[split]`` (dict rank -> error), plus seed noise;
+    a diverged one has NaN train errors at its last evaluation, as the training loop leaves it."""
     rows = []
     for s in seeds:
         noise = 0.0005 * (s - (len(seeds) - 1) / 2)
@@ -35,22 +37,25 @@ def _fake_run(path, dataset, control, values, seeds=(0, 1), ranks=range(1, 16), 
     df = pd.DataFrame(rows).pivot_table(index=["seed", "rank"], columns="split", values="v").reset_index()
     metrics = pd.DataFrame({"epoch": 10000, "step": steps, "rank": df["rank"], "seed": df["seed"],
                             "train_error": df["train"], "test_error": df["test"]})
+    if status == "diverged":
+        metrics["train_error"] = np.nan
     path.mkdir(parents=True)
     metrics.to_csv(path / "metrics.csv", index=False)
-    summary = {"dataset": dataset, "control": control, "status": "completed", "stand_in": stand_in, "steps": steps,
+    summary = {"dataset": dataset, "control": control, "status": status, "stand_in": stand_in, "steps": steps,
                "epochs": 10000, "variance_line": 0.0889, "test_variance_line": 0.0866}
     (path / "summary.json").write_text(json.dumps(summary))
     return path
 
 
-def _paper_runs(tmp_path, dataset, swap_random=False, **kw):
+def _paper_runs(tmp_path, dataset, swap_random=False, diverged=(), **kw):
     v = PAPER["values"][dataset]
     runs = []
     for control in CONTROLS:
         train_key = {"random_image": "random_label", "random_label": "random_image"}.get(control, control) \
             if swap_random else control
         values = {"train": v[f"{train_key}_train"], "test": v[f"{control}_test"]}
-        runs.append(_fake_run(tmp_path / f"{dataset}_{control}", dataset, control, values, **kw))
+        runs.append(_fake_run(tmp_path / f"{dataset}_{control}", dataset, control, values,
+                              status="diverged" if control in diverged else "completed", **kw))
     return runs
 
 
@@ -86,15 +91,20 @@ def test_paper_like_runs_pass_and_the_table_holds_every_plotted_value(tmp_path, 
     assert "\\begin{tabular}" in (tmp_path / "table.tex").read_text()
 
 
-def test_claims_fail_when_random_labels_are_fit_faster_than_random_images(tmp_path, paper_config):
-    runs = _paper_runs(tmp_path, "mnist", swap_random=True)
-    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb",
-                     _params(tmp_path, runs, paper_config, datasets=["mnist"]), tmp_path)
+def test_claims_fail_when_random_labels_are_fit_faster_or_a_run_diverged(tmp_path, paper_config):
+    # MNIST: the controls swapped; Fashion-MNIST: paper-like, but its natural run diverged
+    runs = _paper_runs(tmp_path, "mnist", swap_random=True) + _paper_runs(tmp_path, "fmnist", diverged={"natural"})
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", _params(tmp_path, runs, paper_config), tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
     assert claims["mnist_random_image_falls_faster"].passed is False
     assert claims["mnist_values_random_label_train"].passed is False
     assert claims["mnist_natural_fit_at_rank1"].passed is True
+    # every claim on the diverged run fails and names it; those on the other runs are untouched
+    for cid in ("natural_fit_at_rank1", "natural_test_low", "values_natural_train", "values_natural_test"):
+        assert claims[f"fmnist_{cid}"].passed is False and "fmnist/natural: diverged" in claims[f"fmnist_{cid}"].note
+    assert claims["fmnist_random_image_falls_faster"].passed is True
+    assert "diverged runs marked in the figure: [('fmnist', ['original'])]" in (tmp_path / "out.ipynb").read_text()
 
 
 def test_stand_in_and_reduced_runs_are_not_checked(tmp_path, paper_config):
@@ -125,11 +135,12 @@ def test_extension_datasets_get_qualitative_claims_only(tmp_path, paper_config):
     assert all(c.passed is True for c in claims)
 
 
-def test_missing_run_file_fails_with_its_path(tmp_path, paper_config):
+def test_truncated_run_file_fails_with_its_path(tmp_path, paper_config):
     runs = _paper_runs(tmp_path, "mnist")
-    params = _params(tmp_path, runs, paper_config, datasets=["mnist"])
-    params["metrics"][1] = str(tmp_path / "nowhere" / "metrics.csv")
-    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", params, tmp_path)
+    metrics = runs[1] / "metrics.csv"
+    metrics.write_text(metrics.read_text()[:-12])  # cut in the middle of its last line
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", _params(tmp_path, runs, paper_config, datasets=["mnist"]),
+                     tmp_path)
     assert proc.returncode != 0
-    assert str(tmp_path / "nowhere" / "metrics.csv") in proc.stderr
+    assert f"run file {metrics} is malformed: its last row is incomplete" in proc.stderr
     assert not (tmp_path / "claims.json").exists()

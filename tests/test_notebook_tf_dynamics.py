@@ -24,11 +24,13 @@ def paper_config():
     return config["tf_dynamics"]
 
 
-def _paper_like_runs(tmp_path, small_escapes):
+def _paper_like_runs(tmp_path, small_escapes, diverged=()):
+    """Two seeds of the three inits; the (init, seed) runs in ``diverged`` diverge at iteration 1000."""
     runs = []
     for seed in (0, 1):
         runs.append(fake_dynamics_run(tmp_path / f"a{seed}", 0.05, seed, [100, 150, 200, 260, 300],
-                              [0.64, 0.45, 0.41, 0.14, 0.11], 0.08))
+                              [0.64, 0.45, 0.41, 0.14, 0.11], 0.08,
+                              diverge_at=1000 if (0.05, seed) in diverged else None))
         runs.append(fake_dynamics_run(tmp_path / f"b{seed}", 0.01, seed, [1000, 2500, 4000, 5500, 7000],
                               [0.66, 0.49, 0.44, 0.31, 0.18], 0.03))
         runs.append(fake_dynamics_run(tmp_path / f"c{seed}", 0.005, seed, small_escapes,
@@ -50,13 +52,20 @@ def test_claims_pass_on_paper_like_dynamics(tmp_path, paper_config):
     assert claims["first_escape_init_0.005"].passed is True
 
 
-def test_claims_fail_when_components_are_learned_together(tmp_path, paper_config):
-    runs = _paper_like_runs(tmp_path, [4200, 4200, 4200, 4200, 4200])
+def test_claims_fail_when_components_are_learned_together_or_a_run_diverged(tmp_path, paper_config):
+    # init 0.005 learns its components together; the figure seed's init-0.05 run diverges
+    runs = _paper_like_runs(tmp_path, [4200, 4200, 4200, 4200, 4200], diverged={(0.05, 0)})
     proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", _params(tmp_path, runs, paper_config), tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
     assert claims["one_at_a_time"].passed is False
     assert claims["stepwise_init_0.005"].passed is False
+    # every claim that needs the diverged run fails and names it; the others are untouched
+    for cid in ("smooth_init_0.05", "error_order", "final_error_init_0.05"):
+        assert claims[cid].passed is False and "'init 0.05 seed 0': 'diverged'" in claims[cid].measured, claims[cid]
+    assert claims["stepwise_init_0.01"].passed is True and claims["final_error_init_0.005"].passed is True
+    assert "diverged runs marked in the figure: inits [0.05]" in (tmp_path / "out.ipynb").read_text()
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_claims_unchecked_when_settings_differ(tmp_path, paper_config):

@@ -135,7 +135,7 @@ def run_id(out: str) -> str:
 
 def comparable(summary: dict) -> dict:
     """A run summary without its timings."""
-    return {k: v for k, v in summary.items() if not re.search(r"seconds|per_second|time", k)}
+    return {k: v for k, v in summary.items() if not re.search(r"seconds|per_second|time|peak_memory", k)}
 
 
 # The fast test sends the tf_dynamics figure of the smoke DAG (its 4 training jobs, data and

@@ -47,3 +47,29 @@ def test_missing_and_corrupt_files_are_named(tmp_path):
     bad.write_bytes(b"not a zip file")
     with pytest.raises(DataFileError, match=str(bad)):
         CompletionData.load(bad)
+
+
+def _flip(blob: bytes) -> bytes:
+    """Bit rot in the middle of the archive: a member's CRC-32 no longer matches."""
+    middle = len(blob) // 2
+    return blob[:middle] + bytes(b ^ 0xFF for b in blob[middle:middle + 16]) + blob[middle + 16:]
+
+
+@pytest.mark.parametrize("damage,expected", [
+    (lambda b: b[: len(b) // 2], "truncated or corrupted"),
+    (lambda b: b[:-1], "truncated or corrupted"),
+    (_flip, "truncated or corrupted"),
+    (lambda b: b"<html>404 Not Found</html>", "not an .npz archive"),
+    (lambda b: b"", "not an .npz archive"),
+])
+def test_damaged_files_raise_data_file_error_naming_them(tmp_path, damage, expected):
+    from impreg.data.synthetic import SensingData, make_cp_sensing
+
+    for name, data, cls in (("c.npz", make_cp_completion(3, 4, 2, 1.0, 20, seed=0), CompletionData),
+                            ("s.npz", make_cp_sensing(3, 4, 2, 1.0, 20, seed=0), SensingData)):
+        data.save(tmp_path / name)
+        (tmp_path / name).write_bytes(damage((tmp_path / name).read_bytes()))
+        with pytest.raises(DataFileError) as info:
+            cls.load(tmp_path / name)
+        assert str(tmp_path / name) in str(info.value) and expected in str(info.value)
+        assert "delete it and rerun the workflow" in str(info.value)

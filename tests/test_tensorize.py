@@ -115,3 +115,22 @@ def test_bad_config():
         TensorizeConfig(control="shuffled")
     with pytest.raises(ValueError, match="never occurs"):
         tensorize(_toy(), TensorizeConfig(positive_class=11))
+
+
+def test_truncated_corrupt_or_foreign_files_raise_data_file_error_naming_them(tmp_path):
+    from impreg.data.synthetic import make_cp_completion
+
+    data = tensorize(_toy(), TensorizeConfig())
+    data.save(tmp_path / "d.npz")
+    blob = (tmp_path / "d.npz").read_bytes()
+    middle = len(blob) // 2
+    for damaged, expected in ((blob[:-20], "truncated or corrupted"),
+                              (blob[:middle] + bytes(16) + blob[middle + 16:], "truncated or corrupted"),
+                              (b"train_bits,test_bits\n1,0\n", "not an .npz archive")):
+        (tmp_path / "bad.npz").write_bytes(damaged)
+        with pytest.raises(DataFileError, match="truncated or corrupted|not an .npz") as info:
+            BinaryImageData.load(tmp_path / "bad.npz")
+        assert str(tmp_path / "bad.npz") in str(info.value) and expected in str(info.value)
+    make_cp_completion(3, 4, 2, 1.0, 20, seed=0).save(tmp_path / "other.npz")  # a valid npz of another kind
+    with pytest.raises(DataFileError, match="not a binary image data file"):
+        BinaryImageData.load(tmp_path / "other.npz")

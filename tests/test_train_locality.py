@@ -1,5 +1,6 @@
 """The CNN locality training loop (P2 Fig. C) at toy sizes: outputs, stopping, divergence,
-determinism and bit-identical resumption (in process, and after SIGKILL / SIGTERM of the CLI)."""
+determinism and bit-identical resumption (in process, after an in-process SIGTERM, and after
+SIGKILL / SIGTERM of the CLI)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ COLUMNS = ["epoch", "train_loss", "train_accuracy", "train_penalty", "test_loss"
            "epoch_seconds", "train_images_per_second"]
 SUMMARY_KEYS = {"status", "epochs", "final_test_accuracy", "final_train_accuracy", "task", "x", "lam", "arch",
                 "width", "seed", "num_parameters", "device", "deterministic", "deterministic_reason", "amp",
-                "channels_last", "wall_seconds", "resumed_from", "peak_memory_mb", "num_train", "num_test",
+                "channels_last", "wall_seconds", "resumed_from", "peak_memory", "num_train", "num_test",
                 "stand_in", "data", "settings", "versions"}
 
 
@@ -163,6 +164,7 @@ def test_plain_and_regularized_runs_write_the_documented_outputs(pf_data, tmp_pa
         assert on_disk["status"] == "max_epochs" and on_disk["epochs"] == 2
         assert on_disk["final_test_accuracy"] == float(rows[-1]["test_accuracy"])
         assert on_disk["deterministic"] is True and on_disk["device"].startswith("cpu")
+        assert "CPU" in on_disk["deterministic_reason"]
         assert (on_disk["num_train"], on_disk["num_test"]) == (8, 8) and on_disk["input_shape"] == [1, 32, 32]
         assert on_disk["data"]["path_length"] == 3 and on_disk["stand_in"] is False
         assert on_disk["settings"]["lam"] == summary["lam"]
@@ -253,6 +255,48 @@ def test_a_nan_loss_ends_the_run_as_diverged(pf_data, tmp_path, monkeypatch):
     on_disk = json.loads((tmp_path / "summary.json").read_text(), parse_constant=no_nan)
     assert on_disk["final_train_loss"] is None and on_disk["status"] == "diverged"
     assert not (tmp_path / CHECKPOINT).exists()
+
+
+def _sigterm_at_call(monkeypatch, name: str, call: int) -> None:
+    """Send SIGTERM to this process at the ``call``-th call of ``locality.<name>`` (before it runs)."""
+    real, calls = getattr(locality, name), [0]
+
+    def wrapper(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == call:
+            # only while the loop's handler is installed: SIGTERM would otherwise end the test session
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+            signal.raise_signal(signal.SIGTERM)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(locality, name, wrapper)
+
+
+@pytest.mark.parametrize("name,call,kept,message", [
+    ("_train_step", 3, 1, "SIGTERM: stopped during epoch 2, which is abandoned"),  # epoch 2's first batch
+    ("_save", 2, 2, "SIGTERM: stopped after epoch 2; checkpoint"),  # epoch 2 done: its checkpoint is written
+])
+def test_sigterm_exits_143_keeping_a_whole_checkpoint_and_the_rerun_ends_as_uninterrupted(
+        name, call, kept, message, pf_data, tmp_path, monkeypatch):
+    cfg = pf_cfg(lam=1.0, max_epochs=3)  # 8 train images in batches of 4: 2 steps per epoch
+    whole = run(cfg, pf_data, tmp_path / "whole", log=quiet)
+    before, cut, lines = signal.getsignal(signal.SIGTERM), tmp_path / "cut", []
+    with monkeypatch.context() as patch:
+        _sigterm_at_call(patch, name, call)
+        with pytest.raises(SystemExit) as info:
+            run(cfg, pf_data, cut, log=lines.append)
+    assert info.value.code == 143 and message in str(info.value) and message in lines[-1]
+    assert signal.getsignal(signal.SIGTERM) is before  # the loop's handler is gone again
+    assert torch.load(cut / CHECKPOINT, weights_only=False)["epoch"] == kept
+    assert not (cut / "summary.json").exists() and not list(cut.glob(".*.tmp"))
+    resumed = run(cfg, pf_data, cut, log=quiet)
+    assert resumed["resumed_from"] == kept and resumed["final_test_accuracy"] == whole["final_test_accuracy"]
+    assert read_rows(cut / "metrics.csv") == read_rows(tmp_path / "whole" / "metrics.csv")
+
+
+def test_a_sigterm_after_the_last_epoch_lets_the_run_finish(pf_data, tmp_path, monkeypatch):
+    _sigterm_at_call(monkeypatch, "_save", 2)
+    summary = run(pf_cfg(max_epochs=2), pf_data, tmp_path, log=quiet)
+    assert summary["status"] == "max_epochs" and (tmp_path / "summary.json").exists()
 
 
 # --- a real job, killed and terminated -----------------------------------------------------------------

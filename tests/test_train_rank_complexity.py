@@ -57,6 +57,8 @@ def test_run_writes_metrics_and_summary(tmp_path, data):
     for key in ("wall_seconds", "device", "seed", "settings", "ranks", "variance_line", "test_variance_line",
                 "epochs_per_second", "num_models", "final"):
         assert key in on_disk
+    assert on_disk["deterministic"] is True and "CPU" in on_disk["deterministic_reason"]
+    assert on_disk["peak_memory"]["host_rss_mb"] > 0
     assert on_disk["settings"]["ranks"] == [1, 2] and on_disk["settings"]["lr"] == 1e-2
     last = metrics[metrics["epoch"] == 6].sort_values(["seed", "rank"])
     final = pd.DataFrame(summary["final"]).sort_values(["seed", "rank"])
@@ -183,34 +185,35 @@ def test_cli_trains_from_an_npz(tmp_path, data):
                  str(tmp_path / "r2")]) == 2
 
 
-def test_a_killed_job_resumes_from_its_checkpoint(tmp_path, data):
-    """SIGKILL the CLI mid-run, run the same command again: it resumes and ends as an uninterrupted run."""
-    import os
+def test_a_terminated_then_killed_job_resumes_from_its_checkpoint(tmp_path, data):
+    """The command line under real signals: SIGTERM makes it finish the epoch, write a checkpoint
+    and exit 143; the rerun resumes and is killed with SIGKILL after its next checkpoint; the last
+    rerun (in-process, as the reference run: no third interpreter start) ends as an uninterrupted run."""
     import signal
-    import subprocess
-    import sys
-    import time
 
-    from helpers import ROOT
+    from helpers import signal_when, start_cli
 
     data.save(tmp_path / "d.npz")
-    args = ["--ranks", "1", "2", "--seeds", "0", "1", "--epochs", "800", "--batch-size", "16", "--lr", "0.01",
-            "--eval-every", "200", "--checkpoint-every", "20", "--device", "cpu", "--threads", "1"]
-    cmd = [sys.executable, "-m", "impreg", "train", "rank-complexity", "--data", str(tmp_path / "d.npz"),
-           "--out-dir", str(tmp_path / "killed"), *args]
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1")
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    args = ["--ranks", "1", "2", "--seeds", "0", "1", "--epochs", "300", "--batch-size", "16", "--lr", "0.01",
+            "--eval-every", "100", "--checkpoint-every", "10", "--device", "cpu", "--threads", "1"]
+    command = ["train", "rank-complexity", "--data", str(tmp_path / "d.npz"), "--out-dir", str(tmp_path / "killed"),
+               *args]
     ckpt = tmp_path / "killed" / CHECKPOINT
-    deadline = time.time() + 120
-    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    assert proc.poll() is None, "the job finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+
+    def epoch():
+        return torch.load(ckpt, weights_only=False)["epoch"] if ckpt.exists() else None
+
+    status, out = signal_when(start_cli(command), ckpt.exists, signal.SIGTERM)
+    assert status == 143 and "SIGTERM: stopped after epoch" in out, out[-2000:]
+    after_term = epoch()
+    assert after_term and not (tmp_path / "killed" / "summary.json").exists()
+    status, out = signal_when(start_cli(command), lambda: (epoch() or 0) > after_term, signal.SIGKILL)
+    assert status == -signal.SIGKILL and f"resuming from {ckpt} after epoch {after_term}" in out, out[-2000:]
+    after_kill = epoch()
     assert not (tmp_path / "killed" / "summary.json").exists()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    summary = json.loads((tmp_path / "killed" / "summary.json").read_text())
-    assert summary["resumed_from_epoch"] and "resuming" in done.stdout
-    main(["train", "rank-complexity", "--data", str(tmp_path / "d.npz"), "--out-dir", str(tmp_path / "whole"), *args])
+    cfg = _cfg(seeds=(0, 1), epochs=300, batch_size=16, lr=0.01, eval_every=100, checkpoint_every=10)
+    killed = run(cfg, data, tmp_path / "killed", log=lambda *_: None)
+    whole = run(cfg, data, tmp_path / "whole", log=lambda *_: None)
+    assert killed["resumed_from_epoch"] == after_kill > after_term and killed["final"] == whole["final"]
     assert (tmp_path / "killed" / "metrics.csv").read_text() == (tmp_path / "whole" / "metrics.csv").read_text()
+    assert sorted(p.name for p in (tmp_path / "killed").iterdir()) == [CHECKPOINT, "metrics.csv", "summary.json"]

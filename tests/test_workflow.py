@@ -15,6 +15,14 @@ PRESETS = ["config/config.yaml", "config/quick.yaml", "config/smoke.yaml"]
 REQUIRED_CLAIM_KEYS = {"id", "statement", "paper", "measured", "tolerance", "passed"}
 RANK_COMPLEXITY_FIGURES = ["rank_complexity", "rank_complexity_cifar10", "rank_complexity_digits"]
 DYNAMICS_FIGURES = ["tf_dynamics_variants", "incremental_rank", "htf_detail"]
+LOCALITY_FIGURES = ["locality", "locality_resnet34"]
+
+
+def locality_runs(loc: dict) -> int:
+    """Training jobs of the locality sweep: per figure, every range x lambda of each task x seed."""
+    per_seed = (len(loc["is_same_class"]["distances"]) * len(loc["is_same_class"]["lambdas"])
+                + len(loc["pathfinder"]["path_lengths"]) * len(loc["pathfinder"]["lambdas"]))
+    return per_seed * sum(len(f["seeds"]) for f in loc["figures"].values())
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -54,11 +62,15 @@ def test_dry_run_every_preset(tmp_path, preset):
     assert counts["tf_dynamics_variants_data"] == len(datasets) * len(tfv["seeds"])
     assert counts["incremental_rank_train"] == counts["incremental_rank_data"] == 3 * len(irk["seeds"])
     assert counts["tf_dynamics_variants"] == counts["incremental_rank"] == counts["htf_detail"] == 1
+    loc = resolved["locality"]
+    assert counts["locality_train"] == locality_runs(loc)
+    assert counts["locality_pathfinder_data"] == len(loc["pathfinder"]["path_lengths"])
+    assert counts["locality_is_same_class_images"] == 1 and counts["locality_figure"] == len(LOCALITY_FIGURES)
 
 
 def test_smoke_dag_outputs_are_complete_and_well_formed(smoke_run):
     res = smoke_run / "results"
-    for figure in ["tf_dynamics", *RANK_COMPLEXITY_FIGURES, *DYNAMICS_FIGURES]:
+    for figure in ["tf_dynamics", *RANK_COMPLEXITY_FIGURES, *DYNAMICS_FIGURES, *LOCALITY_FIGURES]:
         assert (res / "figures" / f"{figure}.pdf").read_bytes()[:4] == b"%PDF"
         assert (res / "figures" / f"{figure}.png").read_bytes()[:4] == b"\x89PNG"
         raw = json.loads((res / "claims" / f"{figure}.json").read_text())
@@ -74,7 +86,7 @@ def test_smoke_dag_outputs_are_complete_and_well_formed(smoke_run):
         assert {"iterations", "wall_seconds", "device", "seed", "settings", "status"} <= set(summary)
         assert len(pd.read_csv(run / "metrics.csv")) >= 2
     assert (smoke_run / "results" / "benchmarks" / "tf_dynamics").is_dir()
-    for figure in RANK_COMPLEXITY_FIGURES:
+    for figure in RANK_COMPLEXITY_FIGURES + LOCALITY_FIGURES:
         assert all((res / "tables" / f"{figure}.{ext}").stat().st_size > 0 for ext in ("csv", "md", "tex"))
     rc_runs = sorted((res / "runs" / "rank_complexity").iterdir())
     assert len(rc_runs) == 12  # 4 datasets x 3 controls, each one packed job
@@ -89,8 +101,16 @@ def test_smoke_dag_outputs_are_complete_and_well_formed(smoke_run):
         assert all(json.loads((r / "summary.json").read_text())["status"] in ("converged", "max_iterations")
                    for r in dyn_runs)
         assert len(list((res / "benchmarks" / experiment).glob("*.tsv"))) == count
+    loc_runs = sorted((res / "runs" / "locality").iterdir())
+    assert len(loc_runs) == locality_runs(load_config(smoke_run / "config" / "smoke.yaml",
+                                                      smoke_run / "config" / "schema.yaml")["locality"])
+    for run in loc_runs:
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["status"] == "max_epochs" and summary["epochs"] == 1
+        assert summary["stand_in"] == (summary["task"] == "is_same_class")  # stand-in CIFAR-10
+        assert not (run / "checkpoint.pt").exists()  # dropped once the outputs are written
     report = (res / "REPLICATION.md").read_text()
-    assert "## tf_dynamics" in report and "not checked" in report
+    assert "## tf_dynamics" in report and "## locality" in report and "not checked" in report
 
 
 def test_html_report_shows_the_figures(smoke_run):

@@ -126,7 +126,7 @@ def irk_train_args(irk: dict, model: str, seed: int, device: str) -> str:
         f"--model {model} --init-std {fmt_float(m['init_std'])} --seed {seed} --max-iterations {m['max_iterations']}"
         f" --lr {irk['lr']} --alpha {irk['alpha']} --eps {irk['eps']} --stop-loss {irk['stop_loss']}"
         f" --stop-validations {irk['stop_validations']} --log-every {irk['log_every']} --top-k {irk['top_k']}"
-        f" --dtype {irk['dtype']} --device {device}"
+        f" --dtype {irk['dtype']} --device {device} --checkpoint-every {irk['checkpoint_every']}"
     )
     if model == "mf":
         return f"{args} --depth {m['depth']} --mf-width {m['width']}"

@@ -38,11 +38,14 @@ def _copy(value: Any) -> Any:
 def _format_error(err: jsonschema.ValidationError) -> str:
     key = ".".join(str(p) for p in err.absolute_path) or "<top level>"
     if err.validator == "additionalProperties":
+        # the key is the unknown one, its value what was given, the rule the schema's closed key list
         allowed = sorted(err.schema.get("properties", {}))
         unknown = sorted(set(err.instance) - set(allowed))
         where = f" under '{key}'" if err.absolute_path else ""
+        given = ", ".join(f"{u!r}: {err.instance[u]!r}" for u in unknown)
         return (f"unknown config key(s) {', '.join(repr(u) for u in unknown)}{where}; "
-                f"allowed keys: {', '.join(allowed)}")
+                f"allowed keys: {', '.join(allowed)} (given {{{given}}}; breaks the rule "
+                f"'additionalProperties: false': only the schema's keys, a typo is never ignored)")
     if err.validator == "required":
         return f"config key '{key}': {err.message}"
     rule = f"{err.validator}: {err.validator_value!r}" if err.validator != "type" else f"type: {err.validator_value}"

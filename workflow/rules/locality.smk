@@ -71,13 +71,6 @@ for _figure in LOC_FIGURES:
     CLAIMS.append(LOC_OUTPUTS[_figure]["claims"])
 
 
-def loc_data(wildcards):
-    """A run's input: the task's source images, or the Pathfinder file of its path length."""
-    if wildcards.task == "is_same_class":
-        return LOC_ISC_IMAGES.format(source=LOC_ISC["source"])
-    return LOC_PF_DATA.format(length=wildcards.x)
-
-
 # Reading CIFAR-10 into one file is light; Pathfinder generation and training are cluster jobs.
 localrules:
     locality_is_same_class_images,
@@ -139,7 +132,12 @@ rule locality_train:
     wildcard_constraints:
         **LOC_WILDCARDS,
     input:
-        loc_data,
+        # the task's source images, or the Pathfinder file of the run's path length
+        lambda wc: (
+            LOC_ISC_IMAGES.format(source=LOC_ISC["source"])
+            if wc.task == "is_same_class"
+            else LOC_PF_DATA.format(length=wc.x)
+        ),
     output:
         metrics=os.path.join(LOC_RUN, "metrics.csv"),
         summary=os.path.join(LOC_RUN, "summary.json"),

@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from torchvision import datasets as tvd
-from torchvision.datasets.utils import calculate_md5, download_url, extract_archive
 
 from impreg.io import DataFileError, atomic_path
 
@@ -133,19 +131,35 @@ def ensure_downloaded(name: str, data_dir: str | Path | None = None) -> Path:
         raise StandInDataError(f"{root} holds generated STAND-IN data ({root / STAND_IN_MANIFEST}); real files are "
                                f"never downloaded into it: choose another data folder")
     if name == "cifar10":
-        _prepare_cifar10(tvd.CIFAR10, root, download=True)
+        _prepare_cifar10(_cifar10_class(), root, download=True)
     elif name != "digits":
-        _prepare_mnist_like(_MNIST_CLASSES[name], root, download=True)
+        _prepare_mnist_like(_mnist_class(name), root, download=True)
     return root
 
 
 # --- MNIST and Fashion-MNIST --------------------------------------------------------------------
 
-_MNIST_CLASSES: dict[str, type[tvd.MNIST]] = {"mnist": tvd.MNIST, "fmnist": tvd.FashionMNIST}
+def _mnist_class(name: str) -> type:
+    """torchvision's class of an idx dataset (imported here: the CLI must start without torchvision)."""
+    from torchvision import datasets as tvd
+
+    return {"mnist": tvd.MNIST, "fmnist": tvd.FashionMNIST}[name]
+
+
+def _cifar10_class() -> type:
+    from torchvision import datasets as tvd
+
+    return tvd.CIFAR10
+
+
+def calculate_md5(path: str | Path) -> str:
+    from torchvision.datasets.utils import calculate_md5 as md5
+
+    return md5(str(path))
 
 
 def _load_mnist_like(name: str, root: Path, download: bool) -> ImageDataset:
-    cls = _MNIST_CLASSES[name]
+    cls = _mnist_class(name)
     _prepare_mnist_like(cls, root, download)
     splits = {}
     for train in (True, False):
@@ -157,12 +171,12 @@ def _load_mnist_like(name: str, root: Path, download: bool) -> ImageDataset:
     return ImageDataset(name, *splits[True], *splits[False], classes=tuple(cls.classes))
 
 
-def _raw_folder(cls: type[tvd.MNIST], root: Path) -> Path:
+def _raw_folder(cls: type, root: Path) -> Path:
     # torchvision's MNIST.raw_folder property: <root>/<class name>/raw
     return root / cls.__name__ / "raw"
 
 
-def _prepare_mnist_like(cls: type[tvd.MNIST], root: Path, download: bool) -> None:
+def _prepare_mnist_like(cls: type, root: Path, download: bool) -> None:
     """Make every raw idx file torchvision reads present and valid.
 
     torchvision publishes MD5s only for the .gz files and its own ``_check_exists`` only looks
@@ -227,16 +241,19 @@ def _idx_ok(path: Path) -> bool:
 
 
 def _check_idx(path: Path) -> None:
+    """A decompressed idx file without its .gz has no published checksum: check its structure instead."""
     problem = _idx_problem(path)
     if problem is not None:
-        raise CorruptDatasetError(f"{path}: {problem}; delete it (and its .gz, if any) and fetch it again")
+        raise CorruptDatasetError(f"{path}: {problem} (truncated, corrupted or not an idx file; torchvision "
+                                  f"publishes MD5s only for the .gz files, and {path.name}.gz is absent); delete "
+                                  f"it and fetch the .gz again")
 
 
 # --- CIFAR-10 ----------------------------------------------------------------------------------
 
 
 def _load_cifar10(root: Path, download: bool) -> ImageDataset:
-    cls = tvd.CIFAR10
+    cls = _cifar10_class()
     _prepare_cifar10(cls, root, download)
     splits = {}
     for train in (True, False):
@@ -245,11 +262,11 @@ def _load_cifar10(root: Path, download: bool) -> ImageDataset:
     return ImageDataset("cifar10", *splits[True], *splits[False], classes=tuple(ds.classes))
 
 
-def _cifar_files(cls: type[tvd.CIFAR10]) -> list[tuple[str, str]]:
+def _cifar_files(cls: type) -> list[tuple[str, str]]:
     return [(f, m) for f, m in cls.train_list + cls.test_list] + [(cls.meta["filename"], cls.meta["md5"])]
 
 
-def _prepare_cifar10(cls: type[tvd.CIFAR10], root: Path, download: bool) -> None:
+def _prepare_cifar10(cls: type, root: Path, download: bool) -> None:
     """Every pickled batch (and batches.meta) present with its published MD5.
 
     Missing batches come from the archive ``<root>/<cls.filename>``: used if present (after its
@@ -280,6 +297,8 @@ def _prepare_cifar10(cls: type[tvd.CIFAR10], root: Path, download: bool) -> None
                 _raise_missing("CIFAR10", base, described, err, archive=archive)
             os.replace(tmp / cls.filename, archive)
     with _download_dir(root) as tmp:
+        from torchvision.datasets.utils import extract_archive
+
         extract_archive(str(archive), str(tmp))
         base.mkdir(parents=True, exist_ok=True)
         for fname in missing:
@@ -323,9 +342,12 @@ def load_digits() -> ImageDataset:
 def _raise_mismatches(mismatches: list[tuple[Path, str, str]]) -> None:
     if not mismatches:
         return
-    lines = [f"  {path}: expected MD5 {expected}, found {found}" for path, expected, found in mismatches]
-    raise ChecksumMismatchError("checksum mismatch (truncated or corrupted download?):\n" + "\n".join(lines)
-                                + "\ndelete the file(s) listed and fetch them again")
+    lines = [f"  {path}: expected MD5 {expected}, found {found} ({path.stat().st_size} bytes)"
+             for path, expected, found in mismatches]
+    raise ChecksumMismatchError("checksum mismatch (a truncated or corrupted download, or a file of another "
+                                "format saved in its place):\n" + "\n".join(lines)
+                                + "\ndelete the file(s) listed and fetch them again (`python -m impreg fetch-data`"
+                                  " where there is network)")
 
 
 def _raise_missing(label: str, folder: Path, files: list[tuple[str, list[str]]], err: str | None,
@@ -366,6 +388,8 @@ def _fetch_first(urls: list[str], folder: Path, filename: str, md5: str) -> str 
     try:
         for url in urls:
             try:
+                from torchvision.datasets.utils import download_url
+
                 download_url(url, str(folder), filename=filename, md5=md5)
                 return None
             except (urllib.error.URLError, OSError, RuntimeError, ValueError) as err:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from impreg.io import DataFileError, atomic_path
+
+T = TypeVar("T")
 
 
 def random_cp_tensor(dims: tuple[int, ...], rank: int, fro_norm: float, rng: np.random.Generator) -> np.ndarray:
@@ -27,18 +32,44 @@ def _save_npz(path: str | Path, meta: dict[str, Any], **arrays: np.ndarray) -> N
         np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
 
 
-def _load_npz(path: str | Path, kind: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    """The arrays ``keys`` and ``meta`` of a file written by ``_save_npz``; clear errors naming the file."""
+# every .npz (a zip archive) starts with a local file header
+NPZ_MAGIC = b"PK\x03\x04"
+# what numpy and zipfile raise on a truncated or corrupted archive (a bad CRC-32 is a BadZipFile)
+_CORRUPT = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
+def read_npz(path: str | Path, kind: str, read: Callable[[Any], T]) -> T:
+    """Open an .npz written by this package and return ``read(archive)``.
+
+    Every way the file can be wrong ends in a DataFileError naming it and saying what to do:
+    missing, not an .npz at all (wrong format, or empty), truncated or corrupted (numpy and
+    zipfile check the archive's structure and each member's CRC-32), or lacking an array of
+    this kind (``read`` raises KeyError: a file of another kind). The files have no published
+    checksum; they are rebuilt by the workflow's data rules.
+    """
     path = Path(path)
+    rebuild = "delete it and rerun the workflow to rebuild it"
     if not path.exists():
         raise DataFileError(f"data file {path} does not exist; rebuild it with the workflow's data rule "
                             f"(e.g. `snakemake {path}`)")
+    with open(path, "rb") as fh:
+        head = fh.read(len(NPZ_MAGIC))
+    if head != NPZ_MAGIC:
+        raise DataFileError(f"data file {path} is not an .npz archive ({path.stat().st_size} bytes starting with "
+                            f"{head!r}: a wrong-format or empty file); {rebuild}")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in keys} | {"meta": json.loads(str(z["meta"]))}
-    except (OSError, ValueError, KeyError) as err:
-        raise DataFileError(f"data file {path} is not a readable {kind} data file ({err}); "
-                            f"delete it and rerun the workflow to rebuild it") from err
+        with np.load(path, allow_pickle=False) as archive:
+            return read(archive)
+    except KeyError as err:
+        raise DataFileError(f"data file {path} is not a {kind} data file (no array {err}); {rebuild}") from err
+    except _CORRUPT as err:
+        raise DataFileError(f"data file {path} is truncated or corrupted ({type(err).__name__}: {err}); "
+                            f"{rebuild}") from err
+
+
+def _load_npz(path: str | Path, kind: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The arrays ``keys`` and ``meta`` of a file written by ``_save_npz``; clear errors naming the file."""
+    return read_npz(path, kind, lambda z: {k: z[k] for k in keys} | {"meta": json.loads(str(z["meta"]))})
 
 
 @dataclass

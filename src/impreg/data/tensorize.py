@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from impreg.data.images import ImageDataset
-from impreg.io import DataFileError, atomic_path
+from impreg.data.synthetic import read_npz
+from impreg.io import atomic_path
 
 CONTROLS = ("natural", "random_image", "random_label")
 # Labels are {0, 2}: errors divided by 4 read as if labels were {0, 1} (the paper's "mean error").
@@ -65,20 +66,17 @@ class BinaryImageData:
 
     @classmethod
     def load(cls, path: str | Path) -> BinaryImageData:
-        path = Path(path)
-        if not path.exists():
-            raise DataFileError(f"data file {path} does not exist; rebuild it with the workflow's data rule")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                shape = tuple(int(v) for v in z["image_shape"])
-                num_pixels = int(np.prod(shape))
-                return cls(train_bits=np.unpackbits(z["train_bits"], axis=1, count=num_pixels),
-                           train_targets=z["train_targets"],
-                           test_bits=np.unpackbits(z["test_bits"], axis=1, count=num_pixels),
-                           test_targets=z["test_targets"], image_shape=shape, meta=json.loads(str(z["meta"])))
-        except (OSError, ValueError, KeyError) as err:
-            raise DataFileError(f"data file {path} is not a readable binary image data file ({err}); "
-                                f"delete it and rerun the workflow to rebuild it") from err
+        """Read a file written by ``save``; a missing, wrong-format, truncated or corrupted file raises
+        DataFileError naming it (``impreg.data.synthetic.read_npz``)."""
+        def read(z) -> BinaryImageData:
+            shape = tuple(int(v) for v in z["image_shape"])
+            num_pixels = int(np.prod(shape))
+            return cls(train_bits=np.unpackbits(z["train_bits"], axis=1, count=num_pixels),
+                       train_targets=z["train_targets"],
+                       test_bits=np.unpackbits(z["test_bits"], axis=1, count=num_pixels),
+                       test_targets=z["test_targets"], image_shape=shape, meta=json.loads(str(z["meta"])))
+
+        return read_npz(path, "binary image", read)
 
 
 def to_unit_gray(images: np.ndarray) -> np.ndarray:

@@ -19,14 +19,24 @@ largest singular values of every tracked matricization (``sv_0-1_0`` ...: the tr
 normalized singular values). Mode indices are 0-based: the paper's node {1,2} is ``0-1``.
 
 Stopping follows the paper: stop once the train MSE has stayed below ``stop_loss`` for more
-than ``stop_validations`` consecutive validations, on a non-finite loss, or at the cap.
+than ``stop_validations`` consecutive validations, or at the cap. A non-finite loss stops the run
+with status ``diverged``; spectra of a non-finite tensor are logged as NaN (an SVD of one fails),
+so a diverged run still writes its metrics.csv and summary.json.
+
+Checkpoints: a hierarchical run at paper scale takes 1-2 h (200000-iteration cap, ~4 ms per
+iteration on one core), so every ``checkpoint_every`` iterations the loop overwrites
+``checkpoint.pt`` in the run folder atomically (model, optimizer, stop-rule counter, rows so far),
+and a rerun with the same settings and data resumes from it. On SIGTERM it finishes the current
+iteration, writes the checkpoint and exits with status 143. The resumed run ends with exactly the
+numbers of an uninterrupted one on CPU.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,13 +58,28 @@ from impreg.optim import NormalizedGradRMSprop
 from impreg.train.common import (
     DTYPES,
     device_description,
+    peak_memory_mb,
     resolve_device,
     write_metrics_csv,
     write_summary,
 )
+from impreg.train.reliability import (
+    CHECKPOINT,
+    IterationState,
+    TerminationRequest,
+    checkpoint_or_stop,
+    data_digest,
+    determinism,
+    fingerprint,
+    remove_stale_temporaries,
+    resume_iteration_state,
+)
 from impreg.train.tf_dynamics import max_cp_rank
 
 MODELS = ("mf", "tf", "htf")
+CHECKPOINT_FORMAT = 1
+# kernels of this loop's backward pass that accumulate with atomic adds on CUDA (summary.json's determinism)
+ATOMIC_OPS = "the backward passes of the observed-entry gathers (index_put / index_add)"
 TOP_QUANTITY = {"mf": "singular values of the end-to-end matrix",
                 "tf": "component norms",
                 "htf": "local component norms at the root"}
@@ -84,6 +109,14 @@ class IncrementalRankConfig:
     seed: int = 0  # seeds the initialization
     device: str = "auto"
     dtype: str = "float32"
+    checkpoint_every: int = 5000  # iterations between checkpoints (0: none)
+
+    def fingerprint_fields(self) -> dict:
+        """Everything that changes the numbers (not the device or the checkpoint period)."""
+        out = asdict(self)
+        for key in ("device", "checkpoint_every"):
+            out.pop(key)
+        return out
 
 
 def modes_key(modes) -> str:
@@ -119,6 +152,16 @@ def build_model(cfg: IncrementalRankConfig, dims: tuple[int, ...], generator: to
     raise ValueError(f"unknown model '{cfg.model}' (expected one of {MODELS})")
 
 
+def singular_values(tensor: torch.Tensor | np.ndarray, modes: tuple[int, ...]) -> np.ndarray:
+    """Singular values of a matricization, all NaN when the tensor is not finite: a diverged run's
+    last row and summary then say NaN instead of the SVD failing (LAPACK cannot take NaN or inf)."""
+    array = tensor.detach().cpu().numpy() if isinstance(tensor, torch.Tensor) else np.asarray(tensor)
+    if np.isfinite(array).all():
+        return matricization_singular_values(array, modes)
+    rows = math.prod(array.shape[m] for m in modes)
+    return np.full(min(rows, array.size // rows), np.nan)
+
+
 class _Tracker:
     """Computes one metrics row from the model (at logged iterations only)."""
 
@@ -150,7 +193,7 @@ class _Tracker:
         row = {"iteration": iteration, "train_loss": loss_value,
                "reconstruction_error": float((full - self.target).norm() / self.target_norm)}
         if self.cfg.model == "mf":
-            row.update(self.top(torch.linalg.svdvals(full.double()), "top_"))
+            row.update(self.top(singular_values(full, (0,)), "top_"))
         elif self.cfg.model == "tf":
             row.update(self.top(self.model.component_norms(), "top_"))
         else:
@@ -160,7 +203,7 @@ class _Tracker:
             for modes, norms in local.items():
                 row.update(self.top(norms, f"local_{modes_key(modes)}_"))
             for modes in self.matricizations:
-                sv = matricization_singular_values(full, modes)
+                sv = singular_values(full, modes)
                 key = modes_key(modes)
                 row.update(self.top(sv, f"sv_{key}_"))
                 row[f"rank_{key}"] = thresholded_rank(sv, self.cfg.rank_rel_tol)
@@ -168,17 +211,35 @@ class _Tracker:
         return row
 
 
-def run(cfg: IncrementalRankConfig, data: CompletionData, out_dir: str | Path) -> dict:
-    """Train to the stopping rule; write metrics.csv and summary.json into ``out_dir``."""
+def data_fingerprint(data: CompletionData) -> str:
+    """Digest of the arrays a run trains on: a checkpoint of other data is never resumed."""
+    return data_digest(data.target, data.indices, data.values, meta=data.meta)
+
+
+def run(cfg: IncrementalRankConfig, data: CompletionData, out_dir: str | Path, resume: bool = True,
+        on_iteration: Callable[[int], None] | None = None, log: Callable[[str], None] = print) -> dict:
+    """Train to the stopping rule; write metrics.csv and summary.json (and checkpoint.pt) into ``out_dir``.
+
+    With ``resume``, a ``checkpoint.pt`` of the same settings and data is continued. ``on_iteration``
+    is called with the number of steps taken after each step (tests interrupt a run with it at an
+    exact point). On SIGTERM the run checkpoints and raises ``Terminated`` (exit status 143).
+    """
     out_dir = Path(out_dir)
     if cfg.model not in MODELS:
         raise ValueError(f"unknown model '{cfg.model}' (expected one of {MODELS})")
+    if cfg.checkpoint_every < 0:
+        raise ValueError(f"checkpoint_every must be >= 0, got {cfg.checkpoint_every}")
+    out_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
     dtype = DTYPES[cfg.dtype]
     dims = tuple(int(d) for d in data.target.shape)
     generator = torch.Generator().manual_seed(cfg.seed)
     model = build_model(cfg, dims, generator, dtype).to(device)
     optimizer = NormalizedGradRMSprop(model.parameters(), lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps)
+    ckpt = out_dir / CHECKPOINT
+    remove_stale_temporaries(ckpt)
+    fp = fingerprint(cfg.fingerprint_fields(), data_fingerprint(data))
+    state = resume_iteration_state(ckpt, CHECKPOINT_FORMAT, fp, model, optimizer, log) if resume else IterationState()
 
     target = torch.as_tensor(data.target, dtype=dtype, device=device)
     values = torch.as_tensor(data.values, dtype=dtype, device=device)
@@ -197,44 +258,53 @@ def run(cfg: IncrementalRankConfig, data: CompletionData, out_dir: str | Path) -
             return model.full_tensor().reshape(-1)[flat]
 
     tracker = _Tracker(cfg, model, target)
-    rows: list[dict] = []
-    below = 0  # consecutive validations with loss < stop_loss
     status = "max_iterations"
     start = time.perf_counter()
-    progress = tqdm(total=cfg.max_iterations, desc=f"incremental_rank {cfg.model} init {cfg.init_std:g}",
+    first = state.iteration
+    progress = tqdm(total=cfg.max_iterations, initial=first, desc=f"incremental_rank {cfg.model} init {cfg.init_std:g}",
                     mininterval=5, unit="it", dynamic_ncols=False)
-    iteration = 0
-    while True:
-        optimizer.zero_grad(set_to_none=True)
-        loss = (predict() - values).pow(2).mean()
-        loss_value = loss.item()
-        diverged = not math.isfinite(loss_value)
-        validation = iteration % cfg.log_every == 0
-        if validation:
-            below = below + 1 if loss_value < cfg.stop_loss else 0
-        done = diverged or below > cfg.stop_validations or iteration >= cfg.max_iterations
-        if validation or done:
-            rows.append(tracker.row(iteration, loss_value))
-            progress.set_postfix(loss=f"{loss_value:.3e}", refresh=False)
-        if done:
-            status = "diverged" if diverged else ("converged" if below > cfg.stop_validations else "max_iterations")
-            break
-        loss.backward()
-        optimizer.step()
-        iteration += 1
-        progress.update(1)
-    progress.close()
+    with TerminationRequest() as term:
+        try:
+            while True:
+                optimizer.zero_grad(set_to_none=True)
+                loss = (predict() - values).pow(2).mean()
+                loss_value = loss.item()
+                diverged = not math.isfinite(loss_value)
+                validation = state.iteration % cfg.log_every == 0
+                if validation:
+                    state.below = state.below + 1 if loss_value < cfg.stop_loss else 0
+                done = diverged or state.below > cfg.stop_validations or state.iteration >= cfg.max_iterations
+                if validation or done:
+                    state.rows.append(tracker.row(state.iteration, loss_value))
+                    progress.set_postfix(loss=f"{loss_value:.3e}", refresh=False)
+                if done:
+                    status = "diverged" if diverged else (
+                        "converged" if state.below > cfg.stop_validations else "max_iterations")
+                    break
+                loss.backward()
+                optimizer.step()
+                state.iteration += 1
+                progress.update(1)
+                if on_iteration is not None:
+                    on_iteration(state.iteration)
+                checkpoint_or_stop(cfg.checkpoint_every, term, ckpt, CHECKPOINT_FORMAT, fp, model, optimizer,
+                                   state, state.elapsed + time.perf_counter() - start, log)
+        finally:
+            progress.close()
     wall = time.perf_counter() - start
 
-    write_metrics_csv(out_dir / "metrics.csv", rows)
-    final = rows[-1]
+    write_metrics_csv(out_dir / "metrics.csv", state.rows)
+    final = state.rows[-1]
     tops = [final[f"top_{k}"] for k in range(cfg.top_k) if f"top_{k}" in final]
+    steps = state.iteration - first
     summary = dict(
         experiment="incremental_rank", model=cfg.model, top_quantity=TOP_QUANTITY[cfg.model], status=status,
-        iterations=iteration, wall_seconds=round(wall, 3),
-        iterations_per_second=round(iteration / wall, 1) if wall > 0 else None,
-        device=device_description(device), seed=cfg.seed, dims=list(dims),
-        num_parameters=sum(p.numel() for p in model.parameters()),
+        iterations=state.iteration, diverged_at_iteration=state.iteration if status == "diverged" else None,
+        wall_seconds=round(state.elapsed + wall, 3), wall_seconds_this_call=round(wall, 3),
+        iterations_per_second=round(steps / wall, 1) if wall > 0 and steps else None,
+        resumed_from_iteration=state.resumed_from,
+        device=device_description(device), **determinism(device, ATOMIC_OPS), peak_memory=peak_memory_mb(device),
+        seed=cfg.seed, dims=list(dims), num_parameters=sum(p.numel() for p in model.parameters()),
         final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
         final_top=tops, data=data.meta,
     )
@@ -267,7 +337,7 @@ def _target_and_final_spectra(cfg: IncrementalRankConfig, model: torch.nn.Module
         out["target_matricization_singular_values"] = {
             modes_key(m): matricization_singular_values(target, m).tolist() for m in tracker.matricizations}
         out["final_matricization_singular_values"] = {
-            modes_key(m): matricization_singular_values(full, m).tolist() for m in tracker.matricizations}
+            modes_key(m): singular_values(full, m).tolist() for m in tracker.matricizations}
         out["target_ranks"] = {k: thresholded_rank(np.array(v), cfg.rank_rel_tol)
                                for k, v in out["target_matricization_singular_values"].items()}
         out["final_ranks"] = {k: thresholded_rank(np.array(v), cfg.rank_rel_tol)

@@ -18,7 +18,14 @@ Randomness without saved generator states: the model is initialized under
 ``default_rng([seed, e, b, PATCH_STREAM])``. So a run killed after any epoch and run again resumes
 from ``checkpoint.pt`` (model, optimizer, rows, stopping streak) and ends, on CPU, bit for bit
 as an uninterrupted run. On CUDA it does not: cuDNN's convolution backward is not deterministic.
-``checkpoint.pt`` is one file, overwritten every epoch and deleted once the outputs are written.
+``checkpoint.pt`` is one file, overwritten every epoch and deleted once the outputs are written
+(written, read and fingerprinted with ``impreg.train.reliability``).
+
+SIGTERM (a scheduler's time limit, a container stop) ends the run at the next batch boundary with
+exit status 143 (``reliability.Terminated``): the epoch in progress is abandoned, since a resumed run
+can only start at an epoch boundary and an epoch may outlast a scheduler's grace period, and the
+checkpoint of the last completed epoch stays whole. A SIGTERM that arrives once an epoch's training
+and evaluation are done stops the run after that epoch's checkpoint is written.
 
 Data stays on the device as uint8 and is normalized (and, for Is Same Class, pasted onto its
 canvases) a batch at a time there, so a GPU never waits on per-item Python work.
@@ -31,8 +38,6 @@ CPU it is refused (CPU bf16 autocast is slow and would make the run's numbers di
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
 import time
 from collections.abc import Callable
@@ -52,20 +57,31 @@ from impreg.train.common import (
     device_description,
     peak_memory_mb,
     resolve_device,
-    save_checkpoint,
     write_metrics_csv,
     write_summary,
 )
+from impreg.train.reliability import (
+    CHECKPOINT,
+    TerminationRequest,
+    cpu_state,
+    data_digest,
+    determinism,
+    fingerprint,
+    read_checkpoint,
+    remove_stale_temporaries,
+    terminate,
+    write_checkpoint,
+)
 
-CHECKPOINT = "checkpoint.pt"
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: tensors saved on the CPU, reliability's data digest (dtypes and shapes too)
 TASKS = ("pathfinder", "is_same_class")
 ARCHS = ("resnet18", "resnet34")  # impreg.models.resnet.LAYERS, without importing torchvision for the CLI
 AMP_MODES = ("none", "bf16")
 TIMING_COLUMNS = ("epoch_seconds", "train_images_per_second")  # the only columns that differ between reruns
 # Entropy tags that keep the seeded streams apart (any distinct constants would do).
 ORDER_STREAM, PATCH_STREAM, TRAIN_PAIRS_STREAM, TEST_PAIRS_STREAM = 1, 2, 3, 4
-CUDA_NONDETERMINISM = "CUDA: cuDNN convolution backward kernels are not deterministic"
+# what makes a CUDA run's bits vary from rerun to rerun (reliability.determinism)
+ATOMIC_OPS = "the backward passes of cuDNN's convolutions and of the adaptive average pooling"
 
 
 def _log(text: str) -> None:
@@ -286,18 +302,10 @@ def make_task(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages,
 
 
 def data_fingerprint(data: PathfinderData | IsSameClassImages) -> str:
-    h = hashlib.sha1()
+    """Digest of the data file's arrays and metadata (what a checkpoint was trained on)."""
     arrays = (data.images, data.labels) if isinstance(data, PathfinderData) else (
         data.train_images, data.train_labels, data.test_images, data.test_labels)
-    for arr in arrays:
-        h.update(np.ascontiguousarray(arr).tobytes())
-    h.update(json.dumps(data.meta, sort_keys=True).encode())
-    return h.hexdigest()
-
-
-def fingerprint(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages) -> str:
-    text = json.dumps({"settings": cfg.fingerprint_fields(), "data": data_fingerprint(data)}, sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()
+    return data_digest(*arrays, meta=data.meta)
 
 
 # --- one epoch ---------------------------------------------------------------------------------
@@ -338,8 +346,10 @@ def _train_step(step: _Step, x: torch.Tensor, y: torch.Tensor,
     return bce.detach(), None if penalty is None else penalty.detach(), logits.detach()
 
 
-def train_epoch(step: _Step, task, seed: int, epoch: int, batch_size: int) -> dict:
-    """One pass over the train set in the seeded order; sums stay on the device until the end."""
+def train_epoch(step: _Step, task, seed: int, epoch: int, batch_size: int,
+                after_batch: Callable[[], None] | None = None) -> dict:
+    """One pass over the train set in the seeded order; sums stay on the device until the end.
+    ``after_batch`` is called after every step (``run``: stop there on SIGTERM)."""
     device = task.train_labels.device
     order = torch.as_tensor(epoch_order(seed, epoch, task.num_train), device=device)
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
@@ -355,14 +365,18 @@ def train_epoch(step: _Step, task, seed: int, epoch: int, batch_size: int) -> di
         if penalty is not None:
             penalty_sum += penalty.double() * len(index)
         correct += ((logits.squeeze(1) > 0) == (y > 0.5)).sum()
+        if after_batch is not None:
+            after_batch()
     n = task.num_train
     return dict(train_loss=loss_sum.item() / n, train_correct=int(correct.item()),
                 train_penalty=penalty_sum.item() / n if step.lam > 0 else float("nan"))
 
 
 @torch.no_grad()
-def evaluate(step: _Step, task, batch_size: int) -> tuple[float, float]:
-    """Test loss and accuracy in eval mode (BatchNorm's running statistics)."""
+def evaluate(step: _Step, task, batch_size: int,
+             after_batch: Callable[[], None] | None = None) -> tuple[float, float]:
+    """Test loss and accuracy in eval mode (BatchNorm's running statistics); ``after_batch`` as in
+    ``train_epoch``."""
     device = task.test_labels.device
     step.model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
@@ -374,6 +388,8 @@ def evaluate(step: _Step, task, batch_size: int) -> tuple[float, float]:
             logits = step.model(task.test_inputs(index).contiguous(memory_format=step.memory_format))
         loss_sum += task_loss(logits, y, reduction="sum").double()
         correct += ((logits.squeeze(1) > 0) == (y > 0.5)).sum()
+        if after_batch is not None:
+            after_batch()
     step.model.train()
     return loss_sum.item() / task.num_test, correct.item() / task.num_test
 
@@ -391,32 +407,28 @@ class _State:
 
 
 def _save(path: Path, fp: str, step: _Step, state: _State, elapsed: float) -> None:
-    save_checkpoint(path, {"format": CHECKPOINT_FORMAT, "fingerprint": fp, "epoch": state.epoch,
-                           "rows": state.rows, "streak": state.streak, "elapsed": elapsed,
-                           "model": step.model.state_dict(), "optimizer": step.optimizer.state_dict()})
+    write_checkpoint(path, CHECKPOINT_FORMAT, fp, {
+        "epoch": state.epoch, "rows": state.rows, "streak": state.streak, "elapsed": elapsed,
+        "model": cpu_state(step.model), "optimizer": cpu_state(step.optimizer)})
 
 
-def _load(path: Path, fp: str, step: _Step, device: torch.device, log) -> _State:
-    """Resume from ``path`` when it exists and was written with the same settings and data."""
-    if not path.exists():
+def _load(path: Path, fp: str, step: _Step, log) -> _State:
+    """Resume from ``path`` when it exists, is readable and was written with the same settings and data."""
+    payload = read_checkpoint(path, CHECKPOINT_FORMAT, fp, log)
+    if payload is None:
         return _State()
     initial = {k: v.clone() for k, v in step.model.state_dict().items()}
     try:
-        payload = torch.load(path, map_location=device, weights_only=False)
-        if payload.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"format {payload.get('format')!r}, expected {CHECKPOINT_FORMAT}")
-        if payload["fingerprint"] != fp:
-            log(f"checkpoint {path} was written with other settings or data; starting from scratch")
-            return _State()
         step.model.load_state_dict(payload["model"])
         step.optimizer.load_state_dict(payload["optimizer"])
+        state = _State(epoch=int(payload["epoch"]), rows=list(payload["rows"]), streak=int(payload["streak"]),
+                       elapsed=float(payload["elapsed"]), resumed_from=int(payload["epoch"]))
     except Exception as err:  # noqa: BLE001 - any unreadable checkpoint means: start over
         step.model.load_state_dict(initial)  # a load that failed half-way must not leave its weights behind
         log(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); starting from scratch")
         return _State()
-    log(f"resuming from {path} after epoch {payload['epoch']}")
-    return _State(epoch=payload["epoch"], rows=list(payload["rows"]), streak=payload["streak"],
-                  elapsed=float(payload["elapsed"]), resumed_from=payload["epoch"])
+    log(f"resuming from {path} after epoch {state.epoch}")
+    return state
 
 
 def _clear_stale_outputs(out_dir: Path) -> None:
@@ -425,8 +437,7 @@ def _clear_stale_outputs(out_dir: Path) -> None:
     for name in ("metrics.csv", "summary.json"):
         (out_dir / name).unlink(missing_ok=True)
     for name in (CHECKPOINT, "metrics.csv", "summary.json"):
-        for tmp in out_dir.glob(f".{name}.*.tmp"):
-            tmp.unlink(missing_ok=True)
+        remove_stale_temporaries(out_dir / name)
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -453,13 +464,6 @@ def _build_model(cfg: LocalityConfig, channels: int, device: torch.device,
     return model.to(device=device, memory_format=memory_format)
 
 
-def _determinism(device: torch.device) -> tuple[bool, str | None]:
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = False  # no run-to-run algorithm choice on top of it
-        return False, CUDA_NONDETERMINISM
-    return True, None
-
-
 def _epoch_line(row: dict, cfg: LocalityConfig, streak: int) -> str:
     penalty = "" if cfg.lam == 0 else f" penalty {row['train_penalty']:.4f}"
     return (f"epoch {row['epoch']}/{cfg.max_epochs}: train loss {row['train_loss']:.4f} acc "
@@ -467,13 +471,15 @@ def _epoch_line(row: dict, cfg: LocalityConfig, streak: int) -> str:
             f"| {row['epoch_seconds']:.1f} s, {row['train_images_per_second']:.0f} img/s, perfect streak {streak}")
 
 
-def run_epoch(step: _Step, task, cfg: LocalityConfig, epoch: int) -> tuple[dict, int]:
+def run_epoch(step: _Step, task, cfg: LocalityConfig, epoch: int,
+              after_batch: Callable[[], None] | None = None) -> tuple[dict, int]:
     """Train epoch ``epoch`` (0-based) and evaluate: its metrics row and the exact number of train
-    samples the training steps classified correctly (for the stopping rule)."""
+    samples the training steps classified correctly (for the stopping rule). ``after_batch`` is
+    called after every train step and test batch."""
     start = time.perf_counter()
-    train = train_epoch(step, task, cfg.seed, epoch, cfg.batch_size)
+    train = train_epoch(step, task, cfg.seed, epoch, cfg.batch_size, after_batch)
     train_seconds = time.perf_counter() - start
-    test_loss, test_accuracy = evaluate(step, task, cfg.eval_batch_size)
+    test_loss, test_accuracy = evaluate(step, task, cfg.eval_batch_size, after_batch)
     row = dict(epoch=epoch + 1, train_loss=train["train_loss"],
                train_accuracy=train["train_correct"] / task.num_train, train_penalty=train["train_penalty"],
                test_loss=test_loss, test_accuracy=test_accuracy,
@@ -489,6 +495,8 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
     ``stop_after_epochs`` ends this call after that many epochs *of this call*, as a kill would
     (the checkpoint is written, the final outputs are not): for tests and time-limited jobs.
     Returns the summary (``{"status": "interrupted", "epochs": ...}`` when stopped early).
+    On SIGTERM it raises ``Terminated`` (exit status 143) at the next batch boundary, leaving the
+    checkpoint of the last completed epoch (see the module's docstring).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -497,41 +505,53 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
     autocast = _autocast_factory(cfg, device)
-    deterministic, nondeterminism = _determinism(device)
     if device.type == "cuda":
+        torch.backends.cudnn.benchmark = False  # no run-to-run algorithm choice on top of cuDNN's own
         torch.cuda.reset_peak_memory_stats(device)
     task = make_task(cfg, data, device)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model = _build_model(cfg, task.channels, device, fmt)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=0.0)
     step = _Step(model, optimizer, cfg.lam, autocast, fmt)
-    fp = fingerprint(cfg, data)
+    fp = fingerprint(cfg.fingerprint_fields(), data_fingerprint(data))
     ckpt = out_dir / CHECKPOINT
-    state = _load(ckpt, fp, step, device, log) if resume else _State()
-    stand_in = bool(task.meta.get("stand_in", False))
-    log(f"locality {cfg.task} x={cfg.x} lam={cfg.lam} seed={cfg.seed}{' [STAND-IN DATA]' if stand_in else ''}: "
-        f"{cfg.arch} width {cfg.width} ({sum(p.numel() for p in model.parameters()):,} params) on {device_description(device)}, "
-        f"input {task.channels}x{task.image_size}x{task.image_size}, {task.num_train} train / {task.num_test} test, "
-        f"batch {cfg.batch_size}, up to {cfg.max_epochs} epochs, amp {cfg.amp}, channels_last {cfg.channels_last}")
+    with TerminationRequest() as term:
+        state = _load(ckpt, fp, step, log) if resume else _State()
+        stand_in = bool(task.meta.get("stand_in", False))
+        log(f"locality {cfg.task} x={cfg.x} lam={cfg.lam} seed={cfg.seed}{' [STAND-IN DATA]' if stand_in else ''}: "
+            f"{cfg.arch} width {cfg.width} ({sum(p.numel() for p in model.parameters()):,} params) on "
+            f"{device_description(device)}, input {task.channels}x{task.image_size}x{task.image_size}, "
+            f"{task.num_train} train / {task.num_test} test, batch {cfg.batch_size}, up to {cfg.max_epochs} epochs, "
+            f"amp {cfg.amp}, channels_last {cfg.channels_last}")
 
-    start, epochs_this_call = time.perf_counter(), 0
-    while (status := stop_reason(state.epoch, state.streak, cfg)) is None:
-        if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
-            log(f"stopped after epoch {state.epoch}; a rerun resumes from {ckpt}")
-            return {"status": "interrupted", "epochs": state.epoch}
-        row, correct = run_epoch(step, task, cfg, state.epoch)
-        state.rows.append(row)
-        state.epoch += 1
-        epochs_this_call += 1
-        state.streak = next_streak(state.streak, correct, task.num_train)
-        log(_epoch_line(row, cfg, state.streak))
-        if not all(math.isfinite(row[k]) for k in ("train_loss", "test_loss")) or (
-                cfg.lam > 0 and not math.isfinite(row["train_penalty"])):
-            status = "diverged"
-            break
-        _save(ckpt, fp, step, state, state.elapsed + time.perf_counter() - start)
-    return _finish(cfg, task, model, device, out_dir, state, status, start,
-                   dict(deterministic=deterministic, deterministic_reason=nondeterminism), log)
+        def abandon_epoch_on_sigterm() -> None:
+            if term.requested:
+                kept = f"checkpoint {ckpt} of epoch {state.epoch} kept" if state.epoch else "no checkpoint yet"
+                terminate(f"SIGTERM: stopped during epoch {state.epoch + 1}, which is abandoned; {kept}; "
+                          f"run the same command to resume", log)
+
+        start, epochs_this_call = time.perf_counter(), 0
+        while (status := stop_reason(state.epoch, state.streak, cfg)) is None:
+            if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
+                log(f"stopped after epoch {state.epoch}; a rerun resumes from {ckpt}")
+                return {"status": "interrupted", "epochs": state.epoch}
+            row, correct = run_epoch(step, task, cfg, state.epoch, abandon_epoch_on_sigterm)
+            state.rows.append(row)
+            state.epoch += 1
+            epochs_this_call += 1
+            state.streak = next_streak(state.streak, correct, task.num_train)
+            log(_epoch_line(row, cfg, state.streak))
+            if not all(math.isfinite(row[k]) for k in ("train_loss", "test_loss")) or (
+                    cfg.lam > 0 and not math.isfinite(row["train_penalty"])):
+                status = "diverged"
+                break
+            _save(ckpt, fp, step, state, state.elapsed + time.perf_counter() - start)
+            if term.requested and stop_reason(state.epoch, state.streak, cfg) is None:  # else: finish
+                terminate(f"SIGTERM: stopped after epoch {state.epoch}; checkpoint {ckpt} written; "
+                          f"run the same command to resume", log)
+        # a SIGTERM from here on is ignored: the outputs are written, and the job ends as complete
+        return _finish(cfg, task, model, device, out_dir, state, status, start,
+                       determinism(device, ATOMIC_OPS), log)
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -555,7 +575,7 @@ def _finish(cfg: LocalityConfig, task, model: nn.Module, device: torch.device, o
         num_parameters=sum(p.numel() for p in model.parameters()), device=device_description(device), **extra,
         amp=cfg.amp, channels_last=cfg.channels_last, wall_seconds=round(state.elapsed + wall, 3),
         wall_seconds_this_call=round(wall, 3), resumed_from=state.resumed_from,
-        peak_memory_mb=peak_memory_mb(device), num_train=task.num_train, num_test=task.num_test,
+        peak_memory=peak_memory_mb(device), num_train=task.num_train, num_test=task.num_test,
         input_shape=[task.channels, task.image_size, task.image_size],
         train_positive_fraction=float(task.train_labels.mean().item()),
         test_positive_fraction=float(task.test_labels.mean().item()),

@@ -6,20 +6,18 @@
     python -m impreg train locality --data pathfinder_L9.npz --out-dir <run> --task pathfinder --x 9 --lam 9 --seed 0
 
 ``train locality`` resumes from ``<run>/checkpoint.pt`` unless ``--no-resume``; SIGTERM (a
-scheduler's time limit) ends it like a kill, leaving the last epoch's checkpoint to resume from.
+scheduler's time limit) ends it at the next batch boundary with exit status 143, leaving the last
+epoch's checkpoint to resume from (``impreg.train.locality.run`` handles the signal).
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import time
 import zipfile
 
 from impreg.cli_args import add_dataclass_flags, dataclass_from_args
 from impreg.io import DataFileError
-
-SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
 
 
 def _make_data_pathfinder(args: argparse.Namespace) -> None:
@@ -62,18 +60,11 @@ def load_locality_data(task: str, path: str):
                             f"delete it and rebuild it") from err
 
 
-def _exit_on_sigterm(signum, frame) -> None:
-    # Raised in the main thread between Python steps: a checkpoint being written is abandoned
-    # through atomic_path's clean-up, and the previous one stays whole.
-    raise SystemExit(SIGTERM_EXIT_CODE)
-
-
 def _train_locality(args: argparse.Namespace) -> None:
     from impreg.train.locality import LocalityConfig, run
 
     cfg = dataclass_from_args(LocalityConfig, args)
     data = load_locality_data(cfg.task, args.data)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     summary = run(cfg, data, args.out_dir, resume=not args.no_resume)
     print(f"{summary['status']} after {summary['epochs']} epochs in {summary['wall_seconds']} s on "
           f"{summary['device']}: final test accuracy {summary['final_test_accuracy']:.4f} "

@@ -18,9 +18,11 @@ epoch e of seed s visits the train set in the order ``np.random.default_rng([s, 
 so a run is reproducible, a model's numbers do not depend on which other models share its pack,
 and resuming needs no random-generator state.
 
-Long runs write ``checkpoint.pt`` (atomically) every ``checkpoint_every`` epochs and resume from
-it when run again with the same settings and data; the resumed run ends with the same numbers as
-an uninterrupted one (on CPU, bit for bit).
+Long runs write ``checkpoint.pt`` (atomically, one file overwritten) every ``checkpoint_every``
+epochs and resume from it when run again with the same settings and data; on SIGTERM a run
+finishes its current epoch, writes the checkpoint and exits with status 143. The resumed run
+ends with the same numbers as an uninterrupted one (on CPU, bit for bit). A non-finite train
+error (checked at every evaluation) stops the run with status ``diverged``.
 """
 
 from __future__ import annotations
@@ -45,16 +47,26 @@ from impreg.factorizations.pixel_cp import (
     clamped_sq_error,
     mse_per_model,
 )
-from impreg.io import atomic_path
 from impreg.train.common import (
     DTYPES,
     device_description,
+    peak_memory_mb,
     resolve_device,
     write_metrics_csv,
     write_summary,
 )
+from impreg.train.reliability import (
+    CHECKPOINT,
+    Terminated,
+    TerminationRequest,
+    cpu_state,
+    determinism,
+    fingerprint,
+    read_checkpoint,
+    remove_stale_temporaries,
+    write_checkpoint,
+)
 
-CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
 # np.random.default_rng entropy prefix of the train-subset draw (kept apart from the controls' seed use)
 SUBSET_STREAM = 7919
@@ -153,6 +165,7 @@ class _State:
 
 
 def data_fingerprint(data: BinaryImageData) -> str:
+    """Digest of the four arrays and the metadata (unchanged since format 1, so older checkpoints still resume)."""
     h = hashlib.sha1()
     for arr in (data.train_bits, data.train_targets, data.test_bits, data.test_targets):
         h.update(np.ascontiguousarray(arr).tobytes())
@@ -161,33 +174,21 @@ def data_fingerprint(data: BinaryImageData) -> str:
 
 
 def _fingerprint(cfg: RankComplexityConfig, data: BinaryImageData) -> str:
-    text = json.dumps({"settings": cfg.fingerprint_fields(), "data": data_fingerprint(data)}, sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()
+    return fingerprint(cfg.fingerprint_fields(), data_fingerprint(data))
 
 
-def _save_checkpoint(path: Path, fingerprint: str, model: PixelCP, optimizer: torch.optim.Optimizer,
+def _save_checkpoint(path: Path, fingerprint_: str, model: PixelCP, optimizer: torch.optim.Optimizer,
                      state: _State, elapsed: float) -> None:
-    payload = {"format": CHECKPOINT_FORMAT, "fingerprint": fingerprint, "epoch": state.epoch, "step": state.step,
-               "factors": model.factors.detach().cpu(), "optimizer": optimizer.state_dict(), "rows": state.rows,
-               "elapsed": elapsed}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    write_checkpoint(path, CHECKPOINT_FORMAT, fingerprint_, {
+        "epoch": state.epoch, "step": state.step, "factors": model.factors.detach().cpu(),
+        "optimizer": cpu_state(optimizer), "rows": state.rows, "elapsed": elapsed})
 
 
-def _load_checkpoint(path: Path, fingerprint: str, model: PixelCP, optimizer: torch.optim.Optimizer,
+def _load_checkpoint(path: Path, fingerprint_: str, model: PixelCP, optimizer: torch.optim.Optimizer,
                      log) -> _State:
     """Resume from ``path`` when it exists and was written with the same settings and data."""
-    if not path.exists():
-        return _State()
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-        if payload.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"format {payload.get('format')!r}, expected {CHECKPOINT_FORMAT}")
-    except Exception as err:  # noqa: BLE001 - any unreadable checkpoint means: start over
-        log(f"checkpoint {path} is unreadable ({err}); starting from scratch")
-        return _State()
-    if payload["fingerprint"] != fingerprint:
-        log(f"checkpoint {path} was written with other settings or data; starting from scratch")
+    payload = read_checkpoint(path, CHECKPOINT_FORMAT, fingerprint_, log)
+    if payload is None:
         return _State()
     with torch.no_grad():
         model.factors.copy_(payload["factors"].to(model.factors.device))
@@ -201,9 +202,10 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
         stop_after_epochs: int | None = None, log=print) -> dict:
     """Fit every (rank, seed) model; write metrics.csv, summary.json (and checkpoint.pt) into ``out_dir``.
 
-    ``stop_after_epochs`` ends this call after that many epochs *of this call* (after writing a
-    checkpoint, without the final outputs), as a kill would: for tests and time-limited jobs.
-    Returns the summary (status ``interrupted`` when stopped early).
+    ``stop_after_epochs`` ends this call after that many epochs *of this call*, without writing a
+    checkpoint or the final outputs, as a SIGKILL would: for tests. Returns the summary (status
+    ``interrupted`` when stopped early). On SIGTERM the run finishes its current epoch, writes a
+    checkpoint (unless ``checkpoint_every`` is 0) and raises ``Terminated`` (exit status 143).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -213,9 +215,10 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
     model = PixelCP(data.num_pixels, specs, init_mean=cfg.init_mean, init_std=cfg.init_std, dtype=dtype,
                     device=device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    fingerprint = _fingerprint(cfg, data)
+    fingerprint_ = _fingerprint(cfg, data)
     ckpt = out_dir / CHECKPOINT
-    state = _load_checkpoint(ckpt, fingerprint, model, optimizer, log) if resume else _State()
+    remove_stale_temporaries(ckpt)
+    state = _load_checkpoint(ckpt, fingerprint_, model, optimizer, log) if resume else _State()
 
     n, n_test = len(data.train_targets), len(data.test_targets)
     train_x = torch.as_tensor(data.train_bits, device=device)  # uint8 (N, P); batches are cast on the fly
@@ -235,41 +238,42 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
     start = time.perf_counter()
     progress = tqdm(total=cfg.epochs, initial=state.epoch, desc=f"rank_complexity {tag}", unit="epoch",
                     mininterval=10, dynamic_ncols=False)
-    while state.epoch < cfg.epochs:
-        if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
-            status = "interrupted"
-            break
-        orders = torch.as_tensor(np.stack([batch_order(s, state.epoch, n) for s in cfg.seeds]), device=device)
-        sq_sum = torch.zeros(len(specs), dtype=torch.float64, device=device)
-        for b in range(steps_per_epoch):
-            idx = orders[:, b * cfg.batch_size:(b + 1) * cfg.batch_size]  # (G, b)
-            x, y = train_x[idx].to(dtype), train_y[idx]  # (G, b, P), (G, b)
-            per_model = mse_per_model(model(x), model.expand_targets(y))  # MSE of each model on its batch
-            optimizer.zero_grad(set_to_none=True)
-            per_model.sum().backward()  # each model's gradient is that of its own MSE
-            optimizer.step()
-            sq_sum += per_model.detach().double() * idx.shape[1]
-            state.step += 1
-        state.epoch += 1
-        epochs_this_call += 1
-        # read back (a GPU sync) only at evaluations, so the next epoch's batch order is drawn while
-        # the device still works through this epoch's steps; divergence is detected there too
-        if state.epoch % cfg.eval_every == 0 or state.epoch == cfg.epochs:
-            last_train = (sq_sum / n / ERROR_SCALE).cpu()
-            diverged = not bool(torch.isfinite(last_train).all())
-            test = evaluate_test(model, test_x, test_y, cfg.max_test_sample_loss, cfg.eval_batch_size)
-            for m in range(len(specs)):
-                state.rows.append({"epoch": state.epoch, "step": state.step, "rank": ranks[m], "seed": seeds[m],
-                                   "train_error": float(last_train[m]), "test_error": float(test[m])})
-            progress.set_postfix(train=f"{float(last_train.mean()):.4f}", test=f"{float(test.mean()):.4f}",
-                                 refresh=False)
-        progress.update(1)
-        if diverged:
-            status = "diverged"
-            break
-        if cfg.checkpoint_every and (state.epoch % cfg.checkpoint_every == 0 or state.epoch == cfg.epochs):
-            _save_checkpoint(ckpt, fingerprint, model, optimizer, state, state.elapsed + time.perf_counter() - start)
-    progress.close()
+    with TerminationRequest() as term:
+        try:
+            while state.epoch < cfg.epochs:
+                if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
+                    status = "interrupted"
+                    break
+                sq_sum = _train_epoch(cfg, model, optimizer, state, train_x, train_y, dtype, steps_per_epoch)
+                epochs_this_call += 1
+                # read back (a GPU sync) only at evaluations, so the next epoch's batch order is drawn while
+                # the device still works through this epoch's steps; divergence is detected there too
+                if state.epoch % cfg.eval_every == 0 or state.epoch == cfg.epochs:
+                    last_train = (sq_sum / n / ERROR_SCALE).cpu()
+                    diverged = not bool(torch.isfinite(last_train).all())
+                    test = evaluate_test(model, test_x, test_y, cfg.max_test_sample_loss, cfg.eval_batch_size)
+                    for m in range(len(specs)):
+                        state.rows.append({"epoch": state.epoch, "step": state.step, "rank": ranks[m],
+                                           "seed": seeds[m], "train_error": float(last_train[m]),
+                                           "test_error": float(test[m])})
+                    progress.set_postfix(train=f"{float(last_train.mean()):.4f}", test=f"{float(test.mean()):.4f}",
+                                         refresh=False)
+                progress.update(1)
+                if diverged:
+                    status = "diverged"
+                    break
+                every = cfg.checkpoint_every
+                due = bool(every) and (state.epoch % every == 0 or state.epoch == cfg.epochs)
+                if every and (due or term.requested):
+                    _save_checkpoint(ckpt, fingerprint_, model, optimizer, state,
+                                     state.elapsed + time.perf_counter() - start)
+                if term.requested:
+                    kept = f"checkpoint {ckpt} written" if every else "no checkpoint (checkpoint_every = 0)"
+                    message = f"SIGTERM: stopped after epoch {state.epoch}; {kept}; run the same command to resume"
+                    log(message)
+                    raise Terminated(message)
+        finally:
+            progress.close()
     wall = time.perf_counter() - start
     if status == "interrupted":  # like a kill: whatever the last checkpoint holds is what a rerun resumes from
         log(f"stopped after epoch {state.epoch}; a rerun resumes from the last checkpoint")
@@ -289,7 +293,8 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
         num_train=n, num_test=n_test, num_pixels=data.num_pixels,
         variance_line=float(data.meta.get("variance_line", float("nan"))),
         test_variance_line=baseline_test_error(data),
-        error_scale=ERROR_SCALE, final=final, data=data.meta,
+        error_scale=ERROR_SCALE, final=final, data=data.meta, **determinism(device),
+        peak_memory=peak_memory_mb(device),
     )
     if state.rows:
         write_metrics_csv(out_dir / "metrics.csv", state.rows)
@@ -298,6 +303,27 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
     write_summary(out_dir / "summary.json", cfg, **summary)
     log(f"{status} after {state.epoch} epochs ({state.step} steps) in {total:.1f} s")
     return summary
+
+
+def _train_epoch(cfg: RankComplexityConfig, model: PixelCP, optimizer: torch.optim.Optimizer, state: _State,
+                 train_x: torch.Tensor, train_y: torch.Tensor, dtype: torch.dtype,
+                 steps_per_epoch: int) -> torch.Tensor:
+    """One epoch of every packed model (seed s in its own order); returns each model's summed
+    squared train error over the epoch's minibatches (on the device, not read back)."""
+    n = len(train_y)
+    orders = torch.as_tensor(np.stack([batch_order(s, state.epoch, n) for s in cfg.seeds]), device=train_x.device)
+    sq_sum = torch.zeros(model.num_models, dtype=torch.float64, device=train_x.device)
+    for b in range(steps_per_epoch):
+        idx = orders[:, b * cfg.batch_size:(b + 1) * cfg.batch_size]  # (G, b)
+        x, y = train_x[idx].to(dtype), train_y[idx]  # (G, b, P), (G, b)
+        per_model = mse_per_model(model(x), model.expand_targets(y))  # MSE of each model on its batch
+        optimizer.zero_grad(set_to_none=True)
+        per_model.sum().backward()  # each model's gradient is that of its own MSE
+        optimizer.step()
+        sq_sum += per_model.detach().double() * idx.shape[1]
+        state.step += 1
+    state.epoch += 1
+    return sq_sum
 
 
 def baseline_test_error(data: BinaryImageData) -> float:

@@ -4,14 +4,27 @@ for the appendix variants, on tensor sensing (Gaussian measurement tensors).
 Full batch: each iteration builds the whole tensor, picks the observed entries (or takes the
 inner products with the measurement tensors) and takes one normalized-gradient step. Every
 ``log_every`` iterations it records the train loss, the reconstruction error and the largest
-component norms (as order statistics).
+component norms (as order statistics). A non-finite loss stops the run with status
+``diverged`` (its last row holds the non-finite values), never an exception.
+
+Checkpoints. A Figure 3 completion run at paper scale takes 10-50 s and at most about 3.5 min
+(the 100000-iteration cap at ~490 iterations per second on one core, float64), which alone
+would not need resuming. The appendix's tensor-sensing runs use the same loop and are ~50x
+slower per iteration (2000 dense 10^4 measurement tensors: ~9 ms per iteration on one core, so
+~3 min for a typical run and ~15 min at the cap), so the loop checkpoints: every
+``checkpoint_every`` iterations (default 5000: ~10 s of a completion run, ~45 s of a sensing
+run) it overwrites ``checkpoint.pt`` in the run folder atomically (model, optimizer, stop-rule
+counter and the rows so far; a few hundred KB), and a rerun with the same settings and data
+resumes from it. On SIGTERM it finishes the current iteration, writes the checkpoint and exits
+with status 143. The resumed run ends with exactly the numbers of an uninterrupted one on CPU.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -23,10 +36,24 @@ from impreg.optim import NormalizedGradRMSprop
 from impreg.train.common import (
     DTYPES,
     device_description,
+    peak_memory_mb,
     resolve_device,
     write_metrics_csv,
     write_summary,
 )
+from impreg.train.reliability import (
+    CHECKPOINT,
+    IterationState,
+    TerminationRequest,
+    checkpoint_or_stop,
+    data_digest,
+    determinism,
+    fingerprint,
+    remove_stale_temporaries,
+    resume_iteration_state,
+)
+
+CHECKPOINT_FORMAT = 1
 
 
 @dataclass
@@ -48,6 +75,14 @@ class TFDynamicsConfig:
     seed: int = 0  # seeds the initialization
     device: str = "auto"
     dtype: str = "float32"
+    checkpoint_every: int = 5000  # iterations between checkpoints (0: none)
+
+    def fingerprint_fields(self) -> dict:
+        """Everything that changes the numbers (not the device or the checkpoint period)."""
+        out = asdict(self)
+        for key in ("device", "checkpoint_every"):
+            out.pop(key)
+        return out
 
 
 def max_cp_rank(dims: tuple[int, ...]) -> int:
@@ -92,19 +127,39 @@ def sensing_loss_and_grad(
     return value, (dresid @ measurements).reshape(full.shape)
 
 
-def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str | Path) -> dict:
-    """Train to the stopping rule; write metrics.csv and summary.json into ``out_dir``."""
+def data_fingerprint(data: CompletionData | SensingData) -> str:
+    """Digest of the arrays a run trains on: a checkpoint of other data is never resumed."""
+    if isinstance(data, SensingData):
+        return data_digest(data.target, data.measurements, data.values, meta=data.meta)
+    return data_digest(data.target, data.indices, data.values, meta=data.meta)
+
+
+def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str | Path, resume: bool = True,
+        on_iteration: Callable[[int], None] | None = None, log: Callable[[str], None] = print) -> dict:
+    """Train to the stopping rule; write metrics.csv and summary.json (and checkpoint.pt) into ``out_dir``.
+
+    With ``resume``, a ``checkpoint.pt`` of the same settings and data is continued. ``on_iteration``
+    is called with the number of steps taken after each step (tests interrupt a run with it at an
+    exact point). On SIGTERM the run checkpoints and raises ``Terminated`` (exit status 143).
+    """
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
     dtype = DTYPES[cfg.dtype]
     dims = tuple(data.target.shape)
     num_components = cfg.num_components or max_cp_rank(dims)
+    if cfg.loss not in ("l2", "huber"):
+        raise ValueError(f"unknown loss '{cfg.loss}' (expected l2 or huber)")
+    if cfg.checkpoint_every < 0:
+        raise ValueError(f"checkpoint_every must be >= 0, got {cfg.checkpoint_every}")
 
     generator = torch.Generator().manual_seed(cfg.seed)
     model = CPFactorization(dims, num_components, cfg.init_std, generator=generator, dtype=dtype).to(device)
     optimizer = NormalizedGradRMSprop(model.parameters(), lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps)
-    if cfg.loss not in ("l2", "huber"):
-        raise ValueError(f"unknown loss '{cfg.loss}' (expected l2 or huber)")
+    ckpt = out_dir / CHECKPOINT
+    remove_stale_temporaries(ckpt)
+    fp = fingerprint(cfg.fingerprint_fields(), data_fingerprint(data))
+    state = resume_iteration_state(ckpt, CHECKPOINT_FORMAT, fp, model, optimizer, log) if resume else IterationState()
 
     target = torch.as_tensor(data.target, dtype=dtype, device=device)
     target_norm = target.norm()
@@ -119,45 +174,59 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
         mask = mask.reshape(dims)
         observed = torch.where(mask, target, 0.0)
 
-    rows: list[dict] = []
-    below = 0  # consecutive iterations with loss < stop_loss
+    def loss_and_grad(full: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if sensing:
+            return sensing_loss_and_grad(full, measurements, values, cfg.loss, cfg.huber_delta)
+        return completion_loss_and_grad(full, mask, observed, len(obs), cfg.loss, cfg.huber_delta)
+
     status = "max_iterations"
     start = time.perf_counter()
-    progress = tqdm(total=cfg.max_iterations, desc=f"tf_dynamics init {cfg.init_std:g}", mininterval=5,
-                    unit="it", dynamic_ncols=False)
-    iteration = 0
-    while True:
-        with torch.no_grad():
-            halves = model.halves()
-            full = (halves[0] @ halves[1].T).reshape(dims)
-        if sensing:
-            loss, grad_full = sensing_loss_and_grad(full, measurements, values, cfg.loss, cfg.huber_delta)
-        else:
-            loss, grad_full = completion_loss_and_grad(full, mask, observed, len(obs), cfg.loss, cfg.huber_delta)
-        loss_value = loss.item()
-        below = below + 1 if loss_value < cfg.stop_loss else 0
-        diverged = not math.isfinite(loss_value)
-        done = diverged or below > cfg.stop_patience or iteration >= cfg.max_iterations
-        if iteration % cfg.log_every == 0 or done:
-            rows.append(_log_row(iteration, loss_value, full, target, target_norm, model, cfg.top_k))
-            progress.set_postfix(loss=f"{loss_value:.3e}", refresh=False)
-        if done:
-            status = "diverged" if diverged else ("converged" if below > cfg.stop_patience else "max_iterations")
-            break
-        optimizer.zero_grad(set_to_none=True)
-        model.backward_from_tensor_grad(grad_full, halves)
-        optimizer.step()
-        iteration += 1
-        progress.update(1)
-    progress.close()
+    first = state.iteration
+    progress = tqdm(total=cfg.max_iterations, initial=first, desc=f"tf_dynamics init {cfg.init_std:g}",
+                    mininterval=5, unit="it", dynamic_ncols=False)
+    with TerminationRequest() as term:
+        try:
+            while True:
+                with torch.no_grad():
+                    halves = model.halves()
+                    full = (halves[0] @ halves[1].T).reshape(dims)
+                loss, grad_full = loss_and_grad(full)
+                loss_value = loss.item()
+                state.below = state.below + 1 if loss_value < cfg.stop_loss else 0
+                diverged = not math.isfinite(loss_value)
+                done = diverged or state.below > cfg.stop_patience or state.iteration >= cfg.max_iterations
+                if state.iteration % cfg.log_every == 0 or done:
+                    state.rows.append(_log_row(state.iteration, loss_value, full, target, target_norm, model,
+                                               cfg.top_k))
+                    progress.set_postfix(loss=f"{loss_value:.3e}", refresh=False)
+                if done:
+                    status = "diverged" if diverged else (
+                        "converged" if state.below > cfg.stop_patience else "max_iterations")
+                    break
+                optimizer.zero_grad(set_to_none=True)
+                model.backward_from_tensor_grad(grad_full, halves)
+                optimizer.step()
+                state.iteration += 1
+                progress.update(1)
+                if on_iteration is not None:
+                    on_iteration(state.iteration)
+                checkpoint_or_stop(cfg.checkpoint_every, term, ckpt, CHECKPOINT_FORMAT, fp, model, optimizer,
+                                   state, state.elapsed + time.perf_counter() - start, log)
+        finally:
+            progress.close()
     wall = time.perf_counter() - start
 
-    write_metrics_csv(out_dir / "metrics.csv", rows)
-    final = rows[-1]
+    write_metrics_csv(out_dir / "metrics.csv", state.rows)
+    final = state.rows[-1]
+    steps = state.iteration - first
     summary = dict(
-        experiment="tf_dynamics", status=status, iterations=iteration, wall_seconds=round(wall, 3),
-        iterations_per_second=round(iteration / wall, 1) if wall > 0 else None,
-        device=device_description(device), seed=cfg.seed, num_components=num_components, dims=list(dims),
+        experiment="tf_dynamics", status=status, iterations=state.iteration,
+        diverged_at_iteration=state.iteration if status == "diverged" else None,
+        wall_seconds=round(state.elapsed + wall, 3), wall_seconds_this_call=round(wall, 3),
+        iterations_per_second=round(steps / wall, 1) if wall > 0 and steps else None,
+        resumed_from_iteration=state.resumed_from,
+        device=device_description(device), **determinism(device), peak_memory=peak_memory_mb(device),
+        seed=cfg.seed, num_components=num_components, dims=list(dims),
         final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
         final_top_component_norms=[final[f"top_component_{k}"] for k in range(min(cfg.top_k, num_components))],
         data=data.meta,
