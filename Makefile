@@ -34,14 +34,19 @@ replicate: venv
 	@test -f $(CONFIG) || { echo "no config for SCALE=$(SCALE): expected $(CONFIG) (use paper, quick or smoke)"; exit 2; }
 	$(BIN)/snakemake $(TARGET) $(SNAKEMAKE_OPTS)
 
+# Test files run on PYTEST_WORKERS processes, each file whole on one of them (a file's module
+# fixtures, such as the smoke DAG or the throw-away SLURM cluster, are set up once).
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile
+
 test: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 test-slow: venv
 	$(BIN)/python -m pytest -q -m slow
 
 test-all: venv
-	$(BIN)/python -m pytest -q -m "not gpu"
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m "not gpu"
 
 lint: venv
 	$(BIN)/snakemake --lint --configfile config/smoke.yaml
