@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,3 +124,21 @@ def signal_when(proc: subprocess.Popen, ready, sig: int, timeout: float = 120.0)
     proc.output.close()
     assert still_running, f"the job ended (status {proc.returncode}) before it could be interrupted:\n{out[-2000:]}"
     return proc.returncode, out
+
+
+RANK_COMPLEXITY_FIGURES = ["rank_complexity", "rank_complexity_cifar10", "rank_complexity_digits"]
+DYNAMICS_FIGURES = ["tf_dynamics_variants", "incremental_rank", "htf_detail"]
+LOCALITY_FIGURES = ["locality", "locality_resnet34"]
+
+
+def locality_runs(loc: dict) -> int:
+    """Training jobs of the locality sweep: per figure, every range x lambda of each task x seed."""
+    per_seed = (len(loc["is_same_class"]["distances"]) * len(loc["is_same_class"]["lambdas"])
+                + len(loc["pathfinder"]["path_lengths"]) * len(loc["pathfinder"]["lambdas"]))
+    return per_seed * sum(len(f["seeds"]) for f in loc["figures"].values())
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Parse the 'Job stats' table of a dry-run."""
+    table = output.split("Job stats:")[-1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}

@@ -1,34 +1,25 @@
-"""The Snakemake workflow: dry-runs of every preset, the whole smoke DAG, reruns and failures."""
+"""The Snakemake workflow: the whole smoke DAG, its report, reruns and failures (dry-runs of every
+preset and bad configs: test_workflow_dry_run.py, so that they run beside the smoke DAG)."""
 
 import json
-import re
 
 import pandas as pd
 import pytest
 import yaml
 
-from helpers import copy_workflow, snakemake
+from helpers import (
+    DYNAMICS_FIGURES,
+    LOCALITY_FIGURES,
+    RANK_COMPLEXITY_FIGURES,
+    copy_workflow,
+    job_counts,
+    locality_runs,
+    snakemake,
+)
 from impreg.claims import read_claims
 from impreg.config import load_config
 
-PRESETS = ["config/config.yaml", "config/quick.yaml", "config/smoke.yaml"]
 REQUIRED_CLAIM_KEYS = {"id", "statement", "paper", "measured", "tolerance", "passed"}
-RANK_COMPLEXITY_FIGURES = ["rank_complexity", "rank_complexity_cifar10", "rank_complexity_digits"]
-DYNAMICS_FIGURES = ["tf_dynamics_variants", "incremental_rank", "htf_detail"]
-LOCALITY_FIGURES = ["locality", "locality_resnet34"]
-
-
-def locality_runs(loc: dict) -> int:
-    """Training jobs of the locality sweep: per figure, every range x lambda of each task x seed."""
-    per_seed = (len(loc["is_same_class"]["distances"]) * len(loc["is_same_class"]["lambdas"])
-                + len(loc["pathfinder"]["path_lengths"]) * len(loc["pathfinder"]["lambdas"]))
-    return per_seed * sum(len(f["seeds"]) for f in loc["figures"].values())
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """Parse the 'Job stats' table of a dry-run."""
-    table = output.split("Job stats:")[-1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
 
 
 @pytest.fixture(scope="module")
@@ -38,34 +29,6 @@ def smoke_run(tmp_path_factory):
     proc = snakemake(wd, "--configfile", "config/smoke.yaml")
     assert proc.returncode == 0, proc.stderr[-5000:]
     return wd
-
-
-@pytest.mark.parametrize("preset", PRESETS)
-def test_dry_run_every_preset(tmp_path, preset):
-    wd = copy_workflow(tmp_path)
-    proc = snakemake(wd, "-n", "--configfile", preset)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    counts = job_counts(proc.stdout + proc.stderr)
-    config = yaml.safe_load((wd / preset).read_text())["tf_dynamics"]
-    assert counts["tf_dynamics_train"] == len(config["init_stds"]) * len(config["seeds"])
-    assert counts["tf_dynamics"] == 1 and counts["report"] == 1
-    rc = yaml.safe_load((wd / preset).read_text()).get("rank_complexity", {})
-    jobs = 4 * len(rc.get("controls", ["natural", "random_image", "random_label"]))  # datasets x controls
-    assert counts["rank_complexity_data"] == jobs and counts["rank_complexity_train"] == jobs
-    assert counts["rank_complexity_figure"] == len(RANK_COMPLEXITY_FIGURES)
-    assert counts.get("rank_complexity_stand_in", 0) == (1 if rc.get("stand_in") else 0)
-    resolved = load_config(wd / preset, wd / "config" / "schema.yaml")
-    tfv, irk = resolved["tf_dynamics_variants"], resolved["incremental_rank"]
-    variants = tfv["variants"].values()
-    assert counts["tf_dynamics_variants_train"] == sum(len(v["init_stds"]) for v in variants) * len(tfv["seeds"])
-    datasets = {(v["task"], v["order"], v["mode_dim"], v["target_rank"], v["num_observations"]) for v in variants}
-    assert counts["tf_dynamics_variants_data"] == len(datasets) * len(tfv["seeds"])
-    assert counts["incremental_rank_train"] == counts["incremental_rank_data"] == 3 * len(irk["seeds"])
-    assert counts["tf_dynamics_variants"] == counts["incremental_rank"] == counts["htf_detail"] == 1
-    loc = resolved["locality"]
-    assert counts["locality_train"] == locality_runs(loc)
-    assert counts["locality_pathfinder_data"] == len(loc["pathfinder"]["path_lengths"])
-    assert counts["locality_is_same_class_images"] == 1 and counts["locality_figure"] == len(LOCALITY_FIGURES)
 
 
 def test_smoke_dag_outputs_are_complete_and_well_formed(smoke_run):
@@ -138,19 +101,6 @@ def test_changing_one_setting_reruns_only_what_depends_on_it(smoke_run):
     (smoke_run / "changed.yaml").write_text(yaml.safe_dump(config))
     counts = job_counts((lambda p: p.stdout + p.stderr)(snakemake(smoke_run, "-n", "--configfile", "changed.yaml")))
     assert counts.get("tf_dynamics") == 1 and "tf_dynamics_train" not in counts
-
-
-def test_bad_config_stops_before_any_job(tmp_path):
-    wd = copy_workflow(tmp_path)
-    config = yaml.safe_load((wd / "config" / "smoke.yaml").read_text())
-    config["tf_dynamics"]["init_stds"] = [0.05, -1.0]
-    config["tf_dynamics"]["typo_key"] = 3
-    (wd / "bad.yaml").write_text(yaml.safe_dump(config))
-    proc = snakemake(wd, "--configfile", "bad.yaml")
-    assert proc.returncode != 0
-    assert "tf_dynamics.init_stds.1" in proc.stderr and "-1.0" in proc.stderr and "exclusiveMinimum" in proc.stderr
-    assert "'typo_key'" in proc.stderr
-    assert not (wd / "results").exists()
 
 
 def test_failing_notebook_leaves_traceback_in_log(smoke_run):

@@ -1,0 +1,58 @@
+"""The Snakemake workflow without running it: dry-runs of every preset, and a bad config."""
+
+import pytest
+import yaml
+
+from helpers import (
+    LOCALITY_FIGURES,
+    RANK_COMPLEXITY_FIGURES,
+    copy_workflow,
+    job_counts,
+    locality_runs,
+    snakemake,
+)
+from impreg.config import load_config
+
+PRESETS = ["config/config.yaml", "config/quick.yaml", "config/smoke.yaml"]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_dry_run_every_preset(tmp_path, preset):
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "-n", "--configfile", preset)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = job_counts(proc.stdout + proc.stderr)
+    config = yaml.safe_load((wd / preset).read_text())["tf_dynamics"]
+    assert counts["tf_dynamics_train"] == len(config["init_stds"]) * len(config["seeds"])
+    assert counts["tf_dynamics"] == 1 and counts["report"] == 1
+    rc = yaml.safe_load((wd / preset).read_text()).get("rank_complexity", {})
+    jobs = 4 * len(rc.get("controls", ["natural", "random_image", "random_label"]))  # datasets x controls
+    assert counts["rank_complexity_data"] == jobs and counts["rank_complexity_train"] == jobs
+    assert counts["rank_complexity_figure"] == len(RANK_COMPLEXITY_FIGURES)
+    assert counts.get("rank_complexity_stand_in", 0) == (1 if rc.get("stand_in") else 0)
+    resolved = load_config(wd / preset, wd / "config" / "schema.yaml")
+    tfv, irk = resolved["tf_dynamics_variants"], resolved["incremental_rank"]
+    variants = tfv["variants"].values()
+    assert counts["tf_dynamics_variants_train"] == sum(len(v["init_stds"]) for v in variants) * len(tfv["seeds"])
+    datasets = {(v["task"], v["order"], v["mode_dim"], v["target_rank"], v["num_observations"]) for v in variants}
+    assert counts["tf_dynamics_variants_data"] == len(datasets) * len(tfv["seeds"])
+    assert counts["incremental_rank_train"] == counts["incremental_rank_data"] == 3 * len(irk["seeds"])
+    assert counts["tf_dynamics_variants"] == counts["incremental_rank"] == counts["htf_detail"] == 1
+    loc = resolved["locality"]
+    assert counts["locality_train"] == locality_runs(loc)
+    assert counts["locality_pathfinder_data"] == len(loc["pathfinder"]["path_lengths"])
+    assert counts["locality_is_same_class_images"] == 1 and counts["locality_figure"] == len(LOCALITY_FIGURES)
+
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    wd = copy_workflow(tmp_path)
+    config = yaml.safe_load((wd / "config" / "smoke.yaml").read_text())
+    config["tf_dynamics"]["init_stds"] = [0.05, -1.0]
+    config["tf_dynamics"]["typo_key"] = 3
+    (wd / "bad.yaml").write_text(yaml.safe_dump(config))
+    proc = snakemake(wd, "--configfile", "bad.yaml")
+    assert proc.returncode != 0
+    assert "tf_dynamics.init_stds.1" in proc.stderr and "-1.0" in proc.stderr and "exclusiveMinimum" in proc.stderr
+    assert "'typo_key'" in proc.stderr
+    assert not (wd / "results").exists()
