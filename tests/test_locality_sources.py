@@ -97,7 +97,7 @@ def test_make_data_pathfinder_cli_is_the_same_for_any_worker_count(tmp_path, cap
     assert one.images.shape == (8, 32, 32) and one.meta["path_length"] == 3
     assert np.array_equal(one.images, two.images) and np.array_equal(one.labels, two.labels)
     assert np.array_equal(one.markers, two.markers)
-    # a truncated file is a DataFileError naming it (PathfinderData.load alone lets BadZipFile through)
+    # a truncated file is a DataFileError naming it
     cut = tmp_path / "cut.npz"
     cut.write_bytes((tmp_path / "w1.npz").read_bytes()[:200])
     with pytest.raises(DataFileError, match=str(cut)):

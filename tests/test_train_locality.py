@@ -123,7 +123,7 @@ def test_cli_reports_a_bad_setting_and_a_bad_file(pf_file, tmp_path, capsys):
     broken.write_bytes(pf_file.read_bytes()[:300])
     assert main([*base[:2], "--data", str(broken), *base[4:], "--lam", "0"]) == 2
     err = capsys.readouterr().err
-    assert str(broken) in err and "delete it and rebuild it" in err
+    assert str(broken) in err and "delete it" in err and "rebuild it" in err
 
 
 # --- pure pieces -----------------------------------------------------------------------------------

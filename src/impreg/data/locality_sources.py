@@ -17,7 +17,6 @@ Pathfinder files need nothing here: they are ``impreg.data.pathfinder.Pathfinder
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from impreg.data.is_same_class import CIFAR10_MEAN, CIFAR10_STD
+from impreg.data.synthetic import read_npz
 from impreg.io import DataFileError, atomic_path
 
 SOURCES = ("cifar10", "digits")
@@ -57,16 +57,8 @@ class IsSameClassImages:
 
     @classmethod
     def load(cls, path: str | Path) -> IsSameClassImages:
-        path = Path(path)
-        if not path.is_file():
-            raise DataFileError(f"Is Same Class image file {path} does not exist; build it with "
-                                f"`python -m impreg make-data is-same-class-images`")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = cls(**{k: z[k] for k in _ARRAYS}, meta=json.loads(str(z["meta"])))
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-            raise DataFileError(f"{path} is not a readable Is Same Class image file ({type(err).__name__}: "
-                                f"{err}); delete it and rebuild it") from err
+        data = read_npz(path, "Is Same Class image",
+                        lambda z: cls(**{k: z[k] for k in _ARRAYS}, meta=json.loads(str(z["meta"]))))
         problem = data.problem()
         if problem:
             raise DataFileError(f"{path} is inconsistent ({problem}); delete it and rebuild it")

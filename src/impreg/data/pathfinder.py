@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from impreg.data.synthetic import read_npz
 from impreg.io import DataFileError, atomic_path
 
 REFERENCE_WINDOW = 300  # the pixel units of the geometry defaults below
@@ -347,15 +347,8 @@ class PathfinderData:
 
     @classmethod
     def load(cls, path: str | Path) -> PathfinderData:
-        path = Path(path)
-        if not path.exists():
-            raise DataFileError(f"Pathfinder file {path} does not exist; rebuild it with the workflow's data rule")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = cls(images=z["images"], labels=z["labels"], markers=z["markers"],
-                           meta=json.loads(str(z["meta"])))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
-            raise DataFileError(f"{path} is not a readable Pathfinder file ({err}); delete it and rebuild it") from err
+        data = read_npz(path, "Pathfinder", lambda z: cls(images=z["images"], labels=z["labels"],
+                                                          markers=z["markers"], meta=json.loads(str(z["meta"]))))
         if data.images.ndim != 3 or len(data.images) != len(data.labels) or data.images.dtype != np.uint8:
             raise DataFileError(f"{path} is inconsistent: images {data.images.shape} {data.images.dtype}, "
                                 f"{len(data.labels)} labels")

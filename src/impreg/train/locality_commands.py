@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import time
-import zipfile
 
 from impreg.cli_args import add_dataclass_flags, dataclass_from_args
-from impreg.io import DataFileError
 
 
 def _make_data_pathfinder(args: argparse.Namespace) -> None:
@@ -48,16 +46,11 @@ def _make_data_is_same_class_images(args: argparse.Namespace) -> None:
 
 
 def load_locality_data(task: str, path: str):
-    """The data file of ``task``; any unreadable file is a DataFileError naming it."""
+    """The data file of ``task`` (its loader names the file in any error)."""
     from impreg.data.locality_sources import IsSameClassImages
     from impreg.data.pathfinder import PathfinderData
 
-    cls = PathfinderData if task == "pathfinder" else IsSameClassImages
-    try:
-        return cls.load(path)
-    except (zipfile.BadZipFile, EOFError) as err:  # a truncated .npz, not caught by every loader
-        raise DataFileError(f"{path} is not a readable {cls.__name__} file ({type(err).__name__}: {err}); "
-                            f"delete it and rebuild it") from err
+    return (PathfinderData if task == "pathfinder" else IsSameClassImages).load(path)
 
 
 def _train_locality(args: argparse.Namespace) -> None:
