@@ -17,7 +17,7 @@ from impreg.paper_values import LOCALITY as PAPER
 
 NOTEBOOK = ROOT / "notebooks" / "locality.ipynb"
 TASKS = ["is_same_class", "pathfinder"]
-CLAIM_NAMES = ["short_range_agree", "unregularized_at_chance", "regularizer_recovers",
+CLAIM_NAMES = ["short_range_agree", "unregularized_at_chance", "falls_to_chance_from", "regularizer_recovers",
                "accuracy_grows_with_lambda", "matches_paper"]
 SEEDS = [0, 1, 2]
 NOISE = [-0.4, 0.0, 0.4]  # added per seed (in points): the mean over seeds is the target

@@ -1,4 +1,5 @@
-"""Claims as code: each figure's notebook checks the paper's statements and writes them here.
+"""Claims as code: one module per experiment turns its runs' tables into claims; the figure's
+notebook calls it and writes the list with ``write_claims``.
 
 A claims file is a JSON list of ``{"id", "statement", "paper", "measured", "tolerance",
 "passed", ...}``. ``passed`` is true or false when the claim was checked, and null when it
