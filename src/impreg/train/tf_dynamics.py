@@ -22,11 +22,13 @@ with status 143. The resumed run ends with exactly the numbers of an uninterrupt
 from __future__ import annotations
 
 import math
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -53,7 +55,7 @@ from impreg.train.reliability import (
     resume_iteration_state,
 )
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: one initial draw per (seed, init) (format 1 rescaled one draw per seed)
 
 
 @dataclass
@@ -72,7 +74,7 @@ class TFDynamicsConfig:
     max_iterations: int = 100_000
     log_every: int = 25
     top_k: int = 10
-    seed: int = 0  # seeds the initialization
+    seed: int = 0  # seeds the initialization, together with init_std (see init_seed)
     device: str = "auto"
     dtype: str = "float32"
     checkpoint_every: int = 5000  # iterations between checkpoints (0: none)
@@ -83,6 +85,17 @@ class TFDynamicsConfig:
         for key in ("device", "checkpoint_every"):
             out.pop(key)
         return out
+
+
+def init_seed(seed: int, init_std: float) -> int:
+    """The generator seed of the initial factors: one independent N(0, 1) draw per (seed, init).
+
+    The paper's runs at different inits are independent. Rescaling one draw per seed would make the
+    small inits of a seed start from the same direction and reach the same tensor, so that an order
+    between their final errors would be decided by rounding.
+    """
+    bits = struct.unpack("<q", struct.pack("<d", float(init_std)))[0]  # exact, whatever the float
+    return int(np.random.SeedSequence([seed, bits & (2**63 - 1)]).generate_state(1, np.uint64)[0] >> 1)
 
 
 def max_cp_rank(dims: tuple[int, ...]) -> int:
@@ -153,7 +166,7 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
     if cfg.checkpoint_every < 0:
         raise ValueError(f"checkpoint_every must be >= 0, got {cfg.checkpoint_every}")
 
-    generator = torch.Generator().manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(init_seed(cfg.seed, cfg.init_std))
     model = CPFactorization(dims, num_components, cfg.init_std, generator=generator, dtype=dtype).to(device)
     optimizer = NormalizedGradRMSprop(model.parameters(), lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps)
     ckpt = out_dir / CHECKPOINT

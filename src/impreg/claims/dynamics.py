@@ -1,0 +1,253 @@
+"""Claims of the tensor factorization dynamics figures: P1 Figure 3 and its appendix variants.
+
+A run is a dict with ``init``, ``seed``, ``status``, ``iterations`` and ``history`` (its
+metrics.csv). Each claim is checked on every seed and passes when it holds on a majority of them;
+a run that did not converge (diverged, or stopped by the cap) never counts as holding. The rules
+come from the config's ``claims`` section, fixed before the runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from impreg.analysis import count_above, first_crossing, intermediate_plateaus, one_at_a_time
+from impreg.claims import Claim, majority, not_checkable
+from impreg.paper_values import TF_DYNAMICS as PAPER
+
+Run = dict  # init, seed, status, iterations, history
+SMALL, MID, LARGE = 0.005, 0.01, 0.05  # Figure 3's inits
+
+
+def top_columns(history: pd.DataFrame) -> list[str]:
+    """The columns of the largest component norms (order statistics), largest first."""
+    return [c for c in history.columns if c.startswith("top_component_")]
+
+
+def order_stats(run: Run) -> np.ndarray:
+    return run["history"][top_columns(run["history"])].to_numpy()
+
+
+def final_error(run: Run) -> float:
+    return float(run["history"]["reconstruction_error"].iloc[-1])
+
+
+def error_steps(run: Run, rules: dict) -> list[float]:
+    """The intermediate plateau levels of the run's reconstruction error."""
+    h = run["history"]
+    return [round(x, 3) for x in intermediate_plateaus(h["iteration"], h["reconstruction_error"],
+                                                        rules["plateau_window"], rules["plateau_tol"], rules["step_tol"])]
+
+
+class SeedVotes:
+    """Checks a predicate on every seed's runs; the majority of seeds decides."""
+
+    def __init__(self, by_key: dict[tuple[float, int], Run], seeds: Iterable[int]) -> None:
+        self.by_key, self.seeds = by_key, sorted(seeds)
+
+    def holds(self, predicate: Callable[..., bool], *inits: float) -> dict[int, bool]:
+        """Per seed: does the predicate hold on the runs at these inits? Unconverged runs never hold."""
+        out = {}
+        for s in self.seeds:
+            runs = [self.by_key[(i, s)] for i in inits]
+            out[s] = all(r["status"] == "converged" for r in runs) and bool(predicate(*runs))
+        return out
+
+    def unfinished(self, seeds: Iterable[int], *inits: float) -> dict[str, str]:
+        """The runs among these that did not converge, with their status."""
+        return {f"init {i:g} seed {s}": self.by_key[(i, s)]["status"] for s in seeds for i in inits
+                if self.by_key[(i, s)]["status"] != "converged"}
+
+    def verdict(self, per_seed: dict[int, bool], *inits: float) -> tuple[str, bool]:
+        """The count of seeds where the claim holds (runs that did not converge are named) and the majority."""
+        held = [s for s, ok in per_seed.items() if ok]
+        off = self.unfinished(per_seed, *inits)
+        return (f"holds on {len(held)} of {len(per_seed)} seeds {held}" + (f"; not counted: {off}" if off else ""),
+                majority(list(per_seed.values())))
+
+    def error_order(self, inits: list[float], margin: float) -> tuple[dict[int, bool], dict[int, list[float]]]:
+        """Per seed: does every larger init end with an error at least (1 + margin) x the next smaller's?
+
+        A tie within the margin is no order: seed noise and rounding cannot decide the verdict.
+        """
+        ascending = sorted(inits)
+        finals = {s: [final_error(self.by_key[(i, s)]) for i in ascending] for s in self.seeds}
+
+        def ordered(*runs: Run) -> bool:
+            errors = finals[runs[0]["seed"]]
+            return all(b >= (1 + margin) * a for a, b in zip(errors, errors[1:]))
+
+        return self.holds(ordered, *ascending), {s: [round(e, 4) for e in v] for s, v in finals.items()}
+
+
+def _rules(config: dict) -> dict:
+    """The claims section; papermill passes parameters as YAML, which reads 5e-05 as a string."""
+    return {k: float(v) if isinstance(v, str) else v for k, v in config["claims"].items()}
+
+
+def _order_rule(margin: float) -> str:
+    return f"each larger init's final error >= (1 + order_margin = {margin:g}) x the next smaller init's"
+
+
+# -- P1 Figure 3 ---------------------------------------------------------------------------------
+FIGURE3 = {
+    "one_at_a_time": ("At init 0.005 the component norms rise one at a time, in sequence: when each of the "
+                      "first five learned components reaches half its final norm, the next is still negligible.",
+                      "one at a time (jumps near 4.2k, 5.3k, 7.0k, 9.8k, 11.3k)"),
+    "about_rank_components": ("At init 0.005 about as many components as the target rank (5) end non-negligible, "
+                              "while the rest stay near zero.", PAPER["learned_components_init_0.005"]),
+    "error_order": ("Final reconstruction errors are ordered init 0.005 < 0.01 < 0.05.", "0.005 < 0.03 < 0.08"),
+    **{f"final_error_init_{i:g}": (f"The final reconstruction error at init {i:g} is near the paper's.",
+                                   PAPER["final_reconstruction_error"][i]) for i in (SMALL, MID, LARGE)},
+    **{f"stepwise_init_{i:g}": (f"At init {i:g} the reconstruction error falls in steps.",
+                                "steps 1.0 → 0.82 → 0.56 → 0.39 → 0.22 → final") for i in (MID, SMALL)},
+    "smooth_init_0.05": ("At init 0.05 the reconstruction error falls smoothly, without steps.",
+                         "smooth decay to ≈0.08 by ~2k iterations"),
+    "first_escape_init_0.005": ("At init 0.005 the first component escapes near the paper's iteration.",
+                                PAPER["escape_iterations_init_0.005"][0]),
+}
+
+
+def figure3_claims(runs: list[Run], config: dict, scale: str) -> list[Claim]:
+    """The claims of P1 Figure 3 from its runs and the tf_dynamics config section."""
+    rules, common = _rules(config), dict(figure="tf_dynamics", scale=scale)
+
+    def claim(cid: str, measured, tolerance, passed) -> Claim:
+        statement, paper = FIGURE3[cid]
+        return Claim(cid, statement, paper, measured, tolerance, passed, **common)
+
+    inits = sorted({r["init"] for r in runs})
+    mismatch = {k: (config[k], v) for k, v in PAPER["settings"].items() if k != "init_stds" and config[k] != v}
+    missing = sorted(set(PAPER["settings"]["init_stds"]) - set(inits))
+    if mismatch or missing:
+        reason = (f"settings differ from the paper's at this scale ({scale}): "
+                  + ", ".join(f"{k}={a} (paper {b})" for k, (a, b) in mismatch.items())
+                  + (f"; inits {missing} not run" if missing else ""))
+        return [not_checkable(cid, statement, paper, reason, **common) for cid, (statement, paper) in FIGURE3.items()]
+
+    by_key = {(r["init"], r["seed"]): r for r in runs}
+    votes = SeedVotes(by_key, {r["seed"] for r in runs})
+    seeds, neg, rank = votes.seeds, rules["negligible_norm"], config["target_rank"]
+    claims = []
+
+    per_seed = votes.holds(lambda r: all(one_at_a_time(r["history"]["iteration"], order_stats(r), neg, rank)), SMALL)
+    text, ok = votes.verdict(per_seed, SMALL)
+    claims.append(claim("one_at_a_time", text, f"next component below {neg} at each half-rise; majority of seeds", ok))
+
+    counts = {s: count_above(order_stats(by_key[(SMALL, s)])[-1], neg) for s in seeds}
+    per_seed = votes.holds(lambda r: abs(counts[r["seed"]] - rank) <= 1, SMALL)
+    text, ok = votes.verdict(per_seed, SMALL)
+    claims.append(claim("about_rank_components", f"counts per seed {counts}; {text}",
+                        f"count of final norms above {neg} within 1 of {rank}; majority of seeds", ok))
+
+    per_seed, finals = votes.error_order([SMALL, MID, LARGE], rules["order_margin"])
+    text, ok = votes.verdict(per_seed, SMALL, MID, LARGE)
+    claims.append(claim("error_order", f"final errors (init 0.005, 0.01, 0.05) per seed {finals}; {text}",
+                        f"{_order_rule(rules['order_margin'])}; majority of seeds", ok))
+
+    for init in (SMALL, MID, LARGE):
+        paper_value = PAPER["final_reconstruction_error"][init]
+        values = [final_error(by_key[(init, s)]) for s in seeds]
+        med = float(np.median(values))
+        tol = max(rules["error_rel_tol"] * paper_value, rules["error_abs_tol"])
+        off = votes.unfinished(seeds, init)
+        claims.append(claim(f"final_error_init_{init:g}",
+                            f"median {med:.4f} over seeds (per seed {np.round(values, 4).tolist()})"
+                            + (f"; not converged, so not checked: {off}" if off else ""),
+                            f"|median - paper| <= {tol:.4f}", not off and abs(med - paper_value) <= tol))
+
+    levels = {(r["init"], r["seed"]): error_steps(r, rules) for r in runs}
+    for init in (MID, SMALL):
+        per_seed = votes.holds(lambda r: len(levels[(r["init"], r["seed"])]) >= rules["min_steps"], init)
+        text, ok = votes.verdict(per_seed, init)
+        claims.append(claim(f"stepwise_init_{init:g}",
+                            f"intermediate plateau levels { {s: levels[(init, s)] for s in seeds} }; {text}",
+                            f">= {rules['min_steps']} intermediate plateaus ({rules['plateau_window']} iterations "
+                            f"within {rules['plateau_tol']}); majority of seeds", ok))
+    per_seed = votes.holds(lambda r: len(levels[(r["init"], r["seed"])]) == 0, LARGE)
+    text, ok = votes.verdict(per_seed, LARGE)
+    claims.append(claim("smooth_init_0.05", f"intermediate plateau levels { {s: levels[(LARGE, s)] for s in seeds} }; "
+                        f"{text}", "no intermediate plateau; majority of seeds", ok))
+
+    # only converged runs count, and the median needs them on a majority of seeds
+    escapes = [first_crossing(by_key[(SMALL, s)]["history"]["iteration"], order_stats(by_key[(SMALL, s)])[:, 0], neg)
+               if by_key[(SMALL, s)]["status"] == "converged" else None for s in seeds]
+    paper_escape, factor = PAPER["escape_iterations_init_0.005"][0], rules["escape_factor"]
+    valid = [e for e in escapes if e is not None]
+    med = float(np.median(valid)) if valid else None
+    off = votes.unfinished(seeds, SMALL)
+    claims.append(claim("first_escape_init_0.005", f"median {med} (per seed {escapes})"
+                        + (f"; not counted: {off}" if off else ""),
+                        f"within a factor {factor:g} of {paper_escape}, on a majority of seeds",
+                        med is not None and majority([e is not None for e in escapes])
+                        and paper_escape / factor <= med <= paper_escape * factor))
+    return claims
+
+
+# -- the appendix variants -----------------------------------------------------------------------
+VARIANT_TITLES = {"order3": "order 3", "huber": "Huber loss", "sensing": "tensor sensing"}
+
+
+def variant_specs(name: str) -> dict[str, tuple[str, str]]:
+    t = VARIANT_TITLES.get(name, name)
+    return {
+        f"{name}_one_at_a_time": (f"{t}: at the smallest init the component norms rise one at a time: when each of the "
+                                  "first (target rank) components reaches half its final norm, the next is still "
+                                  "negligible.", "one at a time, as in Figure 3"),
+        f"{name}_about_rank_components": (f"{t}: at the smallest init about as many components as the target's rank "
+                                          "end non-negligible; the rest stay near zero.", "target rank (5)"),
+        f"{name}_stepwise": (f"{t}: at the smallest init the reconstruction error falls in steps.",
+                             "stepwise, as in Figure 3"),
+        f"{name}_error_order": (f"{t}: the final reconstruction error is lower for a smaller init.",
+                                "ordered as in Figure 3 (0.005 < 0.01 < 0.05)"),
+    }
+
+
+def variant_claims(name: str, runs: list[Run], config: dict, scale: str, note: str) -> list[Claim]:
+    """The claims of one variant (its runs only) from the tf_dynamics_variants config section."""
+    rules, common = _rules(config), dict(figure="tf_dynamics_variants", scale=scale)
+    spec = variant_specs(name)
+
+    def claim(cid: str, measured, tolerance, passed) -> Claim:
+        statement, paper = spec[cid]
+        return Claim(cid, statement, paper, measured, tolerance, passed, note=note, **common)
+
+    if scale == "smoke":
+        reason = "smoke scale: tiny targets and a few hundred iterations test the pipeline, not the paper; " + note
+        return [not_checkable(cid, statement, paper, reason, **common) for cid, (statement, paper) in spec.items()]
+    by_key = {(r["init"], r["seed"]): r for r in runs}
+    votes = SeedVotes(by_key, {r["seed"] for r in runs})
+    inits = sorted({r["init"] for r in runs})
+    small, neg, rank = inits[0], rules["negligible_norm"], config["variants"][name]["target_rank"]
+    claims = []
+
+    per_seed = votes.holds(lambda r: all(one_at_a_time(r["history"]["iteration"], order_stats(r), neg, rank)), small)
+    text, ok = votes.verdict(per_seed, small)
+    claims.append(claim(f"{name}_one_at_a_time", text, f"next component below {neg} at each half-rise; majority of "
+                        "seeds", ok))
+
+    counts = {s: count_above(order_stats(by_key[(small, s)])[-1], neg) for s in votes.seeds}
+    per_seed = votes.holds(lambda r: abs(counts[r["seed"]] - rank) <= rules["count_tol"], small)
+    text, ok = votes.verdict(per_seed, small)
+    claims.append(claim(f"{name}_about_rank_components", f"counts per seed {counts}; {text}",
+                        f"count of final norms above {neg} within {rules['count_tol']} of {rank}; majority of seeds",
+                        ok))
+
+    levels = {s: error_steps(by_key[(small, s)], rules) for s in votes.seeds}
+    per_seed = votes.holds(lambda r: len(levels[r["seed"]]) >= rules["min_steps"], small)
+    text, ok = votes.verdict(per_seed, small)
+    claims.append(claim(f"{name}_stepwise", f"intermediate plateau levels {levels}; {text}",
+                        f">= {rules['min_steps']} intermediate plateaus ({rules['plateau_window']} iterations within "
+                        f"{rules['plateau_tol']}); majority of seeds", ok))
+
+    if len(inits) < 2:
+        claims.append(not_checkable(f"{name}_error_order", *spec[f"{name}_error_order"],
+                                    f"only one init ({inits}) at this scale", **common))
+        return claims
+    per_seed, finals = votes.error_order(inits, rules["order_margin"])
+    text, ok = votes.verdict(per_seed, *inits)
+    claims.append(claim(f"{name}_error_order", f"final errors (init {inits}) per seed {finals}; {text}",
+                        f"{_order_rule(rules['order_margin'])}; majority of seeds", ok))
+    return claims
