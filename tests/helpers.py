@@ -56,9 +56,10 @@ def _sigmoid(t, center, width=30.0):
 
 
 def fake_dynamics_run(dirpath: Path, init: float, seed: int, escapes, finals, final_error: float,
-                      diverge_at: int | None = None) -> Path:
+                      diverge_at: int | None = None, width: float = 30.0) -> Path:
     """A fabricated tf_dynamics-style run: components rise at ``escapes`` to ``finals`` and the
-    reconstruction error falls in matching steps to ``final_error`` (for notebook tests).
+    reconstruction error falls in matching steps to ``final_error`` (for notebook tests); each rise is
+    a sigmoid of ``width`` iterations.
 
     With ``diverge_at``, the run is cut there as the training loop leaves a diverged run: its last
     row holds the non-finite loss (inf) and values (NaN) and summary.json says ``diverged``."""
@@ -70,9 +71,9 @@ def fake_dynamics_run(dirpath: Path, init: float, seed: int, escapes, finals, fi
     tops = np.full((len(t), 10), 1e-6)
     err = np.ones(len(t))
     for k, (c, f) in enumerate(zip(escapes, finals)):
-        tops[:, k] = np.maximum(f * _sigmoid(t, c), 1e-6)
+        tops[:, k] = np.maximum(f * _sigmoid(t, c, width), 1e-6)
     for c, d in zip(escapes, np.diff(np.linspace(1.0, final_error, len(escapes) + 1))):
-        err = err + d * _sigmoid(t, c)
+        err = err + d * _sigmoid(t, c, width)
     tops = -np.sort(-tops, axis=1)
     df = pd.DataFrame({"iteration": t, "train_loss": err**2 * 1e-4, "reconstruction_error": err})
     for k in range(10):
@@ -126,7 +127,8 @@ def signal_when(proc: subprocess.Popen, ready, sig: int, timeout: float = 120.0)
     return proc.returncode, out
 
 
-RANK_COMPLEXITY_FIGURES = ["rank_complexity", "rank_complexity_cifar10", "rank_complexity_digits"]
+RANK_COMPLEXITY_FIGURES = ["rank_complexity", "rank_complexity_cifar10", "rank_complexity_digits",
+                           "rank_complexity_mnist5k"]
 DYNAMICS_FIGURES = ["tf_dynamics_variants", "incremental_rank", "htf_detail"]
 LOCALITY_FIGURES = ["locality", "locality_resnet34"]
 

@@ -32,9 +32,9 @@ def _paper_like_runs(tmp_path, small_escapes, diverged=()):
                               [0.64, 0.45, 0.41, 0.14, 0.11], 0.08,
                               diverge_at=1000 if (0.05, seed) in diverged else None))
         runs.append(fake_dynamics_run(tmp_path / f"b{seed}", 0.01, seed, [1000, 2500, 4000, 5500, 7000],
-                              [0.66, 0.49, 0.44, 0.31, 0.18], 0.03))
+                              [0.66, 0.49, 0.44, 0.31, 0.18], 0.03, width=100.0))  # wider rises than at 0.005
         runs.append(fake_dynamics_run(tmp_path / f"c{seed}", 0.005, seed, small_escapes,
-                              [0.66, 0.49, 0.44, 0.31, 0.18], 0.005))
+                              [0.63, 0.59, 0.40, 0.31, 0.21], 0.005))
     return runs
 
 
@@ -48,6 +48,9 @@ def test_claims_pass_on_paper_like_dynamics(tmp_path, paper_config):
     assert claims["about_rank_components"].passed is True
     assert claims["error_order"].passed is True
     assert claims["final_error_init_0.005"].passed is True
+    for cid in ("first_escape_init_0.005", "later_escapes_init_0.005", "plateau_norms_init_0.005",
+                "error_steps_init_0.005", "sharper_with_smaller_init"):
+        assert claims[cid].passed is True, (cid, claims[cid].measured)
     assert claims["stepwise_init_0.005"].passed is True
     assert claims["first_escape_init_0.005"].passed is True
 
@@ -60,6 +63,8 @@ def test_claims_fail_when_components_are_learned_together_or_a_run_diverged(tmp_
     claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
     assert claims["one_at_a_time"].passed is False
     assert claims["stepwise_init_0.005"].passed is False
+    assert claims["later_escapes_init_0.005"].passed is False  # all at 4200, not 5.3k-11.3k
+    assert claims["error_steps_init_0.005"].passed is False and claims["sharper_with_smaller_init"].passed is False
     # every claim that needs the diverged run fails and names it; the others are untouched
     for cid in ("smooth_init_0.05", "error_order", "final_error_init_0.05"):
         assert claims[cid].passed is False and "'init 0.05 seed 0': 'diverged'" in claims[cid].measured, claims[cid]
