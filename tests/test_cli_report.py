@@ -49,6 +49,25 @@ def test_report_counts_and_lists_every_verdict(tmp_path):
     assert [c.id for c in read_claims(tmp_path / "fig_a.json")] == ["a1", "a2"]
 
 
+def test_report_summarizes_per_figure_and_keeps_cells_short(tmp_path):
+    long = {"per_seed": list(range(200))}
+    write_claims(tmp_path / "tf_dynamics.json", [Claim("a", "s", 0.1, long, "t", True, note="n"),
+                                                 Claim("b", "s", 0.1, 0.5, "t", False)])
+    write_claims(tmp_path / "rank_complexity_digits.json", [Claim("c", "s", 1, 1, "t", True),
+                                                            not_checkable("d", "s", 1, "stand-in data")])
+    out = tmp_path / "REPLICATION.md"
+    write_replication_report([tmp_path / "rank_complexity_digits.json", tmp_path / "tf_dynamics.json"], out,
+                             changes={"tf_dynamics": "float64 instead\n    of float32"})
+    text = out.read_text()
+    lines = text.splitlines()
+    assert "| [tf_dynamics](#tf_dynamics) | P1 Fig. 3 | 1 | 1 | 0 |" in lines
+    assert "| **paper claims** | | 1 | 1 | 0 |" in lines and "| **extension claims** | | 1 | 0 | 1 |" in lines
+    assert text.index("## tf_dynamics") < text.index("## rank_complexity_digits")  # the papers' order
+    assert "**Changes from the paper:** float64 instead of float32" in lines  # one paragraph
+    assert "not checked: stand-in data" in text
+    assert max(len(line) for line in lines) < 600 and "…" in text  # the 200 seeds are cut, in the json whole
+
+
 def test_duplicate_claim_ids_rejected(tmp_path):
     with pytest.raises(ValueError, match="duplicate"):
         write_claims(tmp_path / "c.json", [Claim("a", "s", 1, 1, 0, True), Claim("a", "s", 1, 1, 0, True)])

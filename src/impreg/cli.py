@@ -81,7 +81,9 @@ def _fetch_data(args: argparse.Namespace) -> None:
 def _report(args: argparse.Namespace) -> None:
     from impreg.report import write_replication_report
 
-    write_replication_report([Path(p) for p in args.claims], Path(args.out), figures_dir=args.figures_dir)
+    changes = dict(item.split("=", 1) for item in args.changes)
+    write_replication_report([Path(p) for p in args.claims], Path(args.out), figures_dir=args.figures_dir,
+                             changes=changes)
     print(f"wrote {args.out}")
 
 
@@ -123,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--claims", nargs="+", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--figures-dir", default=None, help="link figures relative to the report")
+    p.add_argument("--changes", nargs="*", default=[], metavar="FIGURE=TEXT",
+                   help="what a figure's settings change from the paper (one paragraph per figure)")
     p.set_defaults(func=_report)
     return parser
 

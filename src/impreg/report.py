@@ -1,4 +1,6 @@
-"""REPLICATION.md: every claims file gathered into one claim-by-claim table."""
+"""REPLICATION.md: one summary table of verdicts, then one block per figure (the figure, what its
+settings change from the paper, and its claims in short cells). The full record of every claim
+stays in results/claims/<figure>.json."""
 
 from __future__ import annotations
 
@@ -10,16 +12,72 @@ from pathlib import Path
 from impreg.claims import Claim, read_claims
 from impreg.io import atomic_path
 
+# figure id -> (what it reproduces, extension: a figure the papers do not have)
+FIGURES = {
+    "tf_dynamics": ("P1 Fig. 3", False),
+    "tf_dynamics_variants": ("P1 appendix (order 3, Huber loss, sensing)", False),
+    "rank_complexity": ("P1 Fig. 4 (MNIST, Fashion-MNIST)", False),
+    "rank_complexity_mnist5k": ("P1 Fig. 4, MNIST panel, on 5000 MNIST training images", False),
+    "rank_complexity_cifar10": ("extension of P1 Fig. 4 to CIFAR-10", True),
+    "rank_complexity_digits": ("extension of P1 Fig. 4 to sklearn's 8x8 digits", True),
+    "incremental_rank": ("P2 Fig. A", False),
+    "htf_detail": ("P2 appendix (hierarchical detail)", False),
+    "locality": ("P2 Fig. C (ResNet18)", False),
+    "locality_resnet34": ("P2 Fig. D (ResNet34)", False),
+}
+CELL_CHARS = 140  # longer cells are cut; the claims file holds them whole
 
-def _cell(value) -> str:
-    if value is None:
+
+def _cell(value, limit: int = CELL_CHARS) -> str:
+    if value is None or value == "":
         return "–"
-    text = value if isinstance(value, str) else json.dumps(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text.replace("|", "\\|")
 
 
-def render_report(claims_by_figure: dict[str, list[Claim]], figures_dir: Path | None, report_dir: Path) -> str:
-    counts = Counter(c.verdict for claims in claims_by_figure.values() for c in claims)
+def _counts(claims: list[Claim]) -> Counter:
+    return Counter(c.verdict for c in claims)
+
+
+def _summary(claims_by_figure: dict[str, list[Claim]]) -> list[str]:
+    lines = ["| figure | reproduces | pass | FAIL | not checked |", "|---|---|---|---|---|"]
+    totals = {False: Counter(), True: Counter()}
+    for figure, claims in claims_by_figure.items():
+        what, extension = FIGURES.get(figure, (figure, False))
+        n = _counts(claims)
+        totals[extension] += n
+        lines.append(f"| [{figure}](#{figure}) | {what} | {n['pass']} | {n['FAIL']} | {n['not checked']} |")
+    for extension, label in ((False, "**paper claims**"), (True, "**extension claims**")):
+        n = totals[extension]
+        if sum(n.values()):
+            lines.append(f"| {label} | | {n['pass']} | {n['FAIL']} | {n['not checked']} |")
+    return lines
+
+
+def _block(figure: str, claims: list[Claim], figures_dir: Path | None, report_dir: Path,
+           changes: str | None) -> list[str]:
+    what, extension = FIGURES.get(figure, (figure, False))
+    lines = [f"## {figure}", "", f"{what}{' — an extension, counted apart' if extension else ''}.", ""]
+    if figures_dir is not None:
+        png = Path(figures_dir) / f"{figure}.png"
+        if png.exists():
+            lines += [f"![{figure}]({os.path.relpath(png, report_dir)})", ""]
+    if changes:
+        lines += [f"**Changes from the paper:** {' '.join(changes.split())}", ""]
+    lines += ["| claim | statement | paper | measured | verdict |", "|---|---|---|---|---|"]
+    for c in claims:
+        measured = c.measured if c.passed is not None else f"not checked: {c.note}"
+        lines.append("| " + " | ".join([c.id, _cell(c.statement), _cell(c.paper, 80), _cell(measured),
+                                        f"**{c.verdict}**"]) + " |")
+    return lines + ["", f"Every claim in full (tolerance, notes): `results/claims/{figure}.json`.", ""]
+
+
+def render_report(claims_by_figure: dict[str, list[Claim]], figures_dir: Path | None, report_dir: Path,
+                  changes: dict[str, str] | None = None) -> str:
+    counts = _counts([c for claims in claims_by_figure.values() for c in claims])
     scales = sorted({c.scale for claims in claims_by_figure.values() for c in claims if c.scale})
     lines = [
         "# Replication report",
@@ -28,27 +86,27 @@ def render_report(claims_by_figure: dict[str, list[Claim]], figures_dir: Path | 
         f"Claims: {counts.get('pass', 0)} pass, {counts.get('FAIL', 0)} fail, "
         f"{counts.get('not checked', 0)} not checked at this scale.",
         "",
-        "Each claim is checked by code in the figure's notebook against the paper's value; "
-        "the tolerance column is the rule it is judged by, fixed before the runs.",
+        "Each claim is computed from the runs by the package (`impreg.claims`) and judged against the "
+        "paper's value by a rule fixed before the runs. A claim that could not be checked says why.",
+        "",
+        *_summary(claims_by_figure),
         "",
     ]
     for figure, claims in claims_by_figure.items():
-        lines += [f"## {figure}", ""]
-        if figures_dir is not None:
-            png = Path(figures_dir) / f"{figure}.png"
-            if png.exists():
-                lines += [f"![{figure}]({os.path.relpath(png, report_dir)})", ""]
-        lines += ["| claim | statement | paper | measured | tolerance | verdict | note |",
-                  "|---|---|---|---|---|---|---|"]
-        for c in claims:
-            lines.append("| " + " | ".join([c.id, _cell(c.statement), _cell(c.paper), _cell(c.measured),
-                                            _cell(c.tolerance), f"**{c.verdict}**", _cell(c.note)]) + " |")
-        lines.append("")
+        lines += _block(figure, claims, figures_dir, report_dir, (changes or {}).get(figure))
     return "\n".join(lines)
 
 
-def write_replication_report(claims_files: list[Path], out: Path, figures_dir: str | None = None) -> None:
-    claims_by_figure = {Path(p).stem: read_claims(p) for p in sorted(claims_files)}
-    text = render_report(claims_by_figure, Path(figures_dir) if figures_dir else None, out.parent)
+def ordered(figures: list[str]) -> list[str]:
+    """The papers' order (FIGURES), then any other figure by name."""
+    known = [f for f in FIGURES if f in figures]
+    return known + sorted(f for f in figures if f not in FIGURES)
+
+
+def write_replication_report(claims_files: list[Path], out: Path, figures_dir: str | None = None,
+                             changes: dict[str, str] | None = None) -> None:
+    by_stem = {Path(p).stem: Path(p) for p in claims_files}
+    claims_by_figure = {f: read_claims(by_stem[f]) for f in ordered(list(by_stem))}
+    text = render_report(claims_by_figure, Path(figures_dir) if figures_dir else None, out.parent, changes)
     with atomic_path(out) as tmp:
         tmp.write_text(text)

@@ -1,4 +1,24 @@
-# REPLICATION.md: every claims file gathered into one claim-by-claim table.
+# REPLICATION.md: a summary table of the verdicts, then one block per figure with what its
+# settings change from the paper (the config's changes_from_paper) and its claims.
+import shlex
+from pathlib import Path
+
+# the config section whose changes_from_paper a figure's block shows (by figure id prefix)
+CHANGES_SECTIONS = {"tf_dynamics_variants": "tf_dynamics_variants", "tf_dynamics": "tf_dynamics",
+                    "rank_complexity": "rank_complexity", "locality": "locality",
+                    "incremental_rank": "incremental_rank", "htf_detail": "incremental_rank"}
+
+
+def figure_changes(claims_files):
+    """--changes arguments: FIGURE=TEXT for every figure whose section says what it changes."""
+    out = []
+    for path in claims_files:
+        figure = Path(path).stem
+        section = next((s for p, s in CHANGES_SECTIONS.items() if figure.startswith(p)), None)
+        text = " ".join(str(config.get(section, {}).get("changes_from_paper", "")).split())
+        if text:
+            out.append(shlex.quote(f"{figure}={text}"))
+    return " ".join(out)
 
 
 localrules:
@@ -9,12 +29,14 @@ rule report:
     input:
         CLAIMS,
     output:
-        "results/REPLICATION.md",
+        report("results/REPLICATION.md", caption="../report/replication.rst", category="0 Summary"),
     params:
         impreg=IMPREG,
+        changes=figure_changes(CLAIMS),
     log:
         "results/logs/report.log",
     conda:
         CONDA_ENV
     shell:
-        "{params.impreg} report --claims {input} --out {output} --figures-dir results/figures > {log} 2>&1"
+        "{params.impreg} report --claims {input} --out {output} --figures-dir results/figures"
+        " --changes {params.changes} > {log} 2>&1"
