@@ -27,6 +27,8 @@ INCREMENTAL_RANK = {
                 "htf": [10000, 13000, 16000, 20000, 30500]},
     "plateaus": {"mf": [37, 32, 28, 23, 20], "tf": [38, 36, 24, 22, 17], "htf": [9.5, 4.8, 2.5, 1.5, 0.8]},
     "learned": {"mf": 5, "tf": 5, "htf": 5},
+    # the hierarchical panel's first root norm peaks before it settles (mf and tf do not overshoot)
+    "overshoot": {"htf": 15.0},
 }
 
 # P1 Figure 4 (tensor rank as a measure of complexity), read off the authors' example plot
