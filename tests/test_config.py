@@ -92,3 +92,12 @@ def test_every_problem_is_listed_at_once(smoke, schema):
     smoke["typo"] = 1
     msg = _error(smoke, schema)
     assert "tf_dynamics.lr" in msg and "'threads': value 'two'" in msg and "'typo': 1" in msg
+
+
+def test_mnist5k_train_subset_is_bounded_by_its_4000_train_images_even_at_stand_in_scale(smoke, schema):
+    smoke["rank_complexity"]["datasets"]["mnist5k"]["train_subset"] = 4001  # smoke: stand_in, 300 stand-in images
+    msg = _error(smoke, schema)
+    assert ("config key 'rank_complexity.datasets.mnist5k.train_subset': value 4001 breaks the rule "
+            "'at most the 4000 train images of mnist5k'") in msg
+    smoke["rank_complexity"]["datasets"]["mnist5k"]["train_subset"] = 4000
+    assert validate_config(smoke, schema)["rank_complexity"]["datasets"]["mnist5k"]["train_subset"] == 4000

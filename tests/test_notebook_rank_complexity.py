@@ -135,6 +135,22 @@ def test_extension_datasets_get_qualitative_claims_only(tmp_path, paper_config):
     assert all(c.passed is True for c in claims)
 
 
+def test_mnist5k_is_checked_against_the_paper_mnist_panel_and_says_what_differs(tmp_path, paper_config):
+    v = PAPER["values"]["mnist"]
+    runs = [_fake_run(tmp_path / c, "mnist5k", c, {"train": v[f"{c}_train"], "test": v[f"{c}_test"]},
+                      steps=10000) for c in CONTROLS]
+    proc = papermill(NOTEBOOK, tmp_path / "out.ipynb",
+                     _params(tmp_path, runs, paper_config, figure="rank_complexity_mnist5k", datasets=["mnist5k"]),
+                     tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = read_claims(tmp_path / "claims.json")
+    assert len(claims) == 5 + 6 and all(c.id.startswith("mnist5k_") for c in claims)
+    assert all(c.passed is True for c in claims), {c.id: c.measured for c in claims if c.passed is not True}
+    assert all("MNIST panel" in c.statement and "4000 train / 1000 held-out" in c.note for c in claims)
+    values = {c.id: c for c in claims}["mnist5k_values_natural_train"]
+    assert values.paper == {"1": 0.022, "5": 0.008, "10": 0.004, "15": 0.003}  # keys as JSON writes them
+
+
 def test_truncated_run_file_fails_with_its_path(tmp_path, paper_config):
     runs = _paper_runs(tmp_path, "mnist")
     metrics = runs[1] / "metrics.csv"

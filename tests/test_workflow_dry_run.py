@@ -26,7 +26,7 @@ def test_dry_run_every_preset(tmp_path, preset):
     assert counts["tf_dynamics_train"] == len(config["init_stds"]) * len(config["seeds"])
     assert counts["tf_dynamics"] == 1 and counts["report"] == 1
     rc = yaml.safe_load((wd / preset).read_text()).get("rank_complexity", {})
-    jobs = 4 * len(rc.get("controls", ["natural", "random_image", "random_label"]))  # datasets x controls
+    jobs = 5 * len(rc.get("controls", ["natural", "random_image", "random_label"]))  # datasets x controls
     assert counts["rank_complexity_data"] == jobs and counts["rank_complexity_train"] == jobs
     assert counts["rank_complexity_figure"] == len(RANK_COMPLEXITY_FIGURES)
     assert counts.get("rank_complexity_stand_in", 0) == (1 if rc.get("stand_in") else 0)

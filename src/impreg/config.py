@@ -79,12 +79,13 @@ def _rank_complexity_errors(rc: Any) -> list[str]:
         return errors
     for name, ds in (rc.get("datasets") or {}).items():
         subset = ds.get("train_subset", 0) if isinstance(ds, dict) else 0
-        limit = {"digits": 1347, "mnist": 60000, "fmnist": 60000, "cifar10": 50000}.get(name)
-        if rc.get("stand_in") and name != "digits":
+        limit = {"digits": 1347, "mnist": 60000, "fmnist": 60000, "cifar10": 50000, "mnist5k": 4000}.get(name)
+        stand_in = bool(rc.get("stand_in")) and name not in ("digits", "mnist5k")  # those two are always real
+        if stand_in:
             limit = rc.get("stand_in_num_train")
         if subset and limit is not None and subset > limit:
             errors.append(f"config key 'rank_complexity.datasets.{name}.train_subset': value {subset} breaks the rule "
-                          f"'at most the {limit} train images of {name}" + (" (stand-in)" if rc.get("stand_in") and name != "digits" else "")
+                          f"'at most the {limit} train images of {name}" + (" (stand-in)" if stand_in else "")
                           + "'")
     return errors
 

