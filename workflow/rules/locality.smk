@@ -108,6 +108,9 @@ rule locality_pathfinder_data:
         LOC_PF_DATA,
     params:
         impreg=IMPREG,
+        # the generator's version: a params change, so that images drawn by an older generator
+        # (joined strokes until "paddles-1") are made again
+        generator="paddles-1",
         settings=lambda wc: (
             f"--num-samples {LOC_PF['num_samples']} --window {LOC_PF['window']}"
             f" --output-size {LOC_PF['output_size']} --seed {LOC_PF['data_seed'] + int(wc.length)}"

@@ -1,16 +1,28 @@
-"""Pathfinder images (Linsley et al. 2018), written from the paper's description (spec 2.3).
+"""Pathfinder images (Linsley et al. 2018), following their generator as P2's code adapts it (spec 2.3).
 
-Each image holds two *target* snakes of ``path_length`` paddles, short distractor snakes and two
-circle markers at snake ends. Label 1: both markers sit on the two ends of one target snake;
-label 0: one marker on each target snake. Geometry is given in the paper's 300 px units and
-scaled to ``window``; sizes that would fall below what a pixel grid can show are clamped.
+Each image holds two *target* snakes of ``path_length`` paddles, ``90 / L`` distractor snakes of
+``int(L / 3)`` paddles and two circle markers at target-snake ends. Label 1: both markers sit on the
+two ends of one target snake; label 0: one marker on each target snake.
 
-Departures from the original generator, made so that the label is exactly checkable from pixels:
-paddles of one snake are drawn joined (a polyline, no dashes), and ``paddle_margin`` is the least
-gap between *different* snakes, enforced with enough slack that their rendered pixels are never
-8-adjacent. Both target snakes and all four of their end discs are placed identically for both
-labels (the second snake starts as far from the first marker as the first snake's other end), so
-only the choice of the marked end carries the label: the marker distance is no shortcut.
+A snake is a chain of separate paddles (short bars) with gaps. Past a paddle's far end the path runs on
+``paddle_margin`` to a pivot, turns there, and the next paddle starts ``paddle_margin`` beyond it, so
+pivots lie ``paddle_length + 2 * paddle_margin`` apart and consecutive paddles about ``2 * paddle_margin``
+apart. The turn is drawn among a grid of headings, one per pixel of arc at the paddle's reach, with
+weight cos^2(min(continuity * |turn|, pi / 2)), restricted to headings whose paddle keeps clear of
+everything drawn before. Geometry is given in the original's 300 px units and scaled to ``window``;
+sizes a pixel grid could not show are clamped.
+
+Departures, made so that the label is exactly checkable from the pixels:
+
+- different snakes keep an edge gap of at least ``snake_gap``, strictly more than the gap inside a snake
+  (the original lets them come about as close as a snake's own gaps), so joining lit pixels across gaps
+  up to the in-snake gap joins each snake's paddles and never two snakes;
+- both target snakes and all four of their ends are placed identically for both labels (the second
+  snake starts as far from the first's start as the first's other end), so only which end is marked
+  carries the label and the marker distance is no shortcut;
+- a pixel's value is the share of its ``antialias`` x ``antialias`` sub-samples inside a shape (box
+  filtering, where the original downsamples with Lanczos, whose ringing leaves faint specks), so every
+  lit pixel lies within a known distance of a drawn shape.
 """
 
 from __future__ import annotations
@@ -31,34 +43,43 @@ from impreg.io import DataFileError, atomic_path
 
 REFERENCE_WINDOW = 300  # the pixel units of the geometry defaults below
 PATH_LENGTHS = (3, 5, 7, 9)
-# Two pixel sets whose centres are more than sqrt(2) apart are never 8-adjacent.
-_SEPARATION_SLACK = 1.5
+# Extra px beyond the least distance at which two shapes' lit pixels could be 8-adjacent.
+_ADJACENCY_SLACK = 0.25
+# Extra px between the farthest in-snake pixel gap and the nearest pixels of two snakes.
+_SNAKE_GAP_SLACK = 0.5
+_START_TRIES = 16  # candidate starts drawn at once per snake
 
 
 @dataclass
 class PathfinderConfig:
-    """Generator settings; lengths in 300 px units (the paper's geometry) unless noted."""
+    """Generator settings; lengths in 300 px units (the original's geometry) unless noted."""
 
     path_length: int = 9  # paddles per target snake (L)
     window: int = 300  # raw canvas side, px
     output_size: int = 150  # side after resizing, px
-    padding: float = 22.0  # no snake vertex closer than this to the border
+    padding: float = 22.0  # no paddle end or marker centre closer than this to the border
+    start_border: float = 54.0  # the first target snake starts this far inside (the original: 2 x seed distance)
     paddle_length: float = 5.0
     paddle_thickness: float = 2.0
-    paddle_margin: float = 3.0  # least gap between the strokes of different snakes
+    paddle_margin: float = 3.0  # path from a paddle's end to the next pivot: in-snake gaps are about twice this
+    snake_gap: float = 9.5  # least edge gap between different snakes (> 2 x paddle_margin)
+    continuity: float = 1.8  # turn weight cos^2(min(continuity * |turn|, pi / 2))
     marker_radius: float = 3.0
-    max_turn_deg: float = 45.0  # bound on the heading change between consecutive paddles
-    antialias: bool = True
-    contrast: float = 1.0  # stroke intensity, 1 = white on black
+    antialias: int = 2  # sub-samples per pixel side (1: none)
+    contrast: float = 1.0  # paddle intensity; markers are drawn at 1
     num_distractors: int | None = None  # None: 90 / L, scaled by the canvas area in paddle units
-    geometry_scale: float | None = None  # px per 300 px unit; None: window / 300 (the paper's look)
-    max_attempts: int = 500  # whole-layout resamples before giving up
+    geometry_scale: float | None = None  # px per 300 px unit; None: window / 300 (the original's look)
+    max_attempts: int = 200  # whole-layout resamples before giving up
 
     def __post_init__(self) -> None:
         if self.path_length < 1:
             raise ValueError(f"path_length must be >= 1, got {self.path_length}")
         if self.window < 16 or self.output_size < 1:
             raise ValueError(f"window ({self.window}) must be >= 16 and output_size ({self.output_size}) >= 1")
+        if isinstance(self.antialias, bool) or int(self.antialias) != self.antialias or self.antialias < 1:
+            raise ValueError(f"antialias must be an integer >= 1 (sub-samples per pixel side), got {self.antialias!r}")
+        if not 0 < self.contrast <= 1 or self.continuity <= 0:
+            raise ValueError(f"contrast ({self.contrast}) must be in (0, 1] and continuity ({self.continuity}) > 0")
 
     @property
     def scale(self) -> float:
@@ -72,82 +93,13 @@ class PathfinderConfig:
     def distractor_count(self) -> int:
         if self.num_distractors is not None:
             return self.num_distractors
-        # 90 / L on the paper's canvas; a canvas that holds more (or fewer) paddles gets more (fewer).
+        # 90 / L on the original's canvas; a canvas that holds more (or fewer) paddles gets more (fewer).
         area = (self.window / (REFERENCE_WINDOW * self.scale)) ** 2
         return max(1, round(90 / self.path_length * area))
 
 
-@dataclass(frozen=True)
-class _Geometry:
-    """Pixel sizes for one window, with the clamps that keep strokes visible and separable."""
-
-    step: float  # paddle length
-    thickness: float
-    marker_radius: float
-    low: float  # allowed vertex coordinates: [low, high]
-    high: float
-    seg_seg: float  # least centre-line distance between paddles of different snakes
-    seg_disc: float  # ... between a paddle and another snake's end disc
-    disc_disc: float
-    stroke_reach: float  # farthest a lit pixel centre lies from a centre line
-    disc_reach: float
-    self_skip: int  # own paddles this close along the snake are not checked for contact
-    max_turn: float  # radians
-
-    @classmethod
-    def from_config(cls, cfg: PathfinderConfig) -> _Geometry:
-        s = cfg.scale
-        thickness = max(cfg.paddle_thickness * s, 1.0)
-        step = max(cfg.paddle_length * s, thickness)
-        radius = max(cfg.marker_radius * s, 1.5 * thickness)
-        margin = cfg.paddle_margin * s
-        # Lit iff distance < reach. With anti-aliasing the coverage ramp adds half a pixel; without
-        # it, a half-width below sqrt(2)/2 could leave a thin stroke 8-disconnected.
-        if cfg.antialias:
-            stroke_reach, disc_reach = thickness / 2 + 0.5, radius + 0.5
-        else:
-            stroke_reach, disc_reach = max(thickness / 2, 0.75), max(radius, 0.75)
-        seg_seg = max(thickness + margin, 2 * stroke_reach + _SEPARATION_SLACK)
-        low = max(cfg.padding * s, disc_reach + 1.0)
-        high = cfg.window - 1 - low
-        disc_disc = max(2 * radius + margin, 2 * disc_reach + _SEPARATION_SLACK)
-        if high - low < 4 * step:
-            raise ValueError(f"window {cfg.window} leaves no room for snakes (padding {low:.1f} px)")
-        if cfg.path_length * step < 1.2 * disc_disc:
-            # A target snake's two marker discs must fit apart (with room to bend) at its two ends.
-            raise ValueError(f"snakes of {cfg.path_length} paddles of {step:.2f} px are too short for markers "
-                             f"{disc_disc:.2f} px apart at scale {s:.3f}; raise geometry_scale or the window")
-        return cls(
-            step=step, thickness=thickness, marker_radius=radius, low=low, high=high, seg_seg=seg_seg,
-            seg_disc=max(thickness / 2 + radius + margin, stroke_reach + disc_reach + _SEPARATION_SLACK),
-            disc_disc=disc_disc,
-            stroke_reach=stroke_reach, disc_reach=disc_reach,
-            self_skip=int(math.ceil(seg_seg / step)) + 1, max_turn=math.radians(cfg.max_turn_deg),
-        )
-
-
-@dataclass
-class PathfinderSample:
-    """One raw (window-size, unresized) image with the ground truth used to test it."""
-
-    image: np.ndarray  # (window, window) uint8
-    label: int  # 1: both markers on one snake
-    markers: np.ndarray  # (2, 2) float marker centres, (row, col) px
-    snakes: list[np.ndarray]  # vertices (paddles + 1, 2) per snake; 0 and 1 are the targets
-    snake_ids: np.ndarray  # (window, window) int16: 0 background, k + 1 for snakes[k] (markers included)
-
-
-def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance from points ``p`` to segments ``a``-``b`` (all broadcast over leading axes, last axis 2)."""
-    ab = b - a
-    denom = np.maximum(np.sum(ab * ab, axis=-1), 1e-12)
-    t = np.clip(np.sum((p - a) * ab, axis=-1) / denom, 0.0, 1.0)
-    closest = a + t[..., None] * ab
-    return np.sqrt(np.sum((p - closest) ** 2, axis=-1))
-
-
 def _segment_distances(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Distances from segment ``a``-``b`` to each segment ``c[i]``-``d[i]`` (0 where they cross)."""
+    """Distances between segments ``a``-``b`` and ``c``-``d`` (broadcast over leading axes; 0 where they cross)."""
     dist = np.minimum.reduce([
         _point_segment_distance(a, c, d), _point_segment_distance(b, c, d),
         _point_segment_distance(c, a, b), _point_segment_distance(d, a, b),
@@ -160,91 +112,267 @@ def _segment_distances(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarra
     return np.where(crosses, 0.0, dist)
 
 
-class _Layout:
-    """Snakes placed so far, as obstacles for the next ones."""
+def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance from points ``p`` to segments ``a``-``b`` (broadcast over leading axes, last axis 2)."""
+    ab_r, ab_c = b[..., 0] - a[..., 0], b[..., 1] - a[..., 1]
+    ap_r, ap_c = p[..., 0] - a[..., 0], p[..., 1] - a[..., 1]
+    t = np.clip((ap_r * ab_r + ap_c * ab_c) / np.maximum(ab_r * ab_r + ab_c * ab_c, 1e-12), 0.0, 1.0)
+    return np.hypot(ap_r - t * ab_r, ap_c - t * ab_c)
 
-    def __init__(self, geo: _Geometry) -> None:
+
+def _unit(theta: np.ndarray | float) -> np.ndarray:
+    """Unit vectors (row, col) of headings ``theta`` (0: along +col, pi / 2: along +row)."""
+    return np.stack([np.sin(theta), np.cos(theta)], axis=-1)
+
+
+def _rectangle_gap(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, half: float) -> float:
+    """Least distance between two disjoint bars of half-width ``half`` on centre lines a-b and c-d."""
+    def corners(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        n = (q - p)[::-1] * np.array([-1.0, 1.0]) / np.linalg.norm(q - p) * half
+        return np.array([p + n, q + n, q - n, p - n])
+
+    e, f = corners(a, b), corners(c, d)
+    return float(np.min(_segment_distances(e[:, None], np.roll(e, -1, 0)[:, None], f[None], np.roll(f, -1, 0)[None])))
+
+
+@dataclass(frozen=True)
+class PixelGeometry:
+    """The generator's sizes in window pixels, after the clamps that keep gaps visible and snakes apart."""
+
+    length: float  # paddle length
+    thickness: float
+    margin: float  # in-snake gaps are 2 * margin straight on, a little less at a turn
+    snake_gap: float  # least edge gap between different snakes
+    marker_radius: float
+    antialias: int  # sub-samples per pixel side
+    spill: float  # farthest a lit pixel's centre lies from a drawn shape
+    low: float  # allowed paddle-end and marker coordinates: [low, high]
+    high: float
+    start_low: float  # where the first target snake may start: [start_low, start_high]
+    start_high: float
+    continuity: float
+    turn_step: float  # radians between candidate headings
+    max_turn: float  # turns of at least this much have weight 0
+
+    @classmethod
+    def from_config(cls, cfg: PathfinderConfig) -> PixelGeometry:
+        s = cfg.scale
+        if cfg.paddle_length * s < 2.0:
+            raise ValueError(f"paddles of {cfg.paddle_length * s:.2f} px are too short to show apart from their gaps "
+                             f"(scale {s:.3f}); raise geometry_scale or the window")
+        thickness = max(cfg.paddle_thickness * s, 1.0)
+        length = max(cfg.paddle_length * s, thickness)
+        radius = max(cfg.marker_radius * s, 1.5 * thickness)
+        a = cfg.antialias
+        spill = math.sqrt(2) * (a - 1) / (2 * a)  # a sub-sample is at most (a - 1) / 2a px per axis from its pixel centre
+        # Two shapes whose lit pixels could be 8-adjacent are within sqrt(2) + 2 * spill of each other.
+        apart = math.sqrt(2) + 2 * spill + _ADJACENCY_SLACK
+        max_turn = math.pi / (2 * cfg.continuity)
+        margin = cfg.paddle_margin * s
+
+        def shows(m: float) -> bool:
+            return _least_in_snake_gap(length, thickness, m, radius, max_turn) >= apart
+
+        if not shows(margin):  # widen the margin (to 0.01 px) until every in-snake gap is a real pixel gap
+            lo, hi = margin, margin + apart + thickness
+            while hi - lo > 0.01:
+                lo, hi = (lo, (lo + hi) / 2) if shows((lo + hi) / 2) else ((lo + hi) / 2, hi)
+            margin = hi
+        low = max(cfg.padding * s, radius + spill + 1.0)
+        high = cfg.window - 1 - low
+        if high - low < 4 * (length + 2 * margin):
+            raise ValueError(f"window {cfg.window} leaves no room for snakes (padding {low:.1f} px)")
+        start_low = min(max(cfg.start_border * s, low), 0.4 * (cfg.window - 1))
+        # Lit pixels of two snakes are at least snake_gap - 2 * spill apart; keep that above the farthest
+        # in-snake pixel gap, so that some gap length separates every snake from every other.
+        least_gap = _bridge(margin, a, spill) + 2 * spill + _SNAKE_GAP_SLACK
+        return cls(
+            length=length, thickness=thickness, margin=margin, snake_gap=max(cfg.snake_gap * s, least_gap),
+            marker_radius=radius, antialias=a, spill=spill, low=low, high=high, start_low=start_low,
+            start_high=cfg.window - 1 - start_low,
+            # one candidate per pixel of arc at the paddle's reach, in the original's units at any scale
+            continuity=cfg.continuity, turn_step=1.0 / (cfg.paddle_length + cfg.paddle_margin), max_turn=max_turn,
+        )
+
+    @property
+    def bridge(self) -> float:
+        """Lit pixels of consecutive paddles of a snake are at most this far apart (centre to centre); lit
+        pixels of different snakes are farther apart."""
+        return _bridge(self.margin, self.antialias, self.spill)
+
+    @property
+    def own_clearance(self) -> float:
+        """Least centre-line distance between non-consecutive paddles of one snake (its own gap)."""
+        return self.thickness + 2 * self.margin
+
+    @property
+    def clearance(self) -> float:
+        """Least centre-line distance between paddles of different snakes."""
+        return self.thickness + self.snake_gap
+
+
+def _bridge(margin: float, antialias: int, spill: float) -> float:
+    """Farthest apart the nearest lit pixels of two consecutive paddles can be: their end faces are at most
+    2 * margin apart, a sub-sample lies within sqrt(2) / antialias of any point of a bar at least a pixel
+    thick, and a lit pixel's centre within ``spill`` of its sub-samples."""
+    return 2 * margin + 2 * (math.sqrt(2) / antialias + spill)
+
+
+def _least_in_snake_gap(length: float, thickness: float, margin: float, radius: float, max_turn: float) -> float:
+    """Least edge gap between consecutive paddles, and between an end marker and the next paddle, over turns."""
+    gaps = []
+    for turn in np.linspace(0.0, max_turn, 7):
+        pivot = np.array([0.0, length + margin])
+        v = _unit(turn)
+        c, d = pivot + margin * v, pivot + (length + margin) * v
+        gaps.append(_rectangle_gap(np.zeros(2), np.array([0.0, length]), c, d, thickness / 2))
+        gaps.append(float(_point_segment_distance(np.zeros(2), c, d)) - thickness / 2 - radius)
+    return min(gaps)
+
+
+def geometry(cfg: PathfinderConfig) -> PixelGeometry:
+    """The pixel sizes ``cfg`` draws with (raises ValueError when they cannot show on its window)."""
+    return PixelGeometry.from_config(cfg)
+
+
+@dataclass
+class PathfinderSample:
+    """One raw (window-size, unresized) image with the ground truth used to test it."""
+
+    image: np.ndarray  # (window, window) uint8
+    label: int  # 1: both markers on one snake
+    markers: np.ndarray  # (2, 2) float marker centres, (row, col) px
+    snakes: list[np.ndarray]  # per snake, its paddles' end points (paddles, 2, 2); 0 and 1 are the targets
+    snake_ids: np.ndarray  # (window, window) int16: 0 background, k + 1 for snakes[k] (markers included)
+
+
+class _Layout:
+    """Paddles and target end discs placed so far, as obstacles for the next ones."""
+
+    def __init__(self, geo: PixelGeometry, capacity: int) -> None:
         self.geo = geo
         self.snakes: list[np.ndarray] = []
-        self._seg_a: list[np.ndarray] = []
-        self._seg_b: list[np.ndarray] = []
-        self._discs: list[np.ndarray] = []
+        self.seg = np.empty((capacity, 2, 2))  # paddle centre lines
+        self.seg_lo = np.empty((capacity, 2))  # their bounding boxes
+        self.seg_hi = np.empty((capacity, 2))
+        self.count = 0
+        self.discs: list[np.ndarray] = []  # end discs of finished target snakes
 
-    def inside(self, p: np.ndarray) -> bool:
-        return bool(np.all(p >= self.geo.low) and np.all(p <= self.geo.high))
-
-    def segment_clear(self, a: np.ndarray, b: np.ndarray) -> bool:
-        if self._seg_a and np.min(_segment_distances(a, b, np.array(self._seg_a), np.array(self._seg_b))) < self.geo.seg_seg:
-            return False
-        return not self._discs or np.min(_point_segment_distance(np.array(self._discs), a, b)) >= self.geo.seg_disc
-
-    def disc_clear(self, c: np.ndarray) -> bool:
-        if self._seg_a and np.min(_point_segment_distance(c, np.array(self._seg_a), np.array(self._seg_b))) < self.geo.seg_disc:
-            return False
-        return not self._discs or np.min(np.linalg.norm(np.array(self._discs) - c, axis=1)) >= self.geo.disc_disc
-
-    def add(self, vertices: np.ndarray, end_discs: bool) -> None:
-        self.snakes.append(vertices)
-        self._seg_a.extend(vertices[:-1])
-        self._seg_b.extend(vertices[1:])
-        if end_discs:
-            self._discs.extend([vertices[0], vertices[-1]])
-
-    def grow(self, start: np.ndarray, num_paddles: int, rng: np.random.Generator, tries: int = 20) -> np.ndarray | None:
-        """A snake from ``start`` with bounded turning that clears every placed snake and itself."""
+    def _clear_of_others(self, a: np.ndarray, b: np.ndarray, disc: bool) -> np.ndarray:
+        """Which candidate segments ``a``-``b`` (shape (K, 2)) keep ``snake_gap`` from every placed snake;
+        ``disc``: the candidates are points carrying a marker disc (a = b)."""
         geo = self.geo
-        pts = [start]
-        heading = 0.0
-        for k in range(num_paddles):
-            for _ in range(tries):
-                h = rng.uniform(0, 2 * math.pi) if k == 0 else heading + rng.uniform(-geo.max_turn, geo.max_turn)
-                p = pts[-1] + geo.step * np.array([math.sin(h), math.cos(h)])
-                if not self.inside(p) or not self.segment_clear(pts[-1], p):
+        reach = geo.marker_radius - geo.thickness / 2 if disc else 0.0  # a disc is wider than a bar
+        ok = np.all((a >= geo.low) & (a <= geo.high) & (b >= geo.low) & (b <= geo.high), axis=-1)
+        if self.count:
+            # Only paddles whose boxes come within the clearance of the candidates' box can be too near.
+            need = geo.clearance + reach
+            lo, hi = np.minimum(a, b).min(axis=0) - need, np.maximum(a, b).max(axis=0) + need
+            near = np.all((self.seg_hi[:self.count] >= lo) & (self.seg_lo[:self.count] <= hi), axis=1)
+            if near.any():
+                seg = self.seg[:self.count][near]
+                d = _segment_distances(a[:, None], b[:, None], seg[None, :, 0], seg[None, :, 1])
+                ok &= np.all(d >= need, axis=1)
+        if self.discs:
+            discs = np.array(self.discs)
+            d = _point_segment_distance(discs[None], a[:, None], b[:, None])
+            ok &= np.all(d >= geo.clearance + reach + geo.marker_radius - geo.thickness / 2, axis=1)
+        return ok
+
+    def _clear_of_own(self, a: np.ndarray, b: np.ndarray, own: list[np.ndarray], start_disc: bool) -> np.ndarray:
+        """Which candidates keep the snake's own gap from its paddles before the previous one (and its start disc)."""
+        geo = self.geo
+        ok = np.ones(len(a), bool)
+        if len(own) > 1:
+            seg = np.array(own[:-1])
+            d = _segment_distances(a[:, None], b[:, None], seg[None, :, 0], seg[None, :, 1])
+            ok &= np.all(d >= geo.own_clearance, axis=1)
+            if start_disc:
+                d = _point_segment_distance(own[0][0], a, b)
+                ok &= d >= geo.own_clearance + geo.marker_radius - geo.thickness / 2
+        return ok
+
+    def _extend(self, own: list[np.ndarray], heading: float, num_paddles: int, rng: np.random.Generator,
+                start_disc: bool) -> bool:
+        """Add paddles to ``own`` until it has ``num_paddles``; False at a dead end."""
+        geo = self.geo
+        while len(own) < num_paddles:
+            pivot = own[-1][1] + geo.margin * _unit(heading)
+            j = math.ceil(geo.max_turn / geo.turn_step) + 1
+            turns = (np.arange(-j, j + 1) + rng.random()) * geo.turn_step  # a random phase: no preferred heading
+            weight = np.cos(np.minimum(geo.continuity * np.abs(turns), math.pi / 2)) ** 2
+            keep = weight > 1e-9
+            turns, weight = turns[keep], weight[keep]
+            v = _unit(heading + turns)
+            a, b = pivot + geo.margin * v, pivot + (geo.margin + geo.length) * v
+            weight = weight * (self._clear_of_others(a, b, disc=False) & self._clear_of_own(a, b, own, start_disc))
+            total = weight.sum()
+            if total <= 0:
+                return False
+            k = min(int(np.searchsorted(np.cumsum(weight), rng.random() * total, side="right")), len(weight) - 1)
+            own.append(np.stack([a[k], b[k]]))
+            heading += float(turns[k])
+        return True
+
+    def grow(self, starts: np.ndarray, headings: np.ndarray, num_paddles: int, rng: np.random.Generator,
+             target: bool) -> np.ndarray | None:
+        """The first of the candidate starts that grows into a snake clear of everything placed; None if none.
+        A target snake carries marker discs at both ends, which must keep clear too."""
+        geo = self.geo
+        firsts = starts + geo.length * _unit(headings)
+        ok = self._clear_of_others(starts, firsts, disc=False)
+        if target:
+            ok &= self._clear_of_others(starts, starts, disc=True)
+        for i in np.flatnonzero(ok):
+            own = [np.stack([starts[i], firsts[i]])]
+            if not self._extend(own, float(headings[i]), num_paddles, rng, start_disc=target):
+                continue
+            snake = np.array(own)
+            if target:
+                end = snake[-1, 1][None]
+                if not self._clear_of_others(end, end, disc=True)[0] or not self._end_disc_clear_of_own(snake):
                     continue
-                # A snake must not curl back onto itself either (it would read as a loop or a fork).
-                far = len(pts) - 1 - geo.self_skip
-                if far > 0:
-                    own = np.array(pts)
-                    if np.min(_segment_distances(pts[-1], p, own[:far], own[1:far + 1])) < geo.seg_seg:
-                        continue
-                heading = h
-                pts.append(p)
-                break
-            else:
-                return None
-        return np.array(pts)
+            self._add(snake, target)
+            return snake
+        return None
+
+    def _end_disc_clear_of_own(self, snake: np.ndarray) -> bool:
+        if len(snake) < 3:
+            return True
+        geo = self.geo
+        d = _point_segment_distance(snake[-1, 1], snake[:-2, 0], snake[:-2, 1])
+        return bool(np.all(d >= geo.own_clearance + geo.marker_radius - geo.thickness / 2))
+
+    def _add(self, snake: np.ndarray, target: bool) -> None:
+        n = len(snake)
+        self.seg[self.count:self.count + n] = snake
+        self.seg_lo[self.count:self.count + n] = snake.min(axis=1)
+        self.seg_hi[self.count:self.count + n] = snake.max(axis=1)
+        self.count += n
+        self.snakes.append(snake)
+        if target:
+            self.discs.extend([snake[0, 0], snake[-1, 1]])
 
 
-def _random_point(geo: _Geometry, rng: np.random.Generator) -> np.ndarray:
-    return rng.uniform(geo.low, geo.high, size=2)
-
-
-def _place(cfg: PathfinderConfig, geo: _Geometry, rng: np.random.Generator) -> _Layout | None:
+def _place(cfg: PathfinderConfig, geo: PixelGeometry, rng: np.random.Generator) -> _Layout | None:
     """One layout attempt: two target snakes, then the distractors; None if anything fails to fit."""
-    layout = _Layout(geo)
-    L = cfg.path_length
-    start = _random_point(geo, rng)
-    if (first := layout.grow(start, L, rng)) is None:
+    L, n = cfg.path_length, _START_TRIES
+    layout = _Layout(geo, 2 * L + cfg.distractor_count * cfg.distractor_paddles)
+    first = layout.grow(rng.uniform(geo.start_low, geo.start_high, (n, 2)), rng.uniform(-math.pi, math.pi, n),
+                        L, rng, target=True)
+    if first is None:
         return None
-    reach = float(np.linalg.norm(first[-1] - first[0]))
-    layout.add(first, end_discs=True)  # the layout was empty: its end discs are clear
-    # The second target snake starts at the first's end-to-end distance from the first marker, so
+    # The second target snake starts at the first's end-to-end distance from the first's start, so
     # both labels see the same marker distance.
-    for _ in range(20):
-        phi = rng.uniform(0, 2 * math.pi)
-        b0 = first[0] + reach * np.array([math.sin(phi), math.cos(phi)])
-        if layout.inside(b0) and layout.disc_clear(b0):
-            break
-    else:
+    reach = float(np.linalg.norm(first[-1, 1] - first[0, 0]))
+    starts = first[0, 0] + reach * _unit(rng.uniform(-math.pi, math.pi, 4 * n))
+    if layout.grow(starts, rng.uniform(-math.pi, math.pi, 4 * n), L, rng, target=True) is None:
         return None
-    if (second := layout.grow(b0, L, rng)) is None or not layout.disc_clear(second[-1]):
-        return None
-    layout.add(second, end_discs=True)
     for _ in range(cfg.distractor_count):
-        for _ in range(50):
-            snake = layout.grow(_random_point(geo, rng), cfg.distractor_paddles, rng, tries=5)
+        for _ in range(4):
+            snake = layout.grow(rng.uniform(geo.low, geo.high, (n, 2)), rng.uniform(-math.pi, math.pi, n),
+                                cfg.distractor_paddles, rng, target=False)
             if snake is not None:
-                layout.add(snake, end_discs=False)
                 break
         else:
             return None
@@ -252,37 +380,44 @@ def _place(cfg: PathfinderConfig, geo: _Geometry, rng: np.random.Generator) -> _
 
 
 def _render(layout: _Layout, markers: np.ndarray, marker_owner: tuple[int, int], cfg: PathfinderConfig,
-            geo: _Geometry) -> tuple[np.ndarray, np.ndarray]:
-    """Intensity (float in [0, 1]) and snake-id maps; a pixel is lit iff its centre is within reach."""
-    w = cfg.window
-    canvas = np.zeros((w, w), np.float32)
-    ids = np.zeros((w, w), np.int16)
+            geo: PixelGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """Intensity (float in [0, 1]) and snake-id maps: each pixel is the share of its sub-samples in a shape."""
+    a, w = cfg.antialias, cfg.window
+    fine = w * a
+    strokes = np.zeros((fine, fine), bool)
+    dots = np.zeros((fine, fine), bool)
+    owners = np.zeros((fine, fine), np.int16)
+    half = geo.thickness / 2
 
-    def stamp(coverage: np.ndarray, r0: int, c0: int, owner: int) -> None:
-        h, wd = coverage.shape
-        view = canvas[r0:r0 + h, c0:c0 + wd]
-        np.maximum(view, coverage, out=view)
-        ids[r0:r0 + h, c0:c0 + wd][coverage > 0] = owner + 1
-
-    def box(lo: np.ndarray, hi: np.ndarray, reach: float) -> tuple[int, int, np.ndarray]:
-        r0, c0 = (max(int(math.floor(v - reach)), 0) for v in lo)
-        r1, c1 = (min(int(math.ceil(v + reach)) + 1, w) for v in hi)
-        rows, cols = np.mgrid[r0:r1, c0:c1]
-        return r0, c0, np.stack([rows, cols], axis=-1).astype(np.float64)
-
-    def coverage(dist: np.ndarray, half: float, reach: float) -> np.ndarray:
-        if cfg.antialias:  # approximate pixel coverage of a shape of half-width ``half``
-            return np.clip(half + 0.5 - dist, 0.0, 1.0).astype(np.float32)
-        return (dist <= reach).astype(np.float32)
+    def window_of(lo: np.ndarray, hi: np.ndarray) -> tuple[slice, slice, np.ndarray]:
+        """Sub-sample index box around [lo, hi] and the sub-samples' window coordinates."""
+        j0 = np.maximum(np.floor((lo + 0.5) * a - 0.5).astype(int), 0)
+        j1 = np.minimum(np.ceil((hi + 0.5) * a - 0.5).astype(int) + 1, fine)
+        rows, cols = np.mgrid[j0[0]:j1[0], j0[1]:j1[1]]
+        pts = (np.stack([rows, cols], axis=-1) + 0.5) / a - 0.5
+        return slice(j0[0], j1[0]), slice(j0[1], j1[1]), pts
 
     for k, snake in enumerate(layout.snakes):
-        for a, b in zip(snake[:-1], snake[1:], strict=True):
-            r0, c0, pix = box(np.minimum(a, b), np.maximum(a, b), geo.stroke_reach)
-            stamp(coverage(_point_segment_distance(pix, a, b), geo.thickness / 2, geo.stroke_reach), r0, c0, k)
+        for p, q in snake:  # a bar with square ends, as the original's line drawing gives
+            rs, cs, pts = window_of(np.minimum(p, q) - half, np.maximum(p, q) + half)
+            u = (q - p) / np.linalg.norm(q - p)
+            rel = pts - p
+            along = rel @ u
+            inside = (along >= 0) & (along <= geo.length) & (np.abs(rel @ np.array([-u[1], u[0]])) <= half)
+            strokes[rs, cs] |= inside
+            owners[rs, cs][inside] = k + 1
     for centre, owner in zip(markers, marker_owner, strict=True):
-        r0, c0, pix = box(centre, centre, geo.disc_reach)
-        stamp(coverage(np.linalg.norm(pix - centre, axis=-1), geo.marker_radius, geo.disc_reach), r0, c0, owner)
-    return canvas * cfg.contrast, ids
+        rs, cs, pts = window_of(centre - geo.marker_radius, centre + geo.marker_radius)
+        inside = np.sum((pts - centre) ** 2, axis=-1) <= geo.marker_radius ** 2
+        dots[rs, cs] |= inside
+        owners[rs, cs][inside] = owner + 1
+
+    def pool(x: np.ndarray) -> np.ndarray:
+        return x.reshape(w, a, w, a).mean(axis=(1, 3), dtype=np.float32)
+
+    canvas = np.maximum(pool(strokes) * cfg.contrast, pool(dots))
+    ids = owners.reshape(w, a, w, a).max(axis=(1, 3))  # snakes never share a pixel: the max is the owner
+    return canvas, ids
 
 
 def image_rng(seed: int, index: int) -> np.random.Generator:
@@ -290,9 +425,10 @@ def image_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, index]))
 
 
-def render_sample(cfg: PathfinderConfig, seed: int, index: int) -> PathfinderSample:
-    """Image ``index`` of the set drawn with ``seed``, at window resolution, with its ground truth."""
-    geo = _Geometry.from_config(cfg)
+def render_sample(cfg: PathfinderConfig, seed: int, index: int, geo: PixelGeometry | None = None) -> PathfinderSample:
+    """Image ``index`` of the set drawn with ``seed``, at window resolution, with its ground truth
+    (``geo``: ``geometry(cfg)``, when the caller has it)."""
+    geo = geometry(cfg) if geo is None else geo
     rng = image_rng(seed, index)
     label = int(rng.random() < 0.5)
     for _ in range(cfg.max_attempts):
@@ -303,7 +439,8 @@ def render_sample(cfg: PathfinderConfig, seed: int, index: int) -> PathfinderSam
         raise RuntimeError(f"no Pathfinder layout fitted in {cfg.max_attempts} attempts (image {index}, "
                            f"L={cfg.path_length}, window {cfg.window}); lower num_distractors or enlarge the window")
     first, second = layout.snakes[0], layout.snakes[1]
-    markers, owners = ((first[0], first[-1]), (0, 0)) if label else ((first[0], second[0]), (0, 1))
+    # Markers on the outer ends of the end paddles: one target's two ends, or the two targets' starts.
+    markers, owners = ((first[0, 0], first[-1, 1]), (0, 0)) if label else ((first[0, 0], second[0, 0]), (0, 1))
     markers = np.array(markers)
     canvas, ids = _render(layout, markers, owners, cfg, geo)
     image = np.clip(np.rint(canvas * 255), 0, 255).astype(np.uint8)
@@ -322,8 +459,9 @@ def _generate_range(cfg: PathfinderConfig, seed: int, start: int, stop: int) -> 
     images = np.empty((n, cfg.output_size, cfg.output_size), np.uint8)
     labels = np.empty(n, np.uint8)
     markers = np.empty((n, 2, 2), np.float32)
+    geo = geometry(cfg)
     for i in range(n):
-        sample = render_sample(cfg, seed, start + i)
+        sample = render_sample(cfg, seed, start + i, geo)
         images[i] = resize(sample.image, cfg.output_size)
         labels[i] = sample.label
         markers[i] = sample.markers
@@ -360,6 +498,7 @@ def generate_pathfinder(cfg: PathfinderConfig, num_samples: int, seed: int, work
     """``num_samples`` images, split into chunks over ``workers`` processes (same result for any split)."""
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+    geometry(cfg)  # refuse a geometry the window cannot show before starting any worker
     bounds = [(i, min(i + chunk_size, num_samples)) for i in range(0, num_samples, chunk_size)]
     if workers <= 1 or len(bounds) == 1:
         parts = [_generate_range(cfg, seed, a, b) for a, b in bounds]
