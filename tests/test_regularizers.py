@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +13,9 @@ from torch import nn
 from impreg.models.resnet import build_resnet
 from impreg.regularizers import (
     Box,
+    CheapBatchNormDoubleBackward,
     choose_patch_order,
+    conv_input_gradient,
     sample_patch_pair,
     separation_penalty,
     swap_patch,
@@ -135,3 +140,57 @@ def test_patch_sampler_seeded_and_order_choice() -> None:
     boxes = (Box(96, 80, 32, 32), Box(96, 112, 32, 32))
     seen = {choose_patch_order(boxes, rng) for _ in range(50)}
     assert seen == {boxes, boxes[::-1]}
+
+
+# --- the fast paths give the numbers of torch's own autograd ------------------------------------------
+
+
+@pytest.mark.parametrize("kernel,stride,padding,size", [(7, 2, 3, 32), (3, 1, 1, 13), (1, 2, 0, 12), (4, 3, 2, 17)])
+def test_conv_input_gradient_on_a_box_is_autograds(kernel: int, stride: int, padding: int, size: int) -> None:
+    torch.manual_seed(0)
+    conv = nn.Conv2d(2, 5, kernel, stride=stride, padding=padding, bias=True).double()
+    x = torch.randn(3, 2, size, size, dtype=torch.float64, requires_grad=True)
+    y = conv(x)
+    g = torch.randn_like(y)
+    (full,) = torch.autograd.grad(y, x, g)
+    for box in (Box(0, 0, 2, 3), Box(size - 3, size - 2, 3, 2), Box(4, 1, 5, 4), Box(0, 0, size, size)):
+        got = conv_input_gradient(g, conv, box)
+        torch.testing.assert_close(got, full[(..., *box.slices)], rtol=1e-12, atol=1e-12)
+
+
+def bn_net(dtype: torch.dtype) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Conv2d(3, 4, 3),
+                         nn.BatchNorm2d(4, affine=False), nn.Flatten(), nn.Linear(4 * 4 * 4, 1)).to(dtype)
+
+
+@pytest.mark.parametrize("target", ["input", "bn_weight", "bn_bias"])
+def test_batch_norm_double_backward_is_torchs(target: str) -> None:
+    """Parameter gradients of a loss on first-order gradients (w.r.t. the input or BatchNorm's own
+    weight and bias), and the running statistics, with and without the mode."""
+    torch.manual_seed(0)
+    net = bn_net(torch.float64)
+    state = copy.deepcopy(net.state_dict())
+    x = torch.randn(5, 2, 8, 8, dtype=torch.float64) * 3 + 1
+
+    def grads(mode: bool) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        net.load_state_dict(state)
+        net.zero_grad()
+        xx = x.clone().requires_grad_(True)
+        with CheapBatchNormDoubleBackward() if mode else contextlib.nullcontext():
+            out = net(xx)
+        wrt = {"input": xx, "bn_weight": net[1].weight, "bn_bias": net[1].bias}[target]
+        (g,) = torch.autograd.grad(out.square().sum(), wrt, create_graph=True)
+        (g.square().sum() + out.sum()).backward()
+        return [p.grad.clone() for p in net.parameters()], [b.clone() for b in net.buffers()]
+
+    (ref, ref_buffers), (got, got_buffers) = grads(False), grads(True)
+    for a, b in zip(ref, got):
+        torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12)
+    assert all(torch.equal(a, b) for a, b in zip(ref_buffers, got_buffers))  # same kernels: same bits
+
+
+def test_input_conv_must_read_the_input() -> None:
+    model = build_resnet("resnet18", in_channels=1, width=4)
+    with pytest.raises(ValueError, match="receives the model's input"):
+        separation_penalty(model, torch.randn(4, 1, 32, 32), Box(2, 2, 4, 4), Box(20, 20, 4, 4),
+                           input_conv=model.layer1[0].conv1)

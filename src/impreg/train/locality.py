@@ -320,6 +320,7 @@ class _Step:
     lam: float
     autocast: Callable[[], contextlib.AbstractContextManager]
     memory_format: torch.memory_format
+    input_conv: nn.Conv2d | None = None  # the model's first layer (separation_penalty's input_conv)
 
 
 def task_loss(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -337,7 +338,7 @@ def _train_step(step: _Step, x: torch.Tensor, y: torch.Tensor,
         if boxes is None:  # lam == 0: one forward, no input gradients
             logits = step.model(x)
         else:
-            out = separation_penalty(step.model, x, *boxes)
+            out = separation_penalty(step.model, x, *boxes, input_conv=step.input_conv)
             logits, penalty = out.logits, out.penalty
     bce = task_loss(logits, y)
     loss = bce if penalty is None else bce + step.lam * penalty
@@ -512,7 +513,7 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model = _build_model(cfg, task.channels, device, fmt)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=0.0)
-    step = _Step(model, optimizer, cfg.lam, autocast, fmt)
+    step = _Step(model, optimizer, cfg.lam, autocast, fmt, input_conv=model.conv1)
     fp = fingerprint(cfg.fingerprint_fields(), data_fingerprint(data))
     ckpt = out_dir / CHECKPOINT
     with TerminationRequest() as term:
