@@ -45,6 +45,11 @@ def not_checkable(id: str, statement: str, paper: Any, reason: str, **kw: Any) -
                  note=reason, **kw)
 
 
+def numeric_rules(config: dict) -> dict:
+    """A config section's ``claims`` rules; papermill passes parameters as YAML, which reads 5e-05 as a string."""
+    return {k: float(v) if isinstance(v, str) else v for k, v in config["claims"].items()}
+
+
 def majority(holds: list[bool]) -> bool:
     """A claim checked on several seeds passes when it holds on more than half of them."""
     return sum(bool(h) for h in holds) * 2 > len(holds)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from impreg.analysis import count_above, first_crossing, intermediate_plateaus, one_at_a_time
-from impreg.claims import Claim, majority, not_checkable
+from impreg.claims import Claim, majority, not_checkable, numeric_rules
 from impreg.paper_values import TF_DYNAMICS as PAPER
 
 Run = dict  # init, seed, status, iterations, history
@@ -51,10 +51,10 @@ def separation(run: Run, count: int) -> float:
     between their escapes over the duration of the first one's rise (10% to 90% of its final norm).
     Components that rise together give about 0; sharp jumps far apart give a large value."""
     step = float(np.diff(run["history"]["iteration"].to_numpy()[:2])[0])  # a rise takes at least one log step
-    ratios = []
+    ratios, middles = [], escapes(run, count)
     for k in range(count - 1):
         start, end = rise_iteration(run, k, 0.1), rise_iteration(run, k, 0.9)
-        a, b = escapes(run, count)[k], rise_iteration(run, k + 1, 0.5)
+        a, b = middles[k], middles[k + 1]
         if None in (start, end, a, b):
             return 0.0
         ratios.append(max(b - a, 0) / max(end - start, step))
@@ -109,10 +109,6 @@ class SeedVotes:
         return self.holds(ordered, *ascending), {s: [round(e, 4) for e in v] for s, v in finals.items()}
 
 
-def _rules(config: dict) -> dict:
-    """The claims section; papermill passes parameters as YAML, which reads 5e-05 as a string."""
-    return {k: float(v) if isinstance(v, str) else v for k, v in config["claims"].items()}
-
 
 def _order_rule(margin: float) -> str:
     return f"each larger init's final error >= (1 + order_margin = {margin:g}) x the next smaller init's"
@@ -148,7 +144,7 @@ FIGURE3 = {
 
 def figure3_claims(runs: list[Run], config: dict, scale: str) -> list[Claim]:
     """The claims of P1 Figure 3 from its runs and the tf_dynamics config section."""
-    rules, common = _rules(config), dict(figure="tf_dynamics", scale=scale)
+    rules, common = numeric_rules(config), dict(figure="tf_dynamics", scale=scale)
 
     def claim(cid: str, measured, tolerance, passed) -> Claim:
         statement, paper = FIGURE3[cid]
@@ -296,7 +292,7 @@ def variant_specs(name: str) -> dict[str, tuple[str, str]]:
 
 def variant_claims(name: str, runs: list[Run], config: dict, scale: str, note: str) -> list[Claim]:
     """The claims of one variant (its runs only) from the tf_dynamics_variants config section."""
-    rules, common = _rules(config), dict(figure="tf_dynamics_variants", scale=scale)
+    rules, common = numeric_rules(config), dict(figure="tf_dynamics_variants", scale=scale)
     spec = variant_specs(name)
 
     def claim(cid: str, measured, tolerance, passed) -> Claim:

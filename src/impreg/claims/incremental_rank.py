@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from impreg.analysis import count_above, first_crossing, intermediate_plateaus, one_at_a_time
-from impreg.claims import Claim, majority, not_checkable
+from impreg.claims import Claim, majority, not_checkable, numeric_rules
 from impreg.paper_values import INCREMENTAL_RANK as PAPER
 
 MODELS = {"mf": "matrix factorization", "tf": "tensor factorization", "htf": "hierarchical tensor factorization"}
@@ -30,10 +30,6 @@ def top(run: Run) -> np.ndarray:
     h: pd.DataFrame = run["history"]
     return h[[c for c in h.columns if c.startswith("top_")]].to_numpy()
 
-
-def _rules(config: dict) -> dict:
-    """The claims section; papermill passes parameters as YAML, which reads 5e-05 as a string."""
-    return {k: float(v) if isinstance(v, str) else v for k, v in config["claims"].items()}
 
 
 def used_settings(config: dict, model: str) -> dict:
@@ -84,7 +80,7 @@ class _Model:
     """The claims of one model: its runs, the rules, and the note every claim carries."""
 
     def __init__(self, model: str, runs: list[Run], config: dict, scale: str) -> None:
-        self.model, self.config, self.scale, self.rules = model, config, scale, _rules(config)
+        self.model, self.config, self.scale, self.rules = model, config, scale, numeric_rules(config)
         self.by_seed = {r["seed"]: r for r in runs}
         self.seeds = sorted(self.by_seed)
         diff = differences(config, model)
