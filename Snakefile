@@ -35,6 +35,30 @@ include: "workflow/rules/locality.smk"
 include: "workflow/rules/report.smk"
 
 
+# With keep-going (profiles/default), a failed job stops only what depends on it. The run then ends
+# with one message naming the figures not run and the dataset files they wait for (a download that
+# failed without network) and how to provide them; REPLICATION.md lists those figures as not run.
+onerror:
+    from snakemake.logging import logger
+    from run_outcome import finish_failed_run
+
+    try:
+        message = finish_failed_run(
+            workflow.dag,
+            CLAIMS,
+            FIGURE_DOWNLOADS,
+            config["data_dir"],
+            config["scale"],
+            "results/REPLICATION.md",
+            figure_changes_map(CLAIMS),
+            "results/figures",
+        )
+    except Exception as err:  # the failed jobs' own errors matter more than this summary
+        message = f"(could not list the figures not run: {type(err).__name__}: {err})"
+    if message:
+        logger.error(message)
+
+
 rule all:
     default_target: True
     input:

@@ -98,10 +98,15 @@ def _runs(tmp_path, htf_escapes=ESCAPES, htf_status="converged"):
 def test_incremental_rank_claims_pass_and_fail(tmp_path, full_config):
     # the hierarchical runs learn components 2-5 together: its sequential and stepwise claims fail
     runs = _runs(tmp_path, htf_escapes=[1000, 5000, 5000, 5000, 5000])
-    params = _params(tmp_path, runs, config=full_config["incremental_rank"])
+    params = _params(tmp_path, runs, config=full_config["incremental_rank"], out_full_pdf=str(tmp_path / "full.pdf"),
+                     out_full_png=str(tmp_path / "full.png"))
     proc = papermill(INCREMENTAL, tmp_path / "out.ipynb", params, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "f.pdf").stat().st_size > 0
+    for name in ("f", "full"):  # the paper's 1 x 3 figure and the full ranges with the errors
+        assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (tmp_path / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
+    # the hierarchical panel starts shortly before its first escape (at 1000): read off the run
+    assert "panels start at iterations {'mf': 0, 'tf': 0, 'htf': 293}" in (tmp_path / "out.ipynb").read_text()
     claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
     assert len(claims) == 3 * 6 + 1  # the hierarchical panel adds its overshoot
     for model in ("mf", "tf"):
@@ -132,6 +137,22 @@ def test_escapes_at_the_papers_iterations_and_an_overshoot_pass(tmp_path, full_c
     claims = {c.id: c for c in incremental_rank_claims(runs, full_config["incremental_rank"], "paper")}
     for cid in ("mf_escapes", "tf_escapes", "htf_escapes", "htf_overshoot"):
         assert claims[cid].passed is True, (cid, claims[cid].measured)
+
+
+def test_hierarchical_panel_starts_shortly_before_the_first_escape(tmp_path):
+    from impreg.claims.incremental_rank import view_start
+
+    path = _fake_run(tmp_path / "htf0", "htf", 0, [10000, 13000, 16000, 20000, 30500], length=32000)
+    history = pd.read_csv(path / "metrics.csv")
+    run = {"history": history}
+    start = view_start(run, 0.02)
+    # the largest value first exceeds 2% of its final value near 9.85k; 5% of the rest of the run before that
+    assert start == int(9850 - 0.05 * (31975 - 9850)) == 8743
+    late = history.assign(**{f"top_{k}": _curves(history["iteration"].to_numpy(), [20000] * 5,
+                                                 PLATEAUS["htf"])[:, k] for k in range(10)})
+    assert view_start({"history": late}, 0.02) > start  # it follows the run's own escape
+    flat = history.assign(**{f"top_{k}": 1e-3 for k in range(10)})
+    assert view_start({"history": flat}, 0.02) == 0  # nothing escapes: no plateau to cut
 
 
 @pytest.mark.parametrize("status", ["diverged", "max_iterations"])

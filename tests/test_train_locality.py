@@ -78,7 +78,7 @@ def pf_cfg(**kw) -> LocalityConfig:
 
 def isc_cfg(**kw) -> LocalityConfig:
     base = dict(task="is_same_class", x=8, width=2, lam=1.0, seed=0, batch_size=8, max_epochs=2, patience=50,
-                num_train=24, num_test=16, canvas_size=24, device="cpu")
+                num_train=24, num_test=16, canvas_width=24, canvas_height=24, device="cpu")
     return LocalityConfig(**(base | kw))
 
 
@@ -107,7 +107,7 @@ def test_bad_settings_name_the_field(field, value):
 def test_settings_that_only_the_data_can_check(pf_data, digits, tmp_path):
     with pytest.raises(ValueError, match="x = 5 .*path length 3"):
         run(pf_cfg(x=5), pf_data, tmp_path / "a", log=quiet)
-    with pytest.raises(ValueError, match=r"LocalityConfig\.x = 9.*canvas_size is 24"):
+    with pytest.raises(ValueError, match=r"LocalityConfig\.x = 9.*canvas_height x canvas_width is 24 x 24"):
         run(isc_cfg(x=9), digits, tmp_path / "b", log=quiet)
     with pytest.raises(ValueError, match=r"LocalityConfig\.amp = 'bf16' needs a CUDA device"):
         run(pf_cfg(amp="bf16"), pf_data, tmp_path / "c", log=quiet)

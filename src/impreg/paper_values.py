@@ -70,7 +70,8 @@ LOCALITY = {
     "settings": {"width": 64, "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 64,
                  "max_epochs": 150, "patience": 20},
     "task_settings": {
-        "is_same_class": {"source": "cifar10", "num_train": 5000, "num_test": 10000, "canvas_size": 224},
+        "is_same_class": {"source": "cifar10", "num_train": 5000, "num_test": 10000, "canvas_width": 224,
+                          "canvas_height": 224},
         "pathfinder": {"num_samples": 20000, "window": 300, "output_size": 150, "test_fraction": 0.5},
     },
     "x": {"is_same_class": [0, 40, 80, 120, 160], "pathfinder": [3, 5, 7, 9]},

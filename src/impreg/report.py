@@ -1,6 +1,7 @@
 """REPLICATION.md: one summary table of verdicts, then one block per figure (the figure, what its
 settings change from the paper, and its claims in short cells). The full record of every claim
-stays in results/claims/<figure>.json."""
+stays in results/claims/<figure>.json. A figure that did not run (its data missing, a job failed)
+is listed as not run, with why, and none of its claims is counted."""
 
 from __future__ import annotations
 
@@ -42,12 +43,15 @@ def _counts(claims: list[Claim]) -> Counter:
     return Counter(c.verdict for c in claims)
 
 
-def _summary(claims_by_figure: dict[str, list[Claim]]) -> list[str]:
+def _summary(claims_by_figure: dict[str, list[Claim]], not_run: dict[str, str]) -> list[str]:
     lines = ["| figure | reproduces | pass | FAIL | not checked |", "|---|---|---|---|---|"]
     totals = {False: Counter(), True: Counter()}
-    for figure, claims in claims_by_figure.items():
+    for figure in ordered([*claims_by_figure, *not_run]):
         what, extension = FIGURES.get(figure, (figure, False))
-        n = _counts(claims)
+        if figure in not_run:
+            lines.append(f"| [{figure}](#{figure}) | {what} — **not run** | – | – | – |")
+            continue
+        n = _counts(claims_by_figure[figure])
         totals[extension] += n
         lines.append(f"| [{figure}](#{figure}) | {what} | {n['pass']} | {n['FAIL']} | {n['not checked']} |")
     for extension, label in ((False, "**paper claims**"), (True, "**extension claims**")):
@@ -55,6 +59,12 @@ def _summary(claims_by_figure: dict[str, list[Claim]]) -> list[str]:
         if sum(n.values()):
             lines.append(f"| {label} | | {n['pass']} | {n['FAIL']} | {n['not checked']} |")
     return lines
+
+
+def _not_run_block(figure: str, reason: str) -> list[str]:
+    what, extension = FIGURES.get(figure, (figure, False))
+    return [f"## {figure}", "", f"{what}{' — an extension, counted apart' if extension else ''}.", "",
+            f"**Not run:** {' '.join(reason.split())}. None of its claims was computed.", ""]
 
 
 def _block(figure: str, claims: list[Claim], figures_dir: Path | None, report_dir: Path,
@@ -76,7 +86,9 @@ def _block(figure: str, claims: list[Claim], figures_dir: Path | None, report_di
 
 
 def render_report(claims_by_figure: dict[str, list[Claim]], figures_dir: Path | None, report_dir: Path,
-                  changes: dict[str, str] | None = None) -> str:
+                  changes: dict[str, str] | None = None, not_run: dict[str, str] | None = None) -> str:
+    """The report; ``not_run`` maps each figure that did not run to why (it has no claims)."""
+    not_run = {f: why for f, why in (not_run or {}).items() if f not in claims_by_figure}
     counts = _counts([c for claims in claims_by_figure.values() for c in claims])
     scales = sorted({c.scale for claims in claims_by_figure.values() for c in claims if c.scale})
     lines = [
@@ -84,16 +96,21 @@ def render_report(claims_by_figure: dict[str, list[Claim]], figures_dir: Path | 
         "",
         f"Scale: {', '.join(scales) or 'unknown'}. "
         f"Claims: {counts.get('pass', 0)} pass, {counts.get('FAIL', 0)} fail, "
-        f"{counts.get('not checked', 0)} not checked at this scale.",
+        f"{counts.get('not checked', 0)} not checked at this scale."
+        + (f" Not run: {len(not_run)} figure{'s' if len(not_run) > 1 else ''} ({', '.join(ordered(list(not_run)))}), "
+           "whose claims are counted nowhere." if not_run else ""),
         "",
         "Each claim is computed from the runs by the package (`impreg.claims`) and judged against the "
         "paper's value by a rule fixed before the runs. A claim that could not be checked says why.",
         "",
-        *_summary(claims_by_figure),
+        *_summary(claims_by_figure, not_run),
         "",
     ]
-    for figure, claims in claims_by_figure.items():
-        lines += _block(figure, claims, figures_dir, report_dir, (changes or {}).get(figure))
+    for figure in ordered([*claims_by_figure, *not_run]):
+        if figure in not_run:
+            lines += _not_run_block(figure, not_run[figure])
+        else:
+            lines += _block(figure, claims_by_figure[figure], figures_dir, report_dir, (changes or {}).get(figure))
     return "\n".join(lines)
 
 
@@ -104,9 +121,10 @@ def ordered(figures: list[str]) -> list[str]:
 
 
 def write_replication_report(claims_files: list[Path], out: Path, figures_dir: str | None = None,
-                             changes: dict[str, str] | None = None) -> None:
+                             changes: dict[str, str] | None = None, not_run: dict[str, str] | None = None) -> None:
     by_stem = {Path(p).stem: Path(p) for p in claims_files}
     claims_by_figure = {f: read_claims(by_stem[f]) for f in ordered(list(by_stem))}
-    text = render_report(claims_by_figure, Path(figures_dir) if figures_dir else None, out.parent, changes)
+    text = render_report(claims_by_figure, Path(figures_dir) if figures_dir else None, out.parent, changes,
+                         not_run)
     with atomic_path(out) as tmp:
         tmp.write_text(text)

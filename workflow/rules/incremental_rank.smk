@@ -14,10 +14,12 @@ IRK_RUN_DIRS = {
     for model in IRK_MODELS
 }
 IRK_FIGURE = notebook_outputs("incremental_rank")
+# the notebook's second figure: every panel over its full range, above the reconstruction errors
+IRK_FULL = notebook_outputs("incremental_rank_full")
 HTD = config["htf_detail"]
 HTD_FIGURE = notebook_outputs("htf_detail")
 
-PAPER2_TARGETS += [IRK_FIGURE["pdf"], IRK_FIGURE["png"], IRK_FIGURE["claims"]]
+PAPER2_TARGETS += [IRK_FIGURE["pdf"], IRK_FIGURE["png"], IRK_FIGURE["claims"], IRK_FULL["pdf"], IRK_FULL["png"]]
 PAPER2_TARGETS += [HTD_FIGURE["pdf"], HTD_FIGURE["png"], HTD_FIGURE["claims"]]
 CLAIMS += [IRK_FIGURE["claims"], HTD_FIGURE["claims"]]
 
@@ -81,6 +83,8 @@ rule incremental_rank:
     output:
         pdf=IRK_FIGURE["pdf"],
         png=report(IRK_FIGURE["png"], caption="../report/incremental_rank.rst", category="Paper 2"),
+        full_pdf=IRK_FULL["pdf"],
+        full_png=IRK_FULL["png"],
         claims=IRK_FIGURE["claims"],
         notebook=IRK_FIGURE["notebook"],
     params:
@@ -92,6 +96,8 @@ rule incremental_rank:
             metrics=list(input.metrics),
             out_pdf=output.pdf,
             out_png=output.png,
+            out_full_pdf=output.full_pdf,
+            out_full_png=output.full_png,
             out_claims=output.claims,
         ),
     log:

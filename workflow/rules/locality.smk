@@ -58,7 +58,7 @@ LOC_COMMON_FLAGS = (
 LOC_TASK_FLAGS = {
     "is_same_class": (
         f"--num-train {LOC_ISC['num_train']} --num-test {LOC_ISC['num_test']}"
-        f" --canvas-size {LOC_ISC['canvas_size']}"
+        f" --canvas-width {LOC_ISC['canvas_width']} --canvas-height {LOC_ISC['canvas_height']}"
     ),
     "pathfinder": (
         f"--patch-size {LOC_PF['patch_size']} --reg-distance {LOC_PF['reg_distance']}"

@@ -58,6 +58,17 @@ RC_FIGURE_CONFIG = {
     for figure, datasets in RC_FIGURES.items()
 }
 
+# per figure: the datasets its data jobs download (none from stand-ins or installed packages) and
+# the data files made from each, so that a failed run can say which figures wait for which files
+RC_DOWNLOADS = {
+    figure: {
+        d: [RC_DATA.format(dataset=d, control=c) for c in RC["controls"]]
+        for d in datasets
+        if d not in RC_OFFLINE and not RC["stand_in"]
+    }
+    for figure, datasets in RC_FIGURES.items()
+}
+
 for _figure in RC_FIGURES:
     PAPER1_TARGETS += RC_FIGURE_FILES[_figure]
     CLAIMS.append(RC_OUTPUTS[_figure]["claims"])

@@ -9,16 +9,28 @@ CHANGES_SECTIONS = {"tf_dynamics_variants": "tf_dynamics_variants", "tf_dynamics
                     "incremental_rank": "incremental_rank", "htf_detail": "incremental_rank"}
 
 
-def figure_changes(claims_files):
-    """--changes arguments: FIGURE=TEXT for every figure whose section says what it changes."""
-    out = []
+def figure_changes_map(claims_files):
+    """FIGURE -> TEXT for every figure whose section says what it changes."""
+    out = {}
     for path in claims_files:
         figure = Path(path).stem
         section = next((s for p, s in CHANGES_SECTIONS.items() if figure.startswith(p)), None)
         text = " ".join(str(config.get(section, {}).get("changes_from_paper", "")).split())
         if text:
-            out.append(shlex.quote(f"{figure}={text}"))
-    return " ".join(out)
+            out[figure] = text
+    return out
+
+
+def figure_changes(claims_files):
+    """--changes arguments: FIGURE=TEXT for every figure whose section says what it changes."""
+    return " ".join(shlex.quote(f"{f}={t}") for f, t in figure_changes_map(claims_files).items())
+
+
+# figure -> {dataset it downloads: data files made from it}: rank_complexity's, and the locality
+# figures' CIFAR-10 (Is Same Class from the real images)
+FIGURE_DOWNLOADS = dict(RC_DOWNLOADS)
+if "is_same_class" in LOC_TASKS and LOC_ISC["source"] == "cifar10" and not LOC_ISC["stand_in"]:
+    FIGURE_DOWNLOADS |= {f: {"cifar10": [LOC_ISC_IMAGES.format(source="cifar10")]} for f in LOC_FIGURES}
 
 
 localrules:

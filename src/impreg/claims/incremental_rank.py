@@ -4,13 +4,14 @@ A run is a dict with ``model``, ``seed``, ``status``, ``iterations``, ``summary`
 (its metrics.csv, whose ``top_<k>`` columns are the plotted values as order statistics: singular
 values, component norms, or the root's local component norms). Each claim is checked on every seed
 (majority rule). P2's protocol ends a run at the stop rule or at the cap, so a run that reached the
-cap counts as finished (its status is named); a diverged run never counts as holding.
+cap counts as finished (its status is named); a diverged run never counts as holding. The per-seed
+helpers (one at a time, holds, verdict) are shared with the HTF detail figure's claims.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,45 @@ def top(run: Run) -> np.ndarray:
     h: pd.DataFrame = run["history"]
     return h[[c for c in h.columns if c.startswith("top_")]].to_numpy()
 
+
+def count_learned(values: np.ndarray, rel: float) -> int:
+    """How many curves of ``values`` (time, k) end above ``rel`` x the final largest value."""
+    final = np.asarray(values)[-1]
+    return count_above(final, rel * final.max())
+
+
+def learned_one_at_a_time(iterations: Sequence[int], values: np.ndarray, rel: float, min_learned: int) -> bool:
+    """At least ``min_learned`` curves are learned (end non-negligible) and, when each reaches half its
+    final value, the next is still negligible (below ``rel`` x the final largest). The check runs up
+    to the first curve not learned, so a value learned together with the last one fails it too."""
+    values = np.asarray(values)
+    k = count_learned(values, rel)
+    return k >= min_learned and all(one_at_a_time(iterations, values, rel * values[-1].max(),
+                                                  min(k + 1, values.shape[1])))
+
+
+def holds(by_seed: dict[int, Run], predicate: Callable[[Run], bool]) -> dict[int, bool]:
+    """Per seed, whether its run holds: finished (converged or capped) and the predicate true."""
+    return {s: r["status"] in FINISHED and bool(predicate(r)) for s, r in by_seed.items()}
+
+
+def seed_verdict(by_seed: dict[int, Run], per_seed: dict[int, bool]) -> tuple[str, bool]:
+    """Which seeds hold (naming those not stopped by the loss rule), and the majority verdict."""
+    held = [s for s, ok in per_seed.items() if ok]
+    capped = {s: by_seed[s]["status"] for s in per_seed if by_seed[s]["status"] != "converged"}
+    status = f" (not stopped by the loss rule: {capped})" if capped else ""
+    return f"holds on {len(held)} of {len(per_seed)} seeds {held}{status}", majority(list(per_seed.values()))
+
+
+def view_start(run: Run, rel: float, lead: float = 0.05) -> int:
+    """Where a panel that cuts the initial plateau (the paper's hierarchical one) starts: ``lead`` x the
+    rest of the run before the largest value first exceeds ``rel`` x its final value; 0 if it never does."""
+    it, first = run["history"]["iteration"].to_numpy(), top(run)[:, 0]
+    final = first[np.isfinite(first)][-1] if np.isfinite(first).any() else np.nan
+    rise = first_crossing(it, first, rel * final) if final > 0 else None
+    if rise is None or rise <= it[0]:
+        return int(it[0])
+    return max(int(it[0]), int(rise - lead * (it[-1] - rise)))
 
 
 def used_settings(config: dict, model: str) -> dict:
@@ -53,8 +93,7 @@ def differences(config: dict, model: str) -> dict:
 
 
 def learned_count(run: Run, rel: float) -> int:
-    final = top(run)[-1]
-    return count_above(final, rel * final.max())
+    return count_learned(top(run), rel)
 
 
 def target_count(run: Run, rel: float) -> int:
@@ -119,13 +158,10 @@ class _Model:
                      figure="incremental_rank", scale=self.scale)
 
     def holds(self, predicate: Callable[[Run], bool]) -> dict[int, bool]:
-        return {s: r["status"] in FINISHED and bool(predicate(r)) for s, r in self.by_seed.items()}
+        return holds(self.by_seed, predicate)
 
     def verdict(self, per_seed: dict[int, bool]) -> tuple[str, bool]:
-        held = [s for s, ok in per_seed.items() if ok]
-        capped = {s: self.by_seed[s]["status"] for s in per_seed if self.by_seed[s]["status"] != "converged"}
-        status = f" (not stopped by the loss rule: {capped})" if capped else ""
-        return f"holds on {len(held)} of {len(per_seed)} seeds {held}{status}", majority(list(per_seed.values()))
+        return seed_verdict(self.by_seed, per_seed)
 
     def unfinished(self) -> str:
         off = {s: r["status"] for s, r in self.by_seed.items() if r["status"] not in FINISHED}
@@ -150,13 +186,8 @@ class _Model:
         rel, tol = r_["negligible_rel"], r_["count_tol"]
         claims = []
 
-        def sequential(run: Run) -> bool:
-            values = top(run)
-            k = learned_count(run, rel)
-            return k >= r_["min_learned"] and all(one_at_a_time(run["history"]["iteration"], values,
-                                                                rel * values[-1].max(), min(k + 1, values.shape[1])))
-
-        text, ok = self.verdict(self.holds(sequential))
+        text, ok = self.verdict(self.holds(
+            lambda r: learned_one_at_a_time(r["history"]["iteration"], top(r), rel, r_["min_learned"])))
         counts = {s: learned_count(r, rel) for s, r in self.by_seed.items()}
         claims.append(self.claim(f"{m}_one_at_a_time", f"learned per seed {counts}; {text}",
                                  f"at least min_learned = {r_['min_learned']} learned; next value below {rel} x final "

@@ -49,13 +49,14 @@ def draw_pairs(class_labels: np.ndarray, num_pairs: int, seed: int) -> PairIndic
     return PairIndices(first=pick(c1), second=pick(c2), labels=positive.astype(np.uint8))
 
 
-def pair_boxes(distance: int, image_size: int = 32, canvas_size: int = 224) -> tuple[Box, Box]:
+def pair_boxes(distance: int, image_size: int = 32, canvas_width: int = 224,
+               canvas_height: int = 224) -> tuple[Box, Box]:
     """Where the two images go: vertically centred, exactly ``distance`` px apart, the pair centred
-    horizontally (image 1 at column c/2 - s - d/2 and image 2 at c/2 + d/2 for even c - d)."""
-    s, d, c = int(image_size), int(distance), int(canvas_size)
-    if d < 0 or 2 * s + d > c:
-        raise ValueError(f"two {s} px images {d} px apart do not fit a {c} px canvas")
-    top, left = (c - s) // 2, (c - 2 * s - d) // 2
+    horizontally (image 1 at column w/2 - s - d/2 and image 2 at w/2 + d/2 for even w - d)."""
+    s, d, w, h = int(image_size), int(distance), int(canvas_width), int(canvas_height)
+    if d < 0 or 2 * s + d > w or s > h:
+        raise ValueError(f"two {s} px images {d} px apart do not fit a {h} x {w} px canvas (height x width)")
+    top, left = (h - s) // 2, (w - 2 * s - d) // 2
     return Box(top, left, s, s), Box(top, left + s + d, s, s)
 
 
@@ -69,15 +70,15 @@ def normalize(images: torch.Tensor, mean: tuple[float, ...] = CIFAR10_MEAN,
 
 
 def compose_canvases(images: torch.Tensor, first: torch.Tensor, second: torch.Tensor, distance: int,
-                     canvas_size: int = 224, mean: tuple[float, ...] = CIFAR10_MEAN,
+                     canvas_width: int = 224, canvas_height: int = 224, mean: tuple[float, ...] = CIFAR10_MEAN,
                      std: tuple[float, ...] = CIFAR10_STD) -> torch.Tensor:
-    """(B, C, c, c) float32 canvases on ``images.device``: zeros (the mean colour after normalization)
+    """(B, C, h, w) float32 canvases on ``images.device``: zeros (the mean colour after normalization)
     with the normalized ``images[first]`` and ``images[second]`` at ``pair_boxes``."""
     n, s, s2, channels = images.shape
     if s != s2:
         raise ValueError(f"images must be square (N, s, s, C), got {tuple(images.shape)}")
-    box1, box2 = pair_boxes(distance, s, canvas_size)
-    canvas = images.new_zeros((len(first), channels, canvas_size, canvas_size), dtype=torch.float32)
+    box1, box2 = pair_boxes(distance, s, canvas_width, canvas_height)
+    canvas = images.new_zeros((len(first), channels, canvas_height, canvas_width), dtype=torch.float32)
     canvas[(..., *box1.slices)] = normalize(images[first], mean, std)
     canvas[(..., *box2.slices)] = normalize(images[second], mean, std)
     return canvas
@@ -88,16 +89,16 @@ class IsSameClassPairs:
     normalized with ``mean``/``std`` (CIFAR-10's by default)."""
 
     def __init__(self, images: np.ndarray | torch.Tensor, class_labels: np.ndarray, num_pairs: int,
-                 distance: int, seed: int, canvas_size: int = 224, device: str | torch.device = "cpu",
+                 distance: int, seed: int, canvas_width: int = 224, canvas_height: int = 224, device: str | torch.device = "cpu",
                  mean: tuple[float, ...] = CIFAR10_MEAN, std: tuple[float, ...] = CIFAR10_STD) -> None:
         images = torch.as_tensor(images)
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError(f"images must be uint8 (N, s, s, C), got {images.dtype} {tuple(images.shape)}")
         self.device = torch.device(device)
         self.images = images.to(self.device)
-        self.distance, self.canvas_size = int(distance), int(canvas_size)
+        self.distance, self.canvas_width, self.canvas_height = int(distance), int(canvas_width), int(canvas_height)
         self.mean, self.std = tuple(mean), tuple(std)
-        self.boxes = pair_boxes(distance, images.shape[1], canvas_size)
+        self.boxes = pair_boxes(distance, images.shape[1], canvas_width, canvas_height)
         self.pairs = draw_pairs(np.asarray(class_labels), num_pairs, seed)
         self._first = torch.as_tensor(self.pairs.first, device=self.device)
         self._second = torch.as_tensor(self.pairs.second, device=self.device)
@@ -109,7 +110,7 @@ class IsSameClassPairs:
     def canvases(self, index: torch.Tensor) -> torch.Tensor:
         index = index.to(self.device)
         return compose_canvases(self.images, self._first[index], self._second[index], self.distance,
-                                self.canvas_size, self.mean, self.std)
+                                self.canvas_width, self.canvas_height, self.mean, self.std)
 
     def batches(self, batch_size: int, shuffle: bool = False,
                 generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

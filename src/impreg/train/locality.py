@@ -108,7 +108,8 @@ class LocalityConfig:
     patience: int = 20  # stop once train accuracy was 100% for more than this many epochs in a row
     num_train: int = 5000  # is_same_class pairs
     num_test: int = 10000  # is_same_class pairs
-    canvas_size: int = 224  # is_same_class
+    canvas_width: int = 224  # is_same_class: the axis along which the two images lie
+    canvas_height: int = 224  # is_same_class
     patch_size: int = 2  # pathfinder penalty patches
     reg_distance: int = 0  # pathfinder: least gap between the two patches (px)
     test_fraction: float = 0.5  # pathfinder: share of the file's images held out for testing
@@ -122,7 +123,7 @@ class LocalityConfig:
 
     def __post_init__(self) -> None:
         for name in ("x", "width", "seed", "batch_size", "max_epochs", "patience", "num_train", "num_test",
-                     "canvas_size", "patch_size", "reg_distance", "split_seed", "eval_batch_size", "threads"):
+                     "canvas_width", "canvas_height", "patch_size", "reg_distance", "split_seed", "eval_batch_size", "threads"):
             value = getattr(self, name)
             _require(isinstance(value, (int, np.integer)) and not isinstance(value, bool)
                      or isinstance(value, float) and value.is_integer(), name, value, "an integer")
@@ -144,7 +145,8 @@ class LocalityConfig:
         # a batch of one can neither swap patches with a neighbour nor train BatchNorm
         _require(self.batch_size >= 2, "batch_size", self.batch_size, ">= 2")
         _require(self.num_train >= 2, "num_train", self.num_train, ">= 2")
-        for name in ("width", "max_epochs", "num_test", "canvas_size", "patch_size", "eval_batch_size"):
+        for name in ("width", "max_epochs", "num_test", "canvas_width", "canvas_height", "patch_size",
+                     "eval_batch_size"):
             _require(getattr(self, name) >= 1, name, getattr(self, name), ">= 1")
         for name in ("seed", "patience", "reg_distance", "split_seed", "threads"):
             _require(getattr(self, name) >= 0, name, getattr(self, name), ">= 0")
@@ -213,16 +215,18 @@ class IsSameClassTask:
 
     def __init__(self, data: IsSameClassImages, cfg: LocalityConfig, device: torch.device) -> None:
         size = data.train_images.shape[1]
-        if 2 * size + cfg.x > cfg.canvas_size:
-            raise ValueError(f"LocalityConfig.x = {cfg.x}: two {size} px images {cfg.x} px apart need a canvas of "
-                             f">= {2 * size + cfg.x} px, but canvas_size is {cfg.canvas_size}")
-        common = dict(distance=cfg.x, canvas_size=cfg.canvas_size, device=device, mean=data.mean, std=data.std)
+        if 2 * size + cfg.x > cfg.canvas_width or size > cfg.canvas_height:
+            raise ValueError(f"LocalityConfig.x = {cfg.x}: two {size} px images {cfg.x} px apart need a canvas at least "
+                             f"{size} px high and {2 * size + cfg.x} px wide, but canvas_height x canvas_width is "
+                             f"{cfg.canvas_height} x {cfg.canvas_width}")
+        common = dict(distance=cfg.x, canvas_width=cfg.canvas_width, canvas_height=cfg.canvas_height,
+                      device=device, mean=data.mean, std=data.std)
         self.train = IsSameClassPairs(data.train_images, data.train_labels, cfg.num_train,
                                       seed=derived_seed(cfg.seed, TRAIN_PAIRS_STREAM), **common)
         self.test = IsSameClassPairs(data.test_images, data.test_labels, cfg.num_test,
                                      seed=derived_seed(cfg.seed, TEST_PAIRS_STREAM), **common)
-        self.boxes = pair_boxes(cfg.x, size, cfg.canvas_size)
-        self.channels, self.image_size = data.train_images.shape[3], cfg.canvas_size
+        self.boxes = pair_boxes(cfg.x, size, cfg.canvas_width, cfg.canvas_height)
+        self.channels, self.input_hw = data.train_images.shape[3], (cfg.canvas_height, cfg.canvas_width)
         self.num_train, self.num_test = len(self.train), len(self.test)
         self.train_labels, self.test_labels = self.train.labels, self.test.labels
         self.meta = dict(data.meta, image_boxes=[list(b) for b in self.boxes])
@@ -256,7 +260,7 @@ class PathfinderTask:
                        for k, i in (("train", train_idx), ("test", test_idx))}
         self.train_labels = torch.as_tensor(data.labels[train_idx], device=device).float()
         self.test_labels = torch.as_tensor(data.labels[test_idx], device=device).float()
-        self.channels, self.image_size = 1, size
+        self.channels, self.input_hw = 1, (size, size)
         self.num_train, self.num_test = len(train_idx), len(test_idx)
         self.patch_size, self.reg_distance = cfg.patch_size, cfg.reg_distance
         self.meta = dict(data.meta, train_mean=self.mean, train_std=self.std)
@@ -278,7 +282,7 @@ class PathfinderTask:
         return self._inputs("test", index)
 
     def penalty_boxes(self, rng: np.random.Generator) -> tuple[Box, Box]:
-        return sample_patch_pair(self.image_size, self.image_size, self.patch_size, rng,
+        return sample_patch_pair(*self.input_hw, self.patch_size, rng,
                                  min_distance=self.reg_distance)
 
 
@@ -521,7 +525,7 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
         stand_in = bool(task.meta.get("stand_in", False))
         log(f"locality {cfg.task} x={cfg.x} lam={cfg.lam} seed={cfg.seed}{' [STAND-IN DATA]' if stand_in else ''}: "
             f"{cfg.arch} width {cfg.width} ({sum(p.numel() for p in model.parameters()):,} params) on "
-            f"{device_description(device)}, input {task.channels}x{task.image_size}x{task.image_size}, "
+            f"{device_description(device)}, input {task.channels}x{task.input_hw[0]}x{task.input_hw[1]}, "
             f"{task.num_train} train / {task.num_test} test, batch {cfg.batch_size}, up to {cfg.max_epochs} epochs, "
             f"amp {cfg.amp}, channels_last {cfg.channels_last}")
 
@@ -577,7 +581,7 @@ def _finish(cfg: LocalityConfig, task, model: nn.Module, device: torch.device, o
         amp=cfg.amp, channels_last=cfg.channels_last, wall_seconds=round(state.elapsed + wall, 3),
         wall_seconds_this_call=round(wall, 3), resumed_from=state.resumed_from,
         peak_memory=peak_memory_mb(device), num_train=task.num_train, num_test=task.num_test,
-        input_shape=[task.channels, task.image_size, task.image_size],
+        input_shape=[task.channels, *task.input_hw],
         train_positive_fraction=float(task.train_labels.mean().item()),
         test_positive_fraction=float(task.test_labels.mean().item()),
         stand_in=bool(task.meta.get("stand_in", False)), data=task.meta,
