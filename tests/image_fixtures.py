@@ -1,4 +1,5 @@
-"""Tiny dataset files in the native formats torchvision reads, and a fake web for download tests.
+"""Tiny dataset files in the native formats torchvision reads (written by ``impreg.data.formats``),
+and a fake web for download tests.
 
 The published MD5s torchvision holds belong to the real files, so tests that use these
 fixtures patch the expected checksums on the dataset class (``monkeypatch``, test-only).
@@ -9,7 +10,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import pickle
 import tarfile
 import urllib.error
 import urllib.request
@@ -17,6 +17,14 @@ from pathlib import Path
 
 import numpy as np
 from torchvision import datasets as tvd
+
+from impreg.data.formats import (
+    CIFAR_CLASSES,
+    cifar_batch_bytes,
+    cifar_meta_bytes,
+    gz_bytes,
+    idx_bytes,
+)
 
 MNIST_FILES = {  # torchvision resource name -> (split, kind)
     "train-images-idx3-ubyte.gz": ("train", "images"),
@@ -26,19 +34,9 @@ MNIST_FILES = {  # torchvision resource name -> (split, kind)
 }
 
 
-CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-
-
 def md5_of(path: Path | bytes) -> str:
     data = path if isinstance(path, bytes) else Path(path).read_bytes()
     return hashlib.md5(data).hexdigest()
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """idx ubyte encoding: magic 0x0000 08 <ndim>, big-endian uint32 dims, then the raw bytes."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + array.tobytes()
 
 
 def mnist_arrays(n_train: int = 12, n_test: int = 6, seed: int = 0) -> dict[str, np.ndarray]:
@@ -51,7 +49,7 @@ def mnist_arrays(n_train: int = 12, n_test: int = 6, seed: int = 0) -> dict[str,
 
 def mnist_blobs(arrays: dict[str, np.ndarray]) -> dict[str, bytes]:
     """The four .gz files as torchvision downloads them, by resource name."""
-    return {name: gzip.compress(idx_bytes(arrays[f"{split}_{kind}"]), mtime=0)
+    return {name: gz_bytes(idx_bytes(arrays[f"{split}_{kind}"]))
             for name, (split, kind) in MNIST_FILES.items()}
 
 
@@ -86,11 +84,9 @@ def cifar_blobs(arrays: dict[str, np.ndarray]) -> dict[str, bytes]:
     for key in arrays:
         name, field = key.split("/")
         if field == "data":
-            entry = {"batch_label": name, "data": arrays[key],
-                     "labels": [int(v) for v in arrays[f"{name}/labels"]],
-                     "filenames": [f"{name}_{i}.png" for i in range(len(arrays[key]))]}
-            blobs[name] = pickle.dumps(entry, protocol=2)
-    blobs["batches.meta"] = pickle.dumps({"label_names": list(CIFAR_CLASSES), "num_vis": 3072}, protocol=2)
+            blobs[name] = cifar_batch_bytes(name, arrays[key], arrays[f"{name}/labels"],
+                                            [f"{name}_{i}.png" for i in range(len(arrays[key]))])
+    blobs["batches.meta"] = cifar_meta_bytes(CIFAR_CLASSES)
     return blobs
 
 

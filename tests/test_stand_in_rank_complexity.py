@@ -18,8 +18,7 @@ from impreg.data.images import (
     load_images,
 )
 from impreg.data.stand_in import write_stand_in
-from impreg.data.tensorize import BinaryImageData
-from impreg.train.rank_complexity import make_data
+from impreg.data.tensorize import BinaryImageData, make_rank_complexity_data
 
 
 @pytest.fixture
@@ -95,7 +94,7 @@ def test_digits_ignore_the_stand_in_switch(folder):
 
 
 def test_tensorized_data_and_cli_carry_the_mark(folder, tmp_path, capsys):
-    data = make_data("mnist", "random_label", seed=0, data_dir=folder, allow_stand_in=True)
+    data = make_rank_complexity_data("mnist", "random_label", seed=0, data_dir=folder, allow_stand_in=True)
     assert data.meta["stand_in"] is True and data.num_pixels == 784
     out = tmp_path / "d.npz"
     assert main(["make-data", "rank-complexity", "--dataset", "cifar10", "--data-dir", str(folder), "--out",

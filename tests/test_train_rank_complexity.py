@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from impreg.cli import main
-from impreg.data.tensorize import BinaryImageData
+from impreg.data.tensorize import BinaryImageData, make_rank_complexity_data
 from impreg.factorizations.pixel_cp import PixelCP
 from impreg.train.rank_complexity import (
     CHECKPOINT,
@@ -18,7 +18,6 @@ from impreg.train.rank_complexity import (
     baseline_test_error,
     batch_order,
     init_seed,
-    make_data,
     run,
 )
 
@@ -160,17 +159,17 @@ def test_config_rejects_bad_values():
 
 
 def test_make_data_digits_subset_and_controls():
-    natural = make_data("digits", "natural", positive_class=6, seed=0, train_subset=500)
+    natural = make_rank_complexity_data("digits", "natural", positive_class=6, seed=0, train_subset=500)
     assert natural.train_bits.shape == (500, 64) and natural.test_bits.shape == (450, 64)
     assert natural.meta["stand_in"] is False and natural.meta["source_num_train"] == 1347
     assert set(np.unique(natural.train_targets)) == {0.0, 2.0}
-    label = make_data("digits", "random_label", positive_class=6, seed=0, train_subset=500)
+    label = make_rank_complexity_data("digits", "random_label", positive_class=6, seed=0, train_subset=500)
     np.testing.assert_array_equal(label.train_bits, natural.train_bits)  # same subset of images
     assert sorted(label.train_targets) == sorted(natural.train_targets)
     assert not np.array_equal(label.train_targets, natural.train_targets)
     assert 0 < baseline_test_error(natural) < 0.25
     with pytest.raises(ValueError, match="exceeds"):
-        make_data("digits", train_subset=5000)
+        make_rank_complexity_data("digits", train_subset=5000)
 
 
 def test_cli_trains_from_an_npz(tmp_path, data):

@@ -43,10 +43,10 @@ def _make_stand_in_images(args: argparse.Namespace) -> None:
 
 
 def _make_data_rank_complexity(args: argparse.Namespace) -> None:
-    from impreg.train.rank_complexity import make_data
+    from impreg.data.tensorize import make_rank_complexity_data
 
-    data = make_data(args.dataset, args.control, args.positive_class, args.seed, args.train_subset, args.data_dir,
-                     download=args.download, allow_stand_in=args.allow_stand_in)
+    data = make_rank_complexity_data(args.dataset, args.control, args.positive_class, args.seed, args.train_subset,
+                                     args.data_dir, download=args.download, allow_stand_in=args.allow_stand_in)
     data.save(args.out)
     m = data.meta
     print(f"wrote {args.out}: {m['dataset']} {m['control']}{' [STAND-IN DATA]' if m['stand_in'] else ''}, "
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_rank_complexity_parsers(top, make_data, train) -> None:
     """P1 Figure 4: image data (real or stand-in) as tensor completion, packed pixel-CP training, fetching."""
-    from impreg.data.images import DATASETS
+    from impreg.data.formats import DATASETS
     from impreg.data.stand_in import STAND_IN_DATASETS
     from impreg.data.tensorize import CONTROLS
     from impreg.train.rank_complexity import RankComplexityConfig

@@ -1,5 +1,5 @@
 """What the figure notebooks share about a training run's files: reading them with errors that name
-the file, and marking a diverged run in its panel."""
+the file (the log of a failed notebook is all a user sees), and marking a diverged run in its panel."""
 
 from __future__ import annotations
 
@@ -11,33 +11,53 @@ from typing import Any
 import pandas as pd
 
 
+def malformed(path: str | Path, why: str) -> ValueError:
+    return ValueError(f"run file {path} is malformed: {why}; rerun its training rule")
+
+
+def _require_file(path: str | Path) -> None:
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"run file {path} does not exist; rerun its training rule")
+
+
+def read_summary(path: str | Path, keys: Iterable[str]) -> dict:
+    """A run's summary.json, which must hold every key of ``keys``."""
+    _require_file(path)
+    try:
+        summary = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"run file {path} is malformed (not valid JSON: {err}); rerun its training rule") from err
+    keys = list(keys)
+    missing = [k for k in keys if k not in summary] if isinstance(summary, dict) else keys
+    if missing or not isinstance(summary, dict):
+        raise malformed(path, f"no {missing}")
+    return summary
+
+
+def read_metrics(path: str | Path, columns: Iterable[str], allow_empty: bool = False) -> pd.DataFrame:
+    """A run's metrics.csv, which must hold every column of ``columns`` and, unless ``allow_empty``, a row."""
+    _require_file(path)
+    try:
+        history = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ValueError(f"run file {path} is malformed ({err}); rerun its training rule") from err
+    missing = [c for c in columns if c not in history.columns]
+    if missing or (history.empty and not allow_empty):
+        raise malformed(path, f"missing columns {missing}, {len(history)} rows")
+    return history
+
+
 def read_run_files(summary_path: str | Path, metrics_path: str | Path, summary_keys: Iterable[str],
                    metric_columns: Iterable[str]) -> tuple[dict, pd.DataFrame]:
-    """A run's summary.json and metrics.csv. A missing or malformed file fails naming it: the log of a
-    failed notebook is all a user sees."""
+    """A run's summary.json and metrics.csv (see read_summary and read_metrics), whose last row is
+    complete unless the run diverged."""
     for p in (summary_path, metrics_path):
-        if not Path(p).exists():
-            raise FileNotFoundError(f"run file {p} does not exist; rerun its training rule")
-    try:
-        summary = json.loads(Path(summary_path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"run file {summary_path} is malformed (not valid JSON: {err}); rerun its training rule") from err
-    try:
-        history = pd.read_csv(metrics_path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise ValueError(f"run file {metrics_path} is malformed ({err}); rerun its training rule") from err
-    summary_keys, metric_columns = list(summary_keys), list(metric_columns)
-    missing = [k for k in summary_keys if k not in summary] if isinstance(summary, dict) else summary_keys
-    if missing:
-        raise ValueError(f"run file {summary_path} is malformed: no {missing}; rerun its training rule")
-    missing = [c for c in metric_columns if c not in history.columns]
-    if history.empty or missing:
-        raise ValueError(f"run file {metrics_path} is malformed: missing columns {missing}, {len(history)} rows; "
-                         "rerun its training rule")
+        _require_file(p)
+    summary = read_summary(summary_path, summary_keys)
+    history = read_metrics(metrics_path, metric_columns)
     # a diverged run legitimately ends on a non-finite row; any other run with one was cut short
     if summary.get("status") != "diverged" and history.iloc[-1].isna().any():
-        raise ValueError(f"run file {metrics_path} is malformed: its last row is incomplete (truncated?) although "
-                         f"the run did not diverge; rerun its training rule")
+        raise malformed(metrics_path, "its last row is incomplete (truncated?) although the run did not diverge")
     return summary, history
 
 

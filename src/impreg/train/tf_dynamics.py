@@ -63,7 +63,7 @@ class TFDynamicsConfig:
     """Settings of one tensor-factorization dynamics run."""
 
     init_std: float = 0.005  # std of the N(0, std^2) factor entries
-    num_components: int = 0  # R; 0 = the maximal possible rank (product of all dims but the largest)
+    num_components: int = 1000  # R, Figure 3's; 0 = the maximal possible rank (product of all dims but the largest)
     loss: str = "l2"  # l2 (mean squared error) or huber
     huber_delta: float = 1.0  # Huber threshold (torch's smooth-L1 beta) when loss = huber
     lr: float = 1e-2
