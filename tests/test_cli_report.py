@@ -71,3 +71,17 @@ def test_report_summarizes_per_figure_and_keeps_cells_short(tmp_path):
 def test_duplicate_claim_ids_rejected(tmp_path):
     with pytest.raises(ValueError, match="duplicate"):
         write_claims(tmp_path / "c.json", [Claim("a", "s", 1, 1, 0, True), Claim("a", "s", 1, 1, 0, True)])
+
+
+def test_report_from_the_cli_names_its_source_scale_and_figures_not_run(tmp_path):
+    claims = tmp_path / "claims" / "tf_dynamics.json"
+    write_claims(claims, [Claim("a", "s", 0.1, 0.1, "t", True)])
+    out = tmp_path / "REPLICATION.md"
+    assert main(["report", "--claims", str(claims), "--out", str(out), "--scale", "paper",
+                 "--source", "From the shipped runs.", "--not-run", "locality=its runs are not shipped"]) == 0
+    text = out.read_text()
+    assert "Scale: paper." in text and "From the shipped runs." in text
+    assert "| [locality](#locality) | P2 Fig. C (ResNet18) — **not run** | – | – | – |" in text
+    assert "`claims/tf_dynamics.json`" in text  # relative to the report, which may be copied with its folder
+    assert main(["report", "--claims", "--out", str(out), "--scale", "quick"]) == 0  # nothing made
+    assert "Scale: quick. Claims: 0 pass" in out.read_text()

@@ -1,17 +1,65 @@
 """Plain-Python helpers of the rule files (kept out of the .smk files, as Snakemake's linter asks)."""
 
 import json
+import os
 import shlex
 
+RUNS = "results/runs"  # where the training rules write their run folders
+RUN_FILES = ("metrics.csv", "summary.json")  # what a figure notebook reads of a run
 
-def notebook_outputs(name: str) -> dict[str, str]:
-    """The standard outputs of a figure notebook."""
+
+def notebook_outputs(name: str, out: str = "results") -> dict[str, str]:
+    """The standard outputs of a figure notebook, under ``out``."""
     return {
-        "pdf": f"results/figures/{name}.pdf",
-        "png": f"results/figures/{name}.png",
-        "claims": f"results/claims/{name}.json",
-        "notebook": f"results/notebooks/{name}.ipynb",
+        "pdf": f"{out}/figures/{name}.pdf",
+        "png": f"{out}/figures/{name}.png",
+        "claims": f"{out}/claims/{name}.json",
+        "notebook": f"{out}/notebooks/{name}.ipynb",
     }
+
+
+def run_files(run_dirs: list[str], name: str, runs_dir: str = RUNS) -> list[str]:
+    """File ``name`` of each run folder (under results/runs), as read from ``runs_dir`` instead."""
+    return [os.path.join(runs_dir, os.path.relpath(d, RUNS), name) for d in run_dirs]
+
+
+class FigureRuns:
+    """Where the figure rules read their runs: results/runs, or the shipped copies (from_shipped),
+    where a figure whose runs are not all there is not made; ``not_run`` says why."""
+
+    def __init__(self, runs_dir: str, from_shipped: bool) -> None:
+        self.runs_dir = runs_dir
+        self.from_shipped = from_shipped
+        self.not_run: dict[str, str] = {}
+
+    def files(self, run_dirs: list[str], name: str) -> list[str]:
+        return run_files(run_dirs, name, self.runs_dir)
+
+    def made(self, figure: str, run_dirs: list[str]) -> bool:
+        """Whether this run makes ``figure`` (always, except from shipped runs when some are missing)."""
+        if not self.from_shipped:
+            return True
+        missing = [f for name in RUN_FILES for f in self.files(run_dirs, name) if not os.path.isfile(f)]
+        total = len(RUN_FILES) * len(run_dirs)
+        if missing:
+            self.not_run[figure] = (
+                f"its runs are not shipped ({self.runs_dir} holds none of its {len(run_dirs)} runs)"
+                if len(missing) == total
+                else f"its runs are shipped in part ({len(missing)} of its {total} run files are missing in"
+                f" {self.runs_dir})"
+            ) + "; make replicate trains them"
+        return not missing
+
+
+def report_extras(figure_runs: FigureRuns, shipped_dir: str, scale: str) -> str:
+    """The report's --scale, and its --source and --not-run arguments when made from shipped runs."""
+    if not figure_runs.from_shipped:
+        return f"--scale {scale}"
+    source = (f"Made without training from the runs shipped in {figure_runs.runs_dir}; {shipped_dir}/ORIGIN.json"
+              " names the commit and config that made them." if os.path.isfile(f"{shipped_dir}/ORIGIN.json")
+              else f"Made from the shipped runs, but none is shipped at this scale ({shipped_dir}).")
+    not_run = " ".join(shlex.quote(f"{f}={why}") for f, why in figure_runs.not_run.items())
+    return f"--scale {scale} --source {shlex.quote(source)}" + (f" --not-run {not_run}" if not_run else "")
 
 
 def papermill_params(**values) -> str:

@@ -68,9 +68,11 @@ def outcome_message(waiting: dict[str, dict[str, list[Path]]], failed: list[str]
 
 
 def finish_failed_run(dag, claims_files: list[str], downloads: Downloads, data_dir: str | None, scale: str,
-                      report: str, changes: dict[str, str], figures_dir: str) -> str:
+                      report: str, changes: dict[str, str], figures_dir: str,
+                      left_out: dict[str, str] | None = None) -> str:
     """After failed jobs: rewrite the report (when the run was to make it) with the figures that did
-    not run listed as such, and return the message for the user ('' when no figure is missing)."""
+    not run listed as such, and return the message for the user ('' when no figure is missing).
+    ``left_out``: figures this run was never to make, with why (from shipped runs: not shipped)."""
     unfinished = unfinished_outputs(dag)
     missing = figures_not_run(claims_files, unfinished)
     if not missing:
@@ -85,6 +87,7 @@ def finish_failed_run(dag, claims_files: list[str], downloads: Downloads, data_d
         reasons = {f: "waiting for the " + " and ".join(LABELS[d] for d in waiting[f]) + " files (no download "
                    f"possible here); provide them in {folder} and run again" for f in waiting}
         reasons |= {f: "a job it needs failed (see the workflow's log)" for f in failed}
+        reasons |= left_out or {}
         ran = [c for c in claims_files if Path(c).stem not in missing]
         write_replication_report([Path(c) for c in ran], Path(report), figures_dir=figures_dir, changes=changes,
                                  not_run=reasons)

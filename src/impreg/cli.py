@@ -3,6 +3,7 @@
     python -m impreg make-data tf-dynamics --order 4 ... --out results/data/tf_dynamics/x.npz
     python -m impreg train tf-dynamics --data x.npz --out-dir results/runs/tf_dynamics/<run> --init-std 0.005
     python -m impreg report --claims results/claims/*.json --out results/REPLICATION.md
+    python -m impreg ship-runs --to results/shipped/paper --scale paper   # then make figures, ship-outputs
 """
 
 from __future__ import annotations
@@ -82,9 +83,48 @@ def _report(args: argparse.Namespace) -> None:
     from impreg.report import write_replication_report
 
     changes = dict(item.split("=", 1) for item in args.changes)
+    not_run = dict(item.split("=", 1) for item in args.not_run)
     write_replication_report([Path(p) for p in args.claims], Path(args.out), figures_dir=args.figures_dir,
-                             changes=changes)
+                             changes=changes, not_run=not_run, source=args.source, scale=args.scale)
     print(f"wrote {args.out}")
+
+
+def _ship_runs(args: argparse.Namespace) -> None:
+    from impreg.shipped import ship_runs
+
+    figures = ship_runs(Path(args.results), Path(args.to), args.scale, args.runs_commit, args.config,
+                        args.figures, args.note)
+    print(f"shipped the runs of {', '.join(figures) or 'no figure'} into {args.to}/runs")
+
+
+def _ship_outputs(args: argparse.Namespace) -> None:
+    from impreg.shipped import ship_outputs, shipped_size
+
+    figures = ship_outputs(Path(args.made), Path(args.to), args.scale, args.runs_commit, args.config, args.note)
+    print(f"shipped {', '.join(figures) or 'no figure'} and the report into {args.to}; "
+          f"{shipped_size(Path(args.to).parent) / 1e6:.1f} MB shipped in all")
+
+
+def _add_ship_parsers(top) -> None:
+    """Refresh results/shipped/<scale> (see impreg.shipped; make ship runs both around make figures)."""
+    p = top.add_parser("ship-runs", help="copy the run files of a workflow run's finished figures into the shipped folder")
+    p.add_argument("--results", default="results", help="the workflow run's results folder")
+    p.add_argument("--to", required=True, help="the shipped folder of this scale, e.g. results/shipped/paper")
+    p.add_argument("--scale", required=True, choices=["paper", "quick"])
+    p.add_argument("--runs-commit", default=None, help="the commit that made the runs (default: HEAD)")
+    p.add_argument("--config", default="", help="the config file the runs were made with")
+    p.add_argument("--figures", nargs="*", default=None, help="only these figures (default: every finished one)")
+    p.add_argument("--note", default="", help="a sentence on the runs' origin, kept in ORIGIN.json")
+    p.set_defaults(func=_ship_runs)
+
+    p = top.add_parser("ship-outputs", help="copy what make figures made from the shipped runs into the shipped folder")
+    p.add_argument("--made", required=True, help="make figures' output folder, e.g. results/from_shipped/paper")
+    p.add_argument("--to", required=True, help="the shipped folder of this scale, e.g. results/shipped/paper")
+    p.add_argument("--scale", required=True, choices=["paper", "quick"])
+    p.add_argument("--runs-commit", default=None, help="the commit that made runs copied in by hand")
+    p.add_argument("--config", default="", help="the config file those runs were made with")
+    p.add_argument("--note", default="", help="a sentence on those runs' origin, kept in ORIGIN.json")
+    p.set_defaults(func=_ship_outputs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,12 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rank_complexity_parsers(top, make_data, train)
 
     p = top.add_parser("report", help="gather claims files into REPLICATION.md")
-    p.add_argument("--claims", nargs="+", required=True)
+    p.add_argument("--claims", nargs="*", required=True, help="claims files (none: every figure is not run)")
     p.add_argument("--out", required=True)
     p.add_argument("--figures-dir", default=None, help="link figures relative to the report")
     p.add_argument("--changes", nargs="*", default=[], metavar="FIGURE=TEXT",
                    help="what a figure's settings change from the paper (one paragraph per figure)")
+    p.add_argument("--not-run", nargs="*", default=[], metavar="FIGURE=REASON",
+                   help="figures without claims, listed as not run with why")
+    p.add_argument("--source", default=None, help="one sentence on where the runs come from")
+    p.add_argument("--scale", default=None, help="the scale, said when no claims file says it")
     p.set_defaults(func=_report)
+    _add_ship_parsers(top)
     return parser
 
 

@@ -68,7 +68,7 @@ def _not_run_block(figure: str, reason: str) -> list[str]:
 
 
 def _block(figure: str, claims: list[Claim], figures_dir: Path | None, report_dir: Path,
-           changes: str | None) -> list[str]:
+           changes: str | None, claims_file: str) -> list[str]:
     what, extension = FIGURES.get(figure, (figure, False))
     lines = [f"## {figure}", "", f"{what}{' — an extension, counted apart' if extension else ''}.", ""]
     if figures_dir is not None:
@@ -82,15 +82,20 @@ def _block(figure: str, claims: list[Claim], figures_dir: Path | None, report_di
         measured = c.measured if c.passed is not None else f"not checked: {c.note}"
         lines.append("| " + " | ".join([c.id, _cell(c.statement), _cell(c.paper, 80), _cell(measured),
                                         f"**{c.verdict}**"]) + " |")
-    return lines + ["", f"Every claim in full (tolerance, notes): `results/claims/{figure}.json`.", ""]
+    return lines + ["", f"Every claim in full (tolerance, notes): `{claims_file}`.", ""]
 
 
 def render_report(claims_by_figure: dict[str, list[Claim]], figures_dir: Path | None, report_dir: Path,
-                  changes: dict[str, str] | None = None, not_run: dict[str, str] | None = None) -> str:
-    """The report; ``not_run`` maps each figure that did not run to why (it has no claims)."""
+                  changes: dict[str, str] | None = None, not_run: dict[str, str] | None = None,
+                  source: str | None = None, claims_files: dict[str, str] | None = None,
+                  scale: str | None = None) -> str:
+    """The report; ``not_run`` maps each figure that did not run to why (it has no claims), ``source``
+    says where the runs come from, ``claims_files`` names each figure's claims file (relative to the
+    report; default claims/<figure>.json), ``scale`` the scale when no claim says it."""
     not_run = {f: why for f, why in (not_run or {}).items() if f not in claims_by_figure}
     counts = _counts([c for claims in claims_by_figure.values() for c in claims])
     scales = sorted({c.scale for claims in claims_by_figure.values() for c in claims if c.scale})
+    scales = scales or ([scale] if scale else [])
     lines = [
         "# Replication report",
         "",
@@ -100,6 +105,7 @@ def render_report(claims_by_figure: dict[str, list[Claim]], figures_dir: Path | 
         + (f" Not run: {len(not_run)} figure{'s' if len(not_run) > 1 else ''} ({', '.join(ordered(list(not_run)))}), "
            "whose claims are counted nowhere." if not_run else ""),
         "",
+        *([" ".join(source.split()), ""] if source else []),
         "Each claim is computed from the runs by the package (`impreg.claims`) and judged against the "
         "paper's value by a rule fixed before the runs. A claim that could not be checked says why.",
         "",
@@ -110,7 +116,8 @@ def render_report(claims_by_figure: dict[str, list[Claim]], figures_dir: Path | 
         if figure in not_run:
             lines += _not_run_block(figure, not_run[figure])
         else:
-            lines += _block(figure, claims_by_figure[figure], figures_dir, report_dir, (changes or {}).get(figure))
+            lines += _block(figure, claims_by_figure[figure], figures_dir, report_dir, (changes or {}).get(figure),
+                            (claims_files or {}).get(figure, f"claims/{figure}.json"))
     return "\n".join(lines)
 
 
@@ -121,10 +128,13 @@ def ordered(figures: list[str]) -> list[str]:
 
 
 def write_replication_report(claims_files: list[Path], out: Path, figures_dir: str | None = None,
-                             changes: dict[str, str] | None = None, not_run: dict[str, str] | None = None) -> None:
+                             changes: dict[str, str] | None = None, not_run: dict[str, str] | None = None,
+                             source: str | None = None, scale: str | None = None) -> None:
     by_stem = {Path(p).stem: Path(p) for p in claims_files}
     claims_by_figure = {f: read_claims(by_stem[f]) for f in ordered(list(by_stem))}
+    # named relative to the report, so that a report copied with its folder still points at them
+    relative = {f: os.path.relpath(p, out.parent) for f, p in by_stem.items()}
     text = render_report(claims_by_figure, Path(figures_dir) if figures_dir else None, out.parent, changes,
-                         not_run)
+                         not_run, source, relative, scale)
     with atomic_path(out) as tmp:
         tmp.write_text(text)

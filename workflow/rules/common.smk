@@ -2,7 +2,7 @@
 # per-paper target lists that each experiment's rule file extends.
 import os
 
-from rule_helpers import fmt_float, notebook_outputs, papermill_params, src_pythonpath
+from rule_helpers import FigureRuns, fmt_float, notebook_outputs, papermill_params, report_extras, src_pythonpath
 
 # Rules call the package from this checkout, so a conda environment made by --sdm conda
 # (which holds the dependencies but not the package) runs the same code as the venv.
@@ -21,3 +21,14 @@ STAND_IN_DIR = "results/data/rank_complexity/stand_in_images"
 PAPER1_TARGETS = []
 PAPER2_TARGETS = []
 CLAIMS = []
+
+# from_shipped (make figures): the figure and report rules read the runs shipped in the repository
+# and write under results/from_shipped/<scale>, so that neither the shipped files nor a measured
+# run's outputs are touched; a figure whose runs are not all shipped is left out, listed as not run.
+FROM_SHIPPED = config["from_shipped"]
+SHIPPED_DIR = f"results/shipped/{config['scale']}"
+OUT = f"results/from_shipped/{config['scale']}" if FROM_SHIPPED else "results"
+RUNS_DIR = f"{SHIPPED_DIR}/runs" if FROM_SHIPPED else "results/runs"
+# the run files each figure rule reads (FIGURE_RUNS.files) and whether a figure is made (.made)
+FIGURE_RUNS = FigureRuns(RUNS_DIR, FROM_SHIPPED)
+NOT_RUN = FIGURE_RUNS.not_run  # figure -> why it is not made (from_shipped only)

@@ -13,15 +13,19 @@ IRK_RUN_DIRS = {
     model: [f"results/runs/incremental_rank/{irk_run_name(IRK, model, seed)}" for seed in IRK["seeds"]]
     for model in IRK_MODELS
 }
-IRK_FIGURE = notebook_outputs("incremental_rank")
+IRK_ALL_RUN_DIRS = [run for model in IRK_MODELS for run in IRK_RUN_DIRS[model]]
+IRK_FIGURE = notebook_outputs("incremental_rank", OUT)
 # the notebook's second figure: every panel over its full range, above the reconstruction errors
-IRK_FULL = notebook_outputs("incremental_rank_full")
+IRK_FULL = notebook_outputs("incremental_rank_full", OUT)
 HTD = config["htf_detail"]
-HTD_FIGURE = notebook_outputs("htf_detail")
+HTD_FIGURE = notebook_outputs("htf_detail", OUT)
 
-PAPER2_TARGETS += [IRK_FIGURE["pdf"], IRK_FIGURE["png"], IRK_FIGURE["claims"], IRK_FULL["pdf"], IRK_FULL["png"]]
-PAPER2_TARGETS += [HTD_FIGURE["pdf"], HTD_FIGURE["png"], HTD_FIGURE["claims"]]
-CLAIMS += [IRK_FIGURE["claims"], HTD_FIGURE["claims"]]
+if FIGURE_RUNS.made("incremental_rank", IRK_ALL_RUN_DIRS):
+    PAPER2_TARGETS += [IRK_FIGURE["pdf"], IRK_FIGURE["png"], IRK_FIGURE["claims"], IRK_FULL["pdf"], IRK_FULL["png"]]
+    CLAIMS.append(IRK_FIGURE["claims"])
+if FIGURE_RUNS.made("htf_detail", IRK_RUN_DIRS["htf"]):
+    PAPER2_TARGETS += [HTD_FIGURE["pdf"], HTD_FIGURE["png"], HTD_FIGURE["claims"]]
+    CLAIMS.append(HTD_FIGURE["claims"])
 
 
 
@@ -78,8 +82,8 @@ rule incremental_rank_train:
 rule incremental_rank:
     input:
         notebook="notebooks/incremental_rank.ipynb",
-        metrics=[os.path.join(run, "metrics.csv") for model in IRK_MODELS for run in IRK_RUN_DIRS[model]],
-        summaries=[os.path.join(run, "summary.json") for model in IRK_MODELS for run in IRK_RUN_DIRS[model]],
+        metrics=FIGURE_RUNS.files(IRK_ALL_RUN_DIRS, "metrics.csv"),
+        summaries=FIGURE_RUNS.files(IRK_ALL_RUN_DIRS, "summary.json"),
     output:
         pdf=IRK_FIGURE["pdf"],
         png=report(IRK_FIGURE["png"], caption="../report/incremental_rank.rst", category="Paper 2"),
@@ -101,7 +105,7 @@ rule incremental_rank:
             out_claims=output.claims,
         ),
     log:
-        "results/logs/incremental_rank/figure.log",
+        f"{OUT}/logs/incremental_rank/figure.log",
     conda:
         CONDA_ENV
     shell:
@@ -111,8 +115,8 @@ rule incremental_rank:
 rule htf_detail:
     input:
         notebook="notebooks/htf_detail.ipynb",
-        metrics=[os.path.join(run, "metrics.csv") for run in IRK_RUN_DIRS["htf"]],
-        summaries=[os.path.join(run, "summary.json") for run in IRK_RUN_DIRS["htf"]],
+        metrics=FIGURE_RUNS.files(IRK_RUN_DIRS["htf"], "metrics.csv"),
+        summaries=FIGURE_RUNS.files(IRK_RUN_DIRS["htf"], "summary.json"),
     output:
         pdf=HTD_FIGURE["pdf"],
         png=report(HTD_FIGURE["png"], caption="../report/htf_detail.rst", category="Paper 2"),
@@ -129,7 +133,7 @@ rule htf_detail:
             out_claims=output.claims,
         ),
     log:
-        "results/logs/htf_detail/figure.log",
+        f"{OUT}/logs/htf_detail/figure.log",
     conda:
         CONDA_ENV
     shell:

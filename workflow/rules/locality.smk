@@ -39,8 +39,8 @@ LOC_RUNS = {
     for figure, spec in LOC_FIGURES.items()
 }
 LOC_OUTPUTS = {
-    figure: notebook_outputs(figure)
-    | {f"table_{ext}": f"results/tables/{figure}.{ext}" for ext in ("csv", "md", "tex")}
+    figure: notebook_outputs(figure, OUT)
+    | {f"table_{ext}": f"{OUT}/tables/{figure}.{ext}" for ext in ("csv", "md", "tex")}
     for figure in LOC_FIGURES
 }
 LOC_FIGURE_FILES = {
@@ -67,8 +67,9 @@ LOC_TASK_FLAGS = {
 }
 
 for _figure in LOC_FIGURES:
-    PAPER2_TARGETS += LOC_FIGURE_FILES[_figure]
-    CLAIMS.append(LOC_OUTPUTS[_figure]["claims"])
+    if FIGURE_RUNS.made(_figure, LOC_RUNS[_figure]):
+        PAPER2_TARGETS += LOC_FIGURE_FILES[_figure]
+        CLAIMS.append(LOC_OUTPUTS[_figure]["claims"])
 
 
 # Reading CIFAR-10 into one file is light; Pathfinder generation and training are cluster jobs.
@@ -169,20 +170,20 @@ rule locality_train:
 rule locality_figure:
     input:
         notebook="notebooks/locality.ipynb",
-        metrics=lambda wc: [os.path.join(r, "metrics.csv") for r in LOC_RUNS[wc.figure]],
-        summaries=lambda wc: [os.path.join(r, "summary.json") for r in LOC_RUNS[wc.figure]],
+        metrics=lambda wc: FIGURE_RUNS.files(LOC_RUNS[wc.figure], "metrics.csv"),
+        summaries=lambda wc: FIGURE_RUNS.files(LOC_RUNS[wc.figure], "summary.json"),
     output:
-        pdf="results/figures/{figure}.pdf",
+        pdf=f"{OUT}/figures/{{figure}}.pdf",
         png=report(
-            "results/figures/{figure}.png",
+            f"{OUT}/figures/{{figure}}.png",
             caption="../report/locality.rst",
             category="Paper 2",
         ),
-        claims="results/claims/{figure}.json",
-        notebook="results/notebooks/{figure}.ipynb",
-        table_csv="results/tables/{figure}.csv",
-        table_md="results/tables/{figure}.md",
-        table_tex="results/tables/{figure}.tex",
+        claims=f"{OUT}/claims/{{figure}}.json",
+        notebook=f"{OUT}/notebooks/{{figure}}.ipynb",
+        table_csv=f"{OUT}/tables/{{figure}}.csv",
+        table_md=f"{OUT}/tables/{{figure}}.md",
+        table_tex=f"{OUT}/tables/{{figure}}.tex",
     wildcard_constraints:
         figure="locality|locality_resnet34",
     params:
@@ -204,7 +205,7 @@ rule locality_figure:
             out_table=output.table_csv.removesuffix(".csv"),
         ),
     log:
-        "results/logs/locality/{figure}.log",
+        f"{OUT}/logs/locality/{{figure}}.log",
     conda:
         CONDA_ENV
     shell:

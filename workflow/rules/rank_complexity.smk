@@ -16,7 +16,7 @@ RC_OFFLINE = ["digits", "mnist5k"]
 RC_STAND_IN_DATASETS = [d for ds in RC_FIGURES.values() for d in ds if d not in RC_OFFLINE]
 RC_DATA = "results/data/rank_complexity/{dataset}_{control}.npz"
 RC_RUN = "results/runs/rank_complexity/{dataset}_{control}"
-RC_TABLE = "results/tables/{figure}.{ext}"
+RC_TABLE = f"{OUT}/tables/{{figure}}.{{ext}}"
 RC_TABLE_EXTS = ["csv", "md", "tex"]
 RC_WILDCARDS = {"dataset": "mnist5k|mnist|fmnist|cifar10|digits", "control": "natural|random_image|random_label"}
 
@@ -27,7 +27,7 @@ if config["data_dir"]:
 
 # per figure: its outputs (the notebook's, plus the table) and the run folders it reads
 RC_OUTPUTS = {
-    figure: notebook_outputs(figure)
+    figure: notebook_outputs(figure, OUT)
     | {f"table_{ext}": RC_TABLE.format(figure=figure, ext=ext) for ext in RC_TABLE_EXTS}
     for figure in RC_FIGURES
 }
@@ -69,8 +69,9 @@ RC_DOWNLOADS = {
 }
 
 for _figure in RC_FIGURES:
-    PAPER1_TARGETS += RC_FIGURE_FILES[_figure]
-    CLAIMS.append(RC_OUTPUTS[_figure]["claims"])
+    if FIGURE_RUNS.made(_figure, RC_RUNS[_figure]):
+        PAPER1_TARGETS += RC_FIGURE_FILES[_figure]
+        CLAIMS.append(RC_OUTPUTS[_figure]["claims"])
 
 
 
@@ -160,20 +161,20 @@ rule rank_complexity_train:
 rule rank_complexity_figure:
     input:
         notebook="notebooks/rank_complexity.ipynb",
-        metrics=lambda wc: [os.path.join(r, "metrics.csv") for r in RC_RUNS[wc.figure]],
-        summaries=lambda wc: [os.path.join(r, "summary.json") for r in RC_RUNS[wc.figure]],
+        metrics=lambda wc: FIGURE_RUNS.files(RC_RUNS[wc.figure], "metrics.csv"),
+        summaries=lambda wc: FIGURE_RUNS.files(RC_RUNS[wc.figure], "summary.json"),
     output:
-        pdf="results/figures/{figure}.pdf",
+        pdf=f"{OUT}/figures/{{figure}}.pdf",
         png=report(
-            "results/figures/{figure}.png",
+            f"{OUT}/figures/{{figure}}.png",
             caption="../report/rank_complexity.rst",
             category="Paper 1",
         ),
-        claims="results/claims/{figure}.json",
-        notebook="results/notebooks/{figure}.ipynb",
-        table_csv="results/tables/{figure}.csv",
-        table_md="results/tables/{figure}.md",
-        table_tex="results/tables/{figure}.tex",
+        claims=f"{OUT}/claims/{{figure}}.json",
+        notebook=f"{OUT}/notebooks/{{figure}}.ipynb",
+        table_csv=f"{OUT}/tables/{{figure}}.csv",
+        table_md=f"{OUT}/tables/{{figure}}.md",
+        table_tex=f"{OUT}/tables/{{figure}}.tex",
     wildcard_constraints:
         figure="|".join(RC_FIGURES),
     params:
@@ -194,7 +195,7 @@ rule rank_complexity_figure:
             out_table=output.table_csv.removesuffix(".csv"),
         ),
     log:
-        "results/logs/rank_complexity/{figure}.log",
+        f"{OUT}/logs/rank_complexity/{{figure}}.log",
     conda:
         CONDA_ENV
     shell:

@@ -41,14 +41,16 @@ rule report:
     input:
         CLAIMS,
     output:
-        report("results/REPLICATION.md", caption="../report/replication.rst", category="0 Summary"),
+        report(f"{OUT}/REPLICATION.md", caption="../report/replication.rst", category="0 Summary"),
     params:
         impreg=IMPREG,
+        figures_dir=f"{OUT}/figures",
         changes=figure_changes(CLAIMS),
+        extras=report_extras(FIGURE_RUNS, SHIPPED_DIR, config["scale"]),
     log:
-        "results/logs/report.log",
+        f"{OUT}/logs/report.log",
     conda:
         CONDA_ENV
     shell:
-        "{params.impreg} report --claims {input} --out {output} --figures-dir results/figures"
-        " --changes {params.changes} > {log} 2>&1"
+        "{params.impreg} report --claims {input} --out {output} --figures-dir {params.figures_dir}"
+        " --changes {params.changes} {params.extras} > {log} 2>&1"

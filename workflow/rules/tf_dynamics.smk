@@ -9,10 +9,11 @@ TFD_RUN = "results/runs/tf_dynamics/order{order}_dim{mode_dim}_R{num_components}
     **TFD
 )
 TFD_RUNS = expand(TFD_RUN, init=[fmt_float(s) for s in TFD["init_stds"]], seed=TFD["seeds"])
-TFD_FIGURE = notebook_outputs("tf_dynamics")
+TFD_FIGURE = notebook_outputs("tf_dynamics", OUT)
 
-PAPER1_TARGETS += [TFD_FIGURE["pdf"], TFD_FIGURE["png"], TFD_FIGURE["claims"]]
-CLAIMS.append(TFD_FIGURE["claims"])
+if FIGURE_RUNS.made("tf_dynamics", TFD_RUNS):
+    PAPER1_TARGETS += [TFD_FIGURE["pdf"], TFD_FIGURE["png"], TFD_FIGURE["claims"]]
+    CLAIMS.append(TFD_FIGURE["claims"])
 
 # Light jobs run where Snakemake runs, never as cluster jobs (profiles/slurm).
 localrules:
@@ -74,8 +75,8 @@ rule tf_dynamics_train:
 rule tf_dynamics:
     input:
         notebook="notebooks/tf_dynamics.ipynb",
-        metrics=[os.path.join(run, "metrics.csv") for run in TFD_RUNS],
-        summaries=[os.path.join(run, "summary.json") for run in TFD_RUNS],
+        metrics=FIGURE_RUNS.files(TFD_RUNS, "metrics.csv"),
+        summaries=FIGURE_RUNS.files(TFD_RUNS, "summary.json"),
     output:
         pdf=TFD_FIGURE["pdf"],
         png=report(TFD_FIGURE["png"], caption="../report/tf_dynamics.rst", category="Paper 1"),
@@ -93,7 +94,7 @@ rule tf_dynamics:
             out_claims=output.claims,
         ),
     log:
-        "results/logs/tf_dynamics/figure.log",
+        f"{OUT}/logs/tf_dynamics/figure.log",
     conda:
         CONDA_ENV
     shell:

@@ -9,10 +9,11 @@ TFV = config["tf_dynamics_variants"]
 TFV_RUNS = tfv_runs(TFV)  # run name -> (variant, init, seed)
 TFV_DATA = tfv_datasets(TFV)  # data file name -> (variant, seed)
 TFV_RUN_DIRS = [f"results/runs/tf_dynamics_variants/{run}" for run in TFV_RUNS]
-TFV_FIGURE = notebook_outputs("tf_dynamics_variants")
+TFV_FIGURE = notebook_outputs("tf_dynamics_variants", OUT)
 
-PAPER1_TARGETS += [TFV_FIGURE["pdf"], TFV_FIGURE["png"], TFV_FIGURE["claims"]]
-CLAIMS.append(TFV_FIGURE["claims"])
+if FIGURE_RUNS.made("tf_dynamics_variants", TFV_RUN_DIRS):
+    PAPER1_TARGETS += [TFV_FIGURE["pdf"], TFV_FIGURE["png"], TFV_FIGURE["claims"]]
+    CLAIMS.append(TFV_FIGURE["claims"])
 
 
 
@@ -68,8 +69,8 @@ rule tf_dynamics_variants_train:
 rule tf_dynamics_variants:
     input:
         notebook="notebooks/tf_dynamics_variants.ipynb",
-        metrics=[os.path.join(run, "metrics.csv") for run in TFV_RUN_DIRS],
-        summaries=[os.path.join(run, "summary.json") for run in TFV_RUN_DIRS],
+        metrics=FIGURE_RUNS.files(TFV_RUN_DIRS, "metrics.csv"),
+        summaries=FIGURE_RUNS.files(TFV_RUN_DIRS, "summary.json"),
     output:
         pdf=TFV_FIGURE["pdf"],
         png=report(TFV_FIGURE["png"], caption="../report/tf_dynamics_variants.rst", category="Paper 1"),
@@ -88,7 +89,7 @@ rule tf_dynamics_variants:
             out_claims=output.claims,
         ),
     log:
-        "results/logs/tf_dynamics_variants/figure.log",
+        f"{OUT}/logs/tf_dynamics_variants/figure.log",
     conda:
         CONDA_ENV
     shell:
