@@ -24,9 +24,8 @@ from impreg.cli import main
 from impreg.data.locality_sources import make_is_same_class_images
 from impreg.data.pathfinder import PathfinderConfig, PathfinderData, generate_pathfinder
 from impreg.regularizers import abs_cosine, choose_patch_order, sample_patch_pair, swap_patch
-from impreg.train import locality
+from impreg.train import harness, locality
 from impreg.train.locality import (
-    CHECKPOINT,
     TIMING_COLUMNS,
     LocalityConfig,
     batch_bounds,
@@ -34,6 +33,7 @@ from impreg.train.locality import (
     run,
     stop_reason,
 )
+from impreg.train.reliability import CHECKPOINT
 
 COLUMNS = ["epoch", "train_loss", "train_accuracy", "train_penalty", "test_loss", "test_accuracy",
            "epoch_seconds", "train_images_per_second"]
@@ -261,8 +261,10 @@ def test_a_nan_loss_ends_the_run_as_diverged(pf_data, tmp_path, monkeypatch):
 
 
 def _sigterm_at_call(monkeypatch, name: str, call: int) -> None:
-    """Send SIGTERM to this process at the ``call``-th call of ``locality.<name>`` (before it runs)."""
-    real, calls = getattr(locality, name), [0]
+    """Send SIGTERM to this process at the ``call``-th call of ``<module>.<name>`` (before it runs):
+    a train step of locality's or a checkpoint write of the harness's (``save_state``)."""
+    module = harness if name == "save_state" else locality
+    real, calls = getattr(module, name), [0]
 
     def wrapper(*args, **kwargs):
         calls[0] += 1
@@ -271,12 +273,12 @@ def _sigterm_at_call(monkeypatch, name: str, call: int) -> None:
             assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None)
             signal.raise_signal(signal.SIGTERM)
         return real(*args, **kwargs)
-    monkeypatch.setattr(locality, name, wrapper)
+    monkeypatch.setattr(module, name, wrapper)
 
 
 @pytest.mark.parametrize("name,call,kept,message", [
     ("_train_step", 3, 1, "SIGTERM: stopped during epoch 2, which is abandoned"),  # epoch 2's first batch
-    ("_save", 2, 2, "SIGTERM: stopped after epoch 2; checkpoint"),  # epoch 2 done: its checkpoint is written
+    ("save_state", 2, 2, "SIGTERM: stopped after epoch 2; checkpoint"),  # epoch 2 done: its checkpoint is written
 ])
 def test_sigterm_exits_143_keeping_a_whole_checkpoint_and_the_rerun_ends_as_uninterrupted(
         name, call, kept, message, pf_data, tmp_path, monkeypatch):
@@ -297,7 +299,7 @@ def test_sigterm_exits_143_keeping_a_whole_checkpoint_and_the_rerun_ends_as_unin
 
 
 def test_a_sigterm_after_the_last_epoch_lets_the_run_finish(pf_data, tmp_path, monkeypatch):
-    _sigterm_at_call(monkeypatch, "_save", 2)
+    _sigterm_at_call(monkeypatch, "save_state", 2)
     summary = run(pf_cfg(max_epochs=2), pf_data, tmp_path, log=quiet)
     assert summary["status"] == "max_epochs" and (tmp_path / "summary.json").exists()
 

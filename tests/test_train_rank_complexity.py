@@ -13,13 +13,13 @@ from impreg.cli import main
 from impreg.data.tensorize import BinaryImageData, make_rank_complexity_data
 from impreg.factorizations.pixel_cp import PixelCP
 from impreg.train.rank_complexity import (
-    CHECKPOINT,
     RankComplexityConfig,
     baseline_test_error,
     batch_order,
     init_seed,
     run,
 )
+from impreg.train.reliability import CHECKPOINT
 
 
 def _tiny(n_train: int = 60, n_test: int = 30, pixels: int = 12, seed: int = 0) -> BinaryImageData:
@@ -89,7 +89,7 @@ def test_resume_after_interruption_gives_the_uninterrupted_numbers(tmp_path, dat
     assert torch.load(tmp_path / "cut" / CHECKPOINT, weights_only=False)["epoch"] == 4
     messages = []
     resumed = run(cfg, data, tmp_path / "cut", log=messages.append)
-    assert resumed["resumed_from_epoch"] == 4 and any("resuming" in m for m in messages)
+    assert resumed["resumed_from"] == 4 and any("resuming" in m for m in messages)
     assert resumed["status"] == "completed" and resumed["steps"] == whole["steps"]
     assert (tmp_path / "cut" / "metrics.csv").read_text() == (tmp_path / "whole" / "metrics.csv").read_text()
     assert resumed["final"] == whole["final"]
@@ -100,7 +100,7 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path, data):
     messages = []
     other = run(_cfg(lr=5e-3), data, tmp_path / "x", log=messages.append)
     fresh = run(_cfg(lr=5e-3), data, tmp_path / "fresh", log=lambda *_: None)
-    assert other["resumed_from_epoch"] is None and any("other settings" in m for m in messages)
+    assert other["resumed_from"] is None and any("other settings" in m for m in messages)
     assert other["final"] == fresh["final"]
     # and a corrupt checkpoint means a fresh start, not a crash
     (tmp_path / "x" / CHECKPOINT).write_bytes(b"not a checkpoint")
@@ -213,6 +213,6 @@ def test_a_terminated_then_killed_job_resumes_from_its_checkpoint(tmp_path, data
     cfg = _cfg(seeds=(0, 1), epochs=300, batch_size=16, lr=0.01, eval_every=100, checkpoint_every=10)
     killed = run(cfg, data, tmp_path / "killed", log=lambda *_: None)
     whole = run(cfg, data, tmp_path / "whole", log=lambda *_: None)
-    assert killed["resumed_from_epoch"] == after_kill > after_term and killed["final"] == whole["final"]
+    assert killed["resumed_from"] == after_kill > after_term and killed["final"] == whole["final"]
     assert (tmp_path / "killed" / "metrics.csv").read_text() == (tmp_path / "whole" / "metrics.csv").read_text()
     assert sorted(p.name for p in (tmp_path / "killed").iterdir()) == [CHECKPOINT, "metrics.csv", "summary.json"]

@@ -21,7 +21,7 @@ from impreg.train.reliability import CHECKPOINT, TERMINATED_EXIT_CODE
 LOOPS = ["tf_completion", "tf_sensing", "mf", "tf", "htf"]
 # what may differ between two runs of the same settings: timings, memory, and where a run resumed
 UNSTABLE = {"wall_seconds", "wall_seconds_this_call", "iterations_per_second", "peak_memory",
-            "resumed_from_iteration", "versions"}
+            "resumed_from", "versions"}
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path, datasets, loo
     # the run records: deterministic on the CPU, the peak memory, and where it (did not) resume
     assert a["deterministic"] is True and "CPU" in a["deterministic_reason"] and on_disk["deterministic"] is True
     assert on_disk["peak_memory"]["host_rss_mb"] > 0 and "cuda_allocated_mb" not in on_disk["peak_memory"]
-    assert a["resumed_from_iteration"] is None and b["iterations"] == a["iterations"] == 60
+    assert a["resumed_from"] is None and b["iterations"] == a["iterations"] == 60
 
 
 @pytest.mark.parametrize("loop", LOOPS)
@@ -97,7 +97,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_numbers(tmp_p
     assert sorted(p.name for p in cut.iterdir()) == [CHECKPOINT]  # nothing else was written
     assert torch.load(cut / CHECKPOINT, weights_only=False)["iteration"] == 28  # the last multiple of 7
     resumed = _run(loop, datasets[loop], cut)
-    assert resumed["resumed_from_iteration"] == 28
+    assert resumed["resumed_from"] == 28
     assert (cut / "metrics.csv").read_text() == (tmp_path / "whole" / "metrics.csv").read_text()
     assert _stable(resumed) == _stable(whole)
     # one checkpoint file, overwritten in place: 8 checkpoints were written in all
@@ -115,7 +115,7 @@ def test_sigterm_writes_a_checkpoint_and_exits_143_and_the_rerun_ends_as_uninter
     assert torch.load(tmp_path / "cut" / CHECKPOINT, weights_only=False)["iteration"] == 23  # at once, not at 28
     assert not (tmp_path / "cut" / "summary.json").exists()
     resumed = _run(loop, datasets[loop], tmp_path / "cut")
-    assert resumed["resumed_from_iteration"] == 23 and _stable(resumed) == _stable(whole)
+    assert resumed["resumed_from"] == 23 and _stable(resumed) == _stable(whole)
     assert (tmp_path / "cut" / "metrics.csv").read_text() == (tmp_path / "whole" / "metrics.csv").read_text()
 
 
@@ -130,10 +130,10 @@ def test_stale_temporaries_are_removed_and_foreign_or_corrupt_checkpoints_ignore
     other = incremental_rank.run(incremental_rank.IncrementalRankConfig(
         model="tf", init_std=0.1, max_iterations=60, log_every=5, top_k=3, device="cpu", stop_validations=3,
         checkpoint_every=7, lr=5e-3), datasets["tf"], run_dir, log=messages.append)
-    assert other["resumed_from_iteration"] is None and any("other settings" in m for m in messages)
+    assert other["resumed_from"] is None and any("other settings" in m for m in messages)
     (run_dir / CHECKPOINT).write_bytes(b"not a checkpoint")
     again = _run("tf", datasets["tf"], run_dir)
-    assert again["resumed_from_iteration"] is None and _stable(again) == _stable(fresh)
+    assert again["resumed_from"] is None and _stable(again) == _stable(fresh)
     # checkpoint_every = 0 writes none
     _run("tf", datasets["tf"], tmp_path / "none", checkpoint_every=0)
     assert not (tmp_path / "none" / CHECKPOINT).exists()
@@ -172,13 +172,13 @@ def test_a_real_sigterm_then_sigkill_and_a_rerun_give_the_uninterrupted_numbers(
     after_term = iteration()
     assert after_term and not (tmp_path / "killed" / "summary.json").exists()
     status, out = signal_when(start_cli(command), lambda: (iteration() or 0) > after_term, signal.SIGKILL)
-    assert status == -signal.SIGKILL and f"resuming from {ckpt} at iteration {after_term}" in out, out[-2000:]
+    assert status == -signal.SIGKILL and f"resuming from {ckpt} after iteration {after_term}" in out, out[-2000:]
     after_kill = iteration()
     assert not (tmp_path / "killed" / "summary.json").exists()
     cfg = incremental_rank.IncrementalRankConfig(**settings)
     killed = incremental_rank.run(cfg, datasets["mf"], tmp_path / "killed", log=lambda *_: None)
     whole = incremental_rank.run(cfg, datasets["mf"], tmp_path / "whole", log=lambda *_: None)
-    assert killed["resumed_from_iteration"] == after_kill > after_term and _stable(killed) == _stable(whole)
+    assert killed["resumed_from"] == after_kill > after_term and _stable(killed) == _stable(whole)
     assert (tmp_path / "killed" / "metrics.csv").read_text() == (tmp_path / "whole" / "metrics.csv").read_text()
 
 

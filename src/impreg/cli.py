@@ -68,7 +68,9 @@ def _train_rank_complexity(args: argparse.Namespace) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    run(cfg, BinaryImageData.load(args.data), args.out_dir, resume=not args.no_resume)
+    summary = run(cfg, BinaryImageData.load(args.data), args.out_dir, resume=not args.no_resume)
+    print(f"{summary['status']} after {summary['epochs']} epochs ({summary['steps']} steps) in "
+          f"{summary['wall_seconds']} s on {summary['device']}", flush=True)
 
 
 def _fetch_data(args: argparse.Namespace) -> None:

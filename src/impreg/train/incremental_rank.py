@@ -34,14 +34,12 @@ numbers of an uninterrupted one on CPU.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from impreg.data.synthetic import CompletionData
 from impreg.factorizations.cp import CPFactorization
@@ -55,25 +53,9 @@ from impreg.factorizations.hierarchical import (
 )
 from impreg.factorizations.matrix import DeepMatrixFactorization
 from impreg.optim import NormalizedGradRMSprop
-from impreg.train.common import (
-    DTYPES,
-    device_description,
-    peak_memory_mb,
-    resolve_device,
-    write_metrics_csv,
-    write_summary,
-)
-from impreg.train.reliability import (
-    CHECKPOINT,
-    IterationState,
-    TerminationRequest,
-    checkpoint_or_stop,
-    data_digest,
-    determinism,
-    fingerprint,
-    remove_stale_temporaries,
-    resume_iteration_state,
-)
+from impreg.train.common import DTYPES, resolve_device
+from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
+from impreg.train.reliability import data_digest, fingerprint
 from impreg.train.tf_dynamics import max_cp_rank
 
 MODELS = ("mf", "tf", "htf")
@@ -224,93 +206,70 @@ def run(cfg: IncrementalRankConfig, data: CompletionData, out_dir: str | Path, r
     is called with the number of steps taken after each step (tests interrupt a run with it at an
     exact point). On SIGTERM the run checkpoints and raises ``Terminated`` (exit status 143).
     """
-    out_dir = Path(out_dir)
     if cfg.model not in MODELS:
         raise ValueError(f"unknown model '{cfg.model}' (expected one of {MODELS})")
-    if cfg.checkpoint_every < 0:
-        raise ValueError(f"checkpoint_every must be >= 0, got {cfg.checkpoint_every}")
-    out_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
     dtype = DTYPES[cfg.dtype]
     dims = tuple(int(d) for d in data.target.shape)
     generator = torch.Generator().manual_seed(cfg.seed)
     model = build_model(cfg, dims, generator, dtype).to(device)
     optimizer = NormalizedGradRMSprop(model.parameters(), lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps)
-    ckpt = out_dir / CHECKPOINT
-    remove_stale_temporaries(ckpt)
-    fp = fingerprint(cfg.fingerprint_fields(), data_fingerprint(data))
-    state = resume_iteration_state(ckpt, CHECKPOINT_FORMAT, fp, model, optimizer, log) if resume else IterationState()
-
     target = torch.as_tensor(data.target, dtype=dtype, device=device)
     values = torch.as_tensor(data.values, dtype=dtype, device=device)
-    indices = torch.as_tensor(data.indices, device=device).long()
-    flat = torch.as_tensor(data.flat_indices, device=device).long()
-    if cfg.model == "htf":
-        plan = model.entry_plan(indices)
-
-        def predict() -> torch.Tensor:
-            return model.gather_entries(plan)
-    elif cfg.model == "mf":
-        def predict() -> torch.Tensor:
-            return model.full_matrix().reshape(-1)[flat]
-    else:
-        def predict() -> torch.Tensor:
-            return model.full_tensor().reshape(-1)[flat]
-
+    predict = _observed_entries(cfg, model, data, device)
     tracker = _Tracker(cfg, model, target)
-    status = "max_iterations"
-    start = time.perf_counter()
-    first = state.iteration
-    progress = tqdm(total=cfg.max_iterations, initial=first, desc=f"incremental_rank {cfg.model} init {cfg.init_std:g}",
-                    mininterval=5, unit="it", dynamic_ncols=False)
-    with TerminationRequest() as term:
-        try:
-            while True:
-                optimizer.zero_grad(set_to_none=True)
-                loss = (predict() - values).pow(2).mean()
-                loss_value = loss.item()
-                diverged = not math.isfinite(loss_value)
-                validation = state.iteration % cfg.log_every == 0
-                if validation:
-                    state.below = state.below + 1 if loss_value < cfg.stop_loss else 0
-                done = diverged or state.below > cfg.stop_validations or state.iteration >= cfg.max_iterations
-                if validation or done:
-                    state.rows.append(tracker.row(state.iteration, loss_value))
-                    progress.set_postfix(loss=f"{loss_value:.3e}", refresh=False)
-                if done:
-                    status = "diverged" if diverged else (
-                        "converged" if state.below > cfg.stop_validations else "max_iterations")
-                    break
-                loss.backward()
-                optimizer.step()
-                state.iteration += 1
-                progress.update(1)
-                if on_iteration is not None:
-                    on_iteration(state.iteration)
-                checkpoint_or_stop(cfg.checkpoint_every, term, ckpt, CHECKPOINT_FORMAT, fp, model, optimizer,
-                                   state, state.elapsed + time.perf_counter() - start, log)
-        finally:
-            progress.close()
-    wall = time.perf_counter() - start
 
-    write_metrics_csv(out_dir / "metrics.csv", state.rows)
-    final = state.rows[-1]
-    tops = [final[f"top_{k}"] for k in range(cfg.top_k) if f"top_{k}" in final]
-    steps = state.iteration - first
-    summary = dict(
-        experiment="incremental_rank", model=cfg.model, top_quantity=TOP_QUANTITY[cfg.model], status=status,
-        iterations=state.iteration, diverged_at_iteration=state.iteration if status == "diverged" else None,
-        wall_seconds=round(state.elapsed + wall, 3), wall_seconds_this_call=round(wall, 3),
-        iterations_per_second=round(steps / wall, 1) if wall > 0 and steps else None,
-        resumed_from_iteration=state.resumed_from,
-        device=device_description(device), **determinism(device, ATOMIC_OPS), peak_memory=peak_memory_mb(device),
-        seed=cfg.seed, dims=list(dims), num_parameters=sum(p.numel() for p in model.parameters()),
-        final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
-        final_top=tops, data=data.meta,
-    )
-    summary.update(_target_and_final_spectra(cfg, model, data.target, tracker))
-    write_summary(out_dir / "summary.json", cfg, **summary)
-    return summary
+    def advance(unit: UnitContext) -> str | None:
+        """One iteration: the train MSE, the stop rule (at validations), the logged row and the step."""
+        state = unit.state
+        optimizer.zero_grad(set_to_none=True)
+        loss = (predict() - values).pow(2).mean()
+        loss_value = loss.item()
+        diverged = not math.isfinite(loss_value)
+        validation = state.position % cfg.log_every == 0
+        if validation:
+            state.counters["below"] = state.counters["below"] + 1 if loss_value < cfg.stop_loss else 0
+        converged = state.counters["below"] > cfg.stop_validations
+        done = diverged or converged or state.position >= cfg.max_iterations
+        if validation or done:
+            state.rows.append(tracker.row(state.position, loss_value))
+            unit.progress.set_postfix(loss=f"{loss_value:.3e}", refresh=False)
+        if done:
+            return "diverged" if diverged else ("converged" if converged else "max_iterations")
+        loss.backward()
+        optimizer.step()
+        state.position += 1
+        return None
+
+    def summary(state: LoopState, status: str) -> dict:
+        final = state.rows[-1]
+        out = dict(
+            model=cfg.model, top_quantity=TOP_QUANTITY[cfg.model],
+            diverged_at_iteration=state.position if status == "diverged" else None,
+            seed=cfg.seed, dims=list(dims), num_parameters=sum(p.numel() for p in model.parameters()),
+            final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
+            final_top=[final[f"top_{k}"] for k in range(cfg.top_k) if f"top_{k}" in final], data=data.meta)
+        return out | _target_and_final_spectra(cfg, model, data.target, tracker)
+
+    loop = Loop(experiment="incremental_rank", unit="iteration", total=cfg.max_iterations,
+                checkpoint_format=CHECKPOINT_FORMAT,
+                fingerprint=fingerprint(cfg.fingerprint_fields(), data_fingerprint(data)),
+                saved={"model": model, "optimizer": optimizer}, advance=advance, summary=summary, device=device,
+                counters={"below": 0}, checkpoint_every=cfg.checkpoint_every, atomic_ops=ATOMIC_OPS,
+                desc=f"incremental_rank {cfg.model} init {cfg.init_std:g}")
+    return run_loop(loop, cfg, out_dir, resume=resume, log=log, on_unit=on_iteration)
+
+
+def _observed_entries(cfg: IncrementalRankConfig, model: torch.nn.Module, data: CompletionData,
+                      device: torch.device) -> Callable[[], torch.Tensor]:
+    """The model's values at the observed entries, the cheapest way for each model."""
+    if cfg.model == "htf":
+        plan = model.entry_plan(torch.as_tensor(data.indices, device=device).long())
+        return lambda: model.gather_entries(plan)
+    flat = torch.as_tensor(data.flat_indices, device=device).long()
+    if cfg.model == "mf":
+        return lambda: model.full_matrix().reshape(-1)[flat]
+    return lambda: model.full_tensor().reshape(-1)[flat]
 
 
 def _split_modes(cfg: IncrementalRankConfig, model: torch.nn.Module) -> tuple[int, ...]:

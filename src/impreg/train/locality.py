@@ -19,7 +19,7 @@ Randomness without saved generator states: the model is initialized under
 from ``checkpoint.pt`` (model, optimizer, rows, stopping streak) and ends, on CPU, bit for bit
 as an uninterrupted run. On CUDA it does not: cuDNN's convolution backward is not deterministic.
 ``checkpoint.pt`` is one file, overwritten every epoch and deleted once the outputs are written
-(written, read and fingerprinted with ``impreg.train.reliability``).
+(written, read and fingerprinted by ``impreg.train.harness``).
 
 SIGTERM (a scheduler's time limit, a container stop) ends the run at the next batch boundary with
 exit status 143 (``reliability.Terminated``): the epoch in progress is abandoned, since a resumed run
@@ -41,7 +41,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,25 +53,9 @@ from impreg.data.is_same_class import IsSameClassPairs, pair_boxes
 from impreg.data.locality_sources import IsSameClassImages
 from impreg.data.pathfinder import PathfinderData
 from impreg.regularizers import Box, choose_patch_order, sample_patch_pair, separation_penalty
-from impreg.train.common import (
-    device_description,
-    peak_memory_mb,
-    resolve_device,
-    write_metrics_csv,
-    write_summary,
-)
-from impreg.train.reliability import (
-    CHECKPOINT,
-    TerminationRequest,
-    cpu_state,
-    data_digest,
-    determinism,
-    fingerprint,
-    read_checkpoint,
-    remove_stale_temporaries,
-    terminate,
-    write_checkpoint,
-)
+from impreg.train.common import device_description, resolve_device
+from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
+from impreg.train.reliability import data_digest, fingerprint
 
 CHECKPOINT_FORMAT = 2  # 2: tensors saved on the CPU, reliability's data digest (dtypes and shapes too)
 TASKS = ("pathfinder", "is_same_class")
@@ -399,52 +383,6 @@ def evaluate(step: _Step, task, batch_size: int,
     return loss_sum.item() / task.num_test, correct.item() / task.num_test
 
 
-# --- checkpoints ---------------------------------------------------------------------------------
-
-
-@dataclass
-class _State:
-    epoch: int = 0  # completed epochs
-    rows: list[dict] = field(default_factory=list)
-    streak: int = 0  # consecutive epochs at 100% train accuracy
-    elapsed: float = 0.0  # seconds spent by earlier calls (resumed runs)
-    resumed_from: int | None = None
-
-
-def _save(path: Path, fp: str, step: _Step, state: _State, elapsed: float) -> None:
-    write_checkpoint(path, CHECKPOINT_FORMAT, fp, {
-        "epoch": state.epoch, "rows": state.rows, "streak": state.streak, "elapsed": elapsed,
-        "model": cpu_state(step.model), "optimizer": cpu_state(step.optimizer)})
-
-
-def _load(path: Path, fp: str, step: _Step, log) -> _State:
-    """Resume from ``path`` when it exists, is readable and was written with the same settings and data."""
-    payload = read_checkpoint(path, CHECKPOINT_FORMAT, fp, log)
-    if payload is None:
-        return _State()
-    initial = {k: v.clone() for k, v in step.model.state_dict().items()}
-    try:
-        step.model.load_state_dict(payload["model"])
-        step.optimizer.load_state_dict(payload["optimizer"])
-        state = _State(epoch=int(payload["epoch"]), rows=list(payload["rows"]), streak=int(payload["streak"]),
-                       elapsed=float(payload["elapsed"]), resumed_from=int(payload["epoch"]))
-    except Exception as err:  # noqa: BLE001 - any unreadable checkpoint means: start over
-        step.model.load_state_dict(initial)  # a load that failed half-way must not leave its weights behind
-        log(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); starting from scratch")
-        return _State()
-    log(f"resuming from {path} after epoch {state.epoch}")
-    return state
-
-
-def _clear_stale_outputs(out_dir: Path) -> None:
-    """Old final outputs (a new run must not look complete before it is) and the temporary files
-    that a killed write leaves behind (SIGKILL skips clean-up)."""
-    for name in ("metrics.csv", "summary.json"):
-        (out_dir / name).unlink(missing_ok=True)
-    for name in (CHECKPOINT, "metrics.csv", "summary.json"):
-        remove_stale_temporaries(out_dir / name)
-
-
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -503,9 +441,6 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
     On SIGTERM it raises ``Terminated`` (exit status 143) at the next batch boundary, leaving the
     checkpoint of the last completed epoch (see the module's docstring).
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _clear_stale_outputs(out_dir)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
@@ -518,45 +453,34 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
     model = _build_model(cfg, task.channels, device, fmt)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=0.0)
     step = _Step(model, optimizer, cfg.lam, autocast, fmt, input_conv=model.conv1)
-    fp = fingerprint(cfg.fingerprint_fields(), data_fingerprint(data))
-    ckpt = out_dir / CHECKPOINT
-    with TerminationRequest() as term:
-        state = _load(ckpt, fp, step, log) if resume else _State()
-        stand_in = bool(task.meta.get("stand_in", False))
-        log(f"locality {cfg.task} x={cfg.x} lam={cfg.lam} seed={cfg.seed}{' [STAND-IN DATA]' if stand_in else ''}: "
-            f"{cfg.arch} width {cfg.width} ({sum(p.numel() for p in model.parameters()):,} params) on "
-            f"{device_description(device)}, input {task.channels}x{task.input_hw[0]}x{task.input_hw[1]}, "
-            f"{task.num_train} train / {task.num_test} test, batch {cfg.batch_size}, up to {cfg.max_epochs} epochs, "
-            f"amp {cfg.amp}, channels_last {cfg.channels_last}")
+    stand_in = bool(task.meta.get("stand_in", False))
+    log(f"locality {cfg.task} x={cfg.x} lam={cfg.lam} seed={cfg.seed}{' [STAND-IN DATA]' if stand_in else ''}: "
+        f"{cfg.arch} width {cfg.width} ({sum(p.numel() for p in model.parameters()):,} params) on "
+        f"{device_description(device)}, input {task.channels}x{task.input_hw[0]}x{task.input_hw[1]}, "
+        f"{task.num_train} train / {task.num_test} test, batch {cfg.batch_size}, up to {cfg.max_epochs} epochs, "
+        f"amp {cfg.amp}, channels_last {cfg.channels_last}")
 
-        def abandon_epoch_on_sigterm() -> None:
-            if term.requested:
-                kept = f"checkpoint {ckpt} of epoch {state.epoch} kept" if state.epoch else "no checkpoint yet"
-                terminate(f"SIGTERM: stopped during epoch {state.epoch + 1}, which is abandoned; {kept}; "
-                          f"run the same command to resume", log)
+    def advance(unit: UnitContext) -> str | None:
+        """One epoch, abandoned at a batch boundary on SIGTERM (an epoch may outlast a grace period)."""
+        state = unit.state
+        row, correct = run_epoch(step, task, cfg, state.position, unit.interrupt)
+        state.rows.append(row)
+        state.position += 1
+        state.counters["streak"] = next_streak(state.counters["streak"], correct, task.num_train)
+        log(_epoch_line(row, cfg, state.counters["streak"]))
+        if not all(math.isfinite(row[k]) for k in ("train_loss", "test_loss")) or (
+                cfg.lam > 0 and not math.isfinite(row["train_penalty"])):
+            return "diverged"
+        return None
 
-        start, epochs_this_call = time.perf_counter(), 0
-        while (status := stop_reason(state.epoch, state.streak, cfg)) is None:
-            if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
-                log(f"stopped after epoch {state.epoch}; a rerun resumes from {ckpt}")
-                return {"status": "interrupted", "epochs": state.epoch}
-            row, correct = run_epoch(step, task, cfg, state.epoch, abandon_epoch_on_sigterm)
-            state.rows.append(row)
-            state.epoch += 1
-            epochs_this_call += 1
-            state.streak = next_streak(state.streak, correct, task.num_train)
-            log(_epoch_line(row, cfg, state.streak))
-            if not all(math.isfinite(row[k]) for k in ("train_loss", "test_loss")) or (
-                    cfg.lam > 0 and not math.isfinite(row["train_penalty"])):
-                status = "diverged"
-                break
-            _save(ckpt, fp, step, state, state.elapsed + time.perf_counter() - start)
-            if term.requested and stop_reason(state.epoch, state.streak, cfg) is None:  # else: finish
-                terminate(f"SIGTERM: stopped after epoch {state.epoch}; checkpoint {ckpt} written; "
-                          f"run the same command to resume", log)
-        # a SIGTERM from here on is ignored: the outputs are written, and the job ends as complete
-        return _finish(cfg, task, model, device, out_dir, state, status, start,
-                       determinism(device, ATOMIC_OPS), log)
+    loop = Loop(experiment="locality", unit="epoch", total=cfg.max_epochs, checkpoint_format=CHECKPOINT_FORMAT,
+                fingerprint=fingerprint(cfg.fingerprint_fields(), data_fingerprint(data)),
+                saved={"model": model, "optimizer": optimizer}, advance=advance,
+                summary=lambda state, status: _summary(cfg, task, model, state), device=device,
+                counters={"streak": 0}, stop_rule=lambda state: stop_reason(state.position, state.counters["streak"], cfg),
+                checkpoint_every=1, keep_checkpoint=cfg.keep_checkpoint, atomic_ops=ATOMIC_OPS,
+                desc=f"locality {cfg.task} x={cfg.x} lam={cfg.lam:g} seed={cfg.seed}", mininterval=30)
+    return run_loop(loop, cfg, out_dir, resume=resume, log=log, stop_after=stop_after_epochs)
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -564,32 +488,17 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _finish(cfg: LocalityConfig, task, model: nn.Module, device: torch.device, out_dir: Path, state: _State,
-            status: str, start: float, extra: dict, log) -> dict:
-    """Write metrics.csv and summary.json, then drop the checkpoint (unless kept)."""
-    if not state.rows:  # cannot happen with max_epochs >= 1; a failed run must never look complete
-        raise RuntimeError("no epoch completed; nothing to write")
+def _summary(cfg: LocalityConfig, task, model: nn.Module, state: LoopState) -> dict:
+    """The fields of summary.json besides the harness's: the final values, the model and the data."""
     last = state.rows[-1]
-    wall = time.perf_counter() - start
-    summary = dict(
-        experiment="locality", status=status, epochs=state.epoch,
+    return dict(
         final_test_accuracy=last["test_accuracy"], final_train_accuracy=last["train_accuracy"],
         final_test_loss=_finite_or_none(last["test_loss"]), final_train_loss=_finite_or_none(last["train_loss"]),
-        final_train_penalty=_finite_or_none(last["train_penalty"]), perfect_train_streak=state.streak,
+        final_train_penalty=_finite_or_none(last["train_penalty"]), perfect_train_streak=state.counters["streak"],
         task=cfg.task, x=cfg.x, lam=cfg.lam, arch=cfg.arch, width=cfg.width, seed=cfg.seed,
-        num_parameters=sum(p.numel() for p in model.parameters()), device=device_description(device), **extra,
-        amp=cfg.amp, channels_last=cfg.channels_last, wall_seconds=round(state.elapsed + wall, 3),
-        wall_seconds_this_call=round(wall, 3), resumed_from=state.resumed_from,
-        peak_memory=peak_memory_mb(device), num_train=task.num_train, num_test=task.num_test,
-        input_shape=[task.channels, *task.input_hw],
+        num_parameters=sum(p.numel() for p in model.parameters()), amp=cfg.amp, channels_last=cfg.channels_last,
+        num_train=task.num_train, num_test=task.num_test, input_shape=[task.channels, *task.input_hw],
         train_positive_fraction=float(task.train_labels.mean().item()),
         test_positive_fraction=float(task.test_labels.mean().item()),
         stand_in=bool(task.meta.get("stand_in", False)), data=task.meta,
     )
-    write_metrics_csv(out_dir / "metrics.csv", state.rows)
-    write_summary(out_dir / "summary.json", cfg, **summary)
-    if not cfg.keep_checkpoint:
-        (out_dir / CHECKPOINT).unlink(missing_ok=True)
-    log(f"{status} after {state.epoch} epochs in {summary['wall_seconds']:.1f} s: final test accuracy "
-        f"{summary['final_test_accuracy']:.4f}, train accuracy {summary['final_train_accuracy']:.4f}")
-    return summary

@@ -30,13 +30,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from impreg.data.tensorize import BinaryImageData
 from impreg.factorizations.pixel_cp import (
@@ -46,27 +44,11 @@ from impreg.factorizations.pixel_cp import (
     clamped_sq_error,
     mse_per_model,
 )
-from impreg.train.common import (
-    DTYPES,
-    device_description,
-    peak_memory_mb,
-    resolve_device,
-    write_metrics_csv,
-    write_summary,
-)
-from impreg.train.reliability import (
-    CHECKPOINT,
-    Terminated,
-    TerminationRequest,
-    cpu_state,
-    determinism,
-    fingerprint,
-    read_checkpoint,
-    remove_stale_temporaries,
-    write_checkpoint,
-)
+from impreg.train.common import DTYPES, device_description, resolve_device
+from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
+from impreg.train.reliability import fingerprint
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: the model's state dict and packed rows (harness.save_state), not the raw factors
 
 
 def init_seed(seed: int, rank: int) -> int:
@@ -126,47 +108,13 @@ class RankComplexityConfig:
         return out
 
 
-@dataclass
-class _State:
-    epoch: int = 0  # completed epochs
-    step: int = 0
-    rows: list[dict] = field(default_factory=list)
-    elapsed: float = 0.0  # training seconds before this process (resumed runs)
-    resumed_from: int | None = None
-
-
 def data_fingerprint(data: BinaryImageData) -> str:
-    """Digest of the four arrays and the metadata (unchanged since format 1, so older checkpoints still resume)."""
+    """Digest of the four arrays and the metadata: what a checkpoint was trained on."""
     h = hashlib.sha1()
     for arr in (data.train_bits, data.train_targets, data.test_bits, data.test_targets):
         h.update(np.ascontiguousarray(arr).tobytes())
     h.update(json.dumps(data.meta, sort_keys=True).encode())
     return h.hexdigest()
-
-
-def _fingerprint(cfg: RankComplexityConfig, data: BinaryImageData) -> str:
-    return fingerprint(cfg.fingerprint_fields(), data_fingerprint(data))
-
-
-def _save_checkpoint(path: Path, fingerprint_: str, model: PixelCP, optimizer: torch.optim.Optimizer,
-                     state: _State, elapsed: float) -> None:
-    write_checkpoint(path, CHECKPOINT_FORMAT, fingerprint_, {
-        "epoch": state.epoch, "step": state.step, "factors": model.factors.detach().cpu(),
-        "optimizer": cpu_state(optimizer), "rows": state.rows, "elapsed": elapsed})
-
-
-def _load_checkpoint(path: Path, fingerprint_: str, model: PixelCP, optimizer: torch.optim.Optimizer,
-                     log) -> _State:
-    """Resume from ``path`` when it exists and was written with the same settings and data."""
-    payload = read_checkpoint(path, CHECKPOINT_FORMAT, fingerprint_, log)
-    if payload is None:
-        return _State()
-    with torch.no_grad():
-        model.factors.copy_(payload["factors"].to(model.factors.device))
-    optimizer.load_state_dict(payload["optimizer"])
-    log(f"resuming from {path} after epoch {payload['epoch']} (step {payload['step']})")
-    return _State(epoch=payload["epoch"], step=payload["step"], rows=list(payload["rows"]),
-                  elapsed=float(payload["elapsed"]), resumed_from=payload["epoch"])
 
 
 def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, resume: bool = True,
@@ -178,18 +126,12 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
     ``interrupted`` when stopped early). On SIGTERM the run finishes its current epoch, writes a
     checkpoint (unless ``checkpoint_every`` is 0) and raises ``Terminated`` (exit status 143).
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
     dtype = DTYPES[cfg.dtype]
     specs = cfg.specs()
     model = PixelCP(data.num_pixels, specs, init_mean=cfg.init_mean, init_std=cfg.init_std, dtype=dtype,
                     device=device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    fingerprint_ = _fingerprint(cfg, data)
-    ckpt = out_dir / CHECKPOINT
-    remove_stale_temporaries(ckpt)
-    state = _load_checkpoint(ckpt, fingerprint_, model, optimizer, log) if resume else _State()
 
     n, n_test = len(data.train_targets), len(data.test_targets)
     train_x = torch.as_tensor(data.train_bits, device=device)  # uint8 (N, P); batches are cast on the fly
@@ -205,84 +147,51 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
         f"{n} train / {n_test} test samples, {data.num_pixels} pixels, {steps_per_epoch} steps per epoch, "
         f"{cfg.epochs} epochs on {device_description(device)}")
 
-    status, epochs_this_call, diverged = "completed", 0, False
-    start = time.perf_counter()
-    progress = tqdm(total=cfg.epochs, initial=state.epoch, desc=f"rank_complexity {tag}", unit="epoch",
-                    mininterval=10, dynamic_ncols=False)
-    with TerminationRequest() as term:
-        try:
-            while state.epoch < cfg.epochs:
-                if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
-                    status = "interrupted"
-                    break
-                sq_sum = _train_epoch(cfg, model, optimizer, state, train_x, train_y, dtype, steps_per_epoch)
-                epochs_this_call += 1
-                # read back (a GPU sync) only at evaluations, so the next epoch's batch order is drawn while
-                # the device still works through this epoch's steps; divergence is detected there too
-                if state.epoch % cfg.eval_every == 0 or state.epoch == cfg.epochs:
-                    last_train = (sq_sum / n / ERROR_SCALE).cpu()
-                    diverged = not bool(torch.isfinite(last_train).all())
-                    test = evaluate_test(model, test_x, test_y, cfg.max_test_sample_loss, cfg.eval_batch_size)
-                    for m in range(len(specs)):
-                        state.rows.append({"epoch": state.epoch, "step": state.step, "rank": ranks[m],
-                                           "seed": seeds[m], "train_error": float(last_train[m]),
-                                           "test_error": float(test[m])})
-                    progress.set_postfix(train=f"{float(last_train.mean()):.4f}", test=f"{float(test.mean()):.4f}",
-                                         refresh=False)
-                progress.update(1)
-                if diverged:
-                    status = "diverged"
-                    break
-                every = cfg.checkpoint_every
-                due = bool(every) and (state.epoch % every == 0 or state.epoch == cfg.epochs)
-                if every and (due or term.requested):
-                    _save_checkpoint(ckpt, fingerprint_, model, optimizer, state,
-                                     state.elapsed + time.perf_counter() - start)
-                if term.requested:
-                    kept = f"checkpoint {ckpt} written" if every else "no checkpoint (checkpoint_every = 0)"
-                    message = f"SIGTERM: stopped after epoch {state.epoch}; {kept}; run the same command to resume"
-                    log(message)
-                    raise Terminated(message)
-        finally:
-            progress.close()
-    wall = time.perf_counter() - start
-    if status == "interrupted":  # like a kill: whatever the last checkpoint holds is what a rerun resumes from
-        log(f"stopped after epoch {state.epoch}; a rerun resumes from the last checkpoint")
-        return {"status": status, "epochs": state.epoch, "steps": state.step}
+    def advance(unit: UnitContext) -> str | None:
+        """One epoch; at evaluations the logged rows, and divergence."""
+        state = unit.state
+        sq_sum = _train_epoch(cfg, model, optimizer, state, train_x, train_y, dtype, steps_per_epoch)
+        # read back (a GPU sync) only at evaluations, so the next epoch's batch order is drawn while
+        # the device still works through this epoch's steps; divergence is detected there too
+        if state.position % cfg.eval_every == 0 or state.position == cfg.epochs:
+            last_train = (sq_sum / n / ERROR_SCALE).cpu()
+            test = evaluate_test(model, test_x, test_y, cfg.max_test_sample_loss, cfg.eval_batch_size)
+            for m in range(len(specs)):
+                state.rows.append({"epoch": state.position, "step": state.counters["step"], "rank": ranks[m],
+                                   "seed": seeds[m], "train_error": float(last_train[m]),
+                                   "test_error": float(test[m])})
+            unit.progress.set_postfix(train=f"{float(last_train.mean()):.4f}", test=f"{float(test.mean()):.4f}",
+                                      refresh=False)
+            if not bool(torch.isfinite(last_train).all()):
+                return "diverged"
+        return None
 
-    final_epoch = state.rows[-1]["epoch"] if state.rows else 0
-    final = [{k: r[k] for k in ("rank", "seed", "train_error", "test_error")} for r in state.rows
-             if r["epoch"] == final_epoch]
-    total = state.elapsed + wall
-    summary = dict(
-        experiment="rank_complexity", status=status, dataset=data.meta.get("dataset"),
-        control=data.meta.get("control"), stand_in=stand_in, epochs=state.epoch, steps=state.step,
-        steps_per_epoch=steps_per_epoch, wall_seconds=round(total, 3),
-        wall_seconds_this_call=round(wall, 3), resumed_from_epoch=state.resumed_from,
-        epochs_per_second=round(epochs_this_call / wall, 3) if wall > 0 and epochs_this_call else None,
-        device=device_description(device), seed=list(cfg.seeds), ranks=list(cfg.ranks), num_models=len(specs),
-        num_train=n, num_test=n_test, num_pixels=data.num_pixels,
-        variance_line=float(data.meta.get("variance_line", float("nan"))),
-        test_variance_line=baseline_test_error(data),
-        error_scale=ERROR_SCALE, final=final, data=data.meta, **determinism(device),
-        peak_memory=peak_memory_mb(device),
-    )
-    if state.rows:
-        write_metrics_csv(out_dir / "metrics.csv", state.rows)
-    else:  # cannot happen with epochs >= 1; kept so that a failed run never looks complete
-        raise RuntimeError("no epoch completed; nothing to write")
-    write_summary(out_dir / "summary.json", cfg, **summary)
-    log(f"{status} after {state.epoch} epochs ({state.step} steps) in {total:.1f} s")
-    return summary
+    def summary(state: LoopState, status: str) -> dict:  # noqa: ARG001 - the harness records the status
+        final_epoch = state.rows[-1]["epoch"]
+        final = [{k: r[k] for k in ("rank", "seed", "train_error", "test_error")} for r in state.rows
+                 if r["epoch"] == final_epoch]
+        return dict(
+            dataset=data.meta.get("dataset"), control=data.meta.get("control"), stand_in=stand_in,
+            steps=state.counters["step"], steps_per_epoch=steps_per_epoch, seed=list(cfg.seeds),
+            ranks=list(cfg.ranks), num_models=len(specs), num_train=n, num_test=n_test, num_pixels=data.num_pixels,
+            variance_line=float(data.meta.get("variance_line", float("nan"))),
+            test_variance_line=baseline_test_error(data), error_scale=ERROR_SCALE, final=final, data=data.meta)
+
+    loop = Loop(experiment="rank_complexity", unit="epoch", total=cfg.epochs, checkpoint_format=CHECKPOINT_FORMAT,
+                fingerprint=fingerprint(cfg.fingerprint_fields(), data_fingerprint(data)),
+                saved={"model": model, "optimizer": optimizer}, advance=advance, summary=summary, device=device,
+                counters={"step": 0}, stop_rule=lambda state: "completed" if state.position >= cfg.epochs else None,
+                checkpoint_every=cfg.checkpoint_every, desc=f"rank_complexity {tag}", mininterval=10)
+    return run_loop(loop, cfg, out_dir, resume=resume, log=log, stop_after=stop_after_epochs)
 
 
-def _train_epoch(cfg: RankComplexityConfig, model: PixelCP, optimizer: torch.optim.Optimizer, state: _State,
+def _train_epoch(cfg: RankComplexityConfig, model: PixelCP, optimizer: torch.optim.Optimizer, state: LoopState,
                  train_x: torch.Tensor, train_y: torch.Tensor, dtype: torch.dtype,
                  steps_per_epoch: int) -> torch.Tensor:
     """One epoch of every packed model (seed s in its own order); returns each model's summed
     squared train error over the epoch's minibatches (on the device, not read back)."""
     n = len(train_y)
-    orders = torch.as_tensor(np.stack([batch_order(s, state.epoch, n) for s in cfg.seeds]), device=train_x.device)
+    orders = torch.as_tensor(np.stack([batch_order(s, state.position, n) for s in cfg.seeds]), device=train_x.device)
     sq_sum = torch.zeros(model.num_models, dtype=torch.float64, device=train_x.device)
     for b in range(steps_per_epoch):
         idx = orders[:, b * cfg.batch_size:(b + 1) * cfg.batch_size]  # (G, b)
@@ -292,8 +201,8 @@ def _train_epoch(cfg: RankComplexityConfig, model: PixelCP, optimizer: torch.opt
         per_model.sum().backward()  # each model's gradient is that of its own MSE
         optimizer.step()
         sq_sum += per_model.detach().double() * idx.shape[1]
-        state.step += 1
-    state.epoch += 1
+        state.counters["step"] += 1
+    state.position += 1
     return sq_sum
 
 

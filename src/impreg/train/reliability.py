@@ -22,7 +22,6 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -186,19 +185,7 @@ def determinism(device: torch.device, atomic_ops: str = "") -> dict[str, Any]:
             + (" and deterministic algorithms" if atomic_ops else "") + ": reruns give the same bits"}
 
 
-# --- the state of an iteration loop (tf_dynamics, incremental_rank) ------------------------------
-
-
-@dataclass
-class IterationState:
-    """Where a full-batch iteration loop stands: everything a resumed run needs besides the
-    model's and the optimizer's own state."""
-
-    iteration: int = 0  # the next iteration to compute (= optimizer steps taken so far)
-    below: int = 0  # the stop rule's counter (consecutive iterations or validations below stop_loss)
-    rows: list[dict] = field(default_factory=list)  # metrics rows logged so far
-    elapsed: float = 0.0  # training seconds spent by earlier processes (resumed runs)
-    resumed_from: int | None = None  # the iteration this process resumed at
+# --- metrics rows in a checkpoint -------------------------------------------------------------
 
 
 def pack_rows(rows: list[dict]) -> dict:
@@ -220,44 +207,11 @@ def pack_rows(rows: list[dict]) -> dict:
     return {"columns": columns, "ints": ints, "values": values}
 
 
-def unpack_rows(packed: dict) -> list[dict]:
-    """The inverse of ``pack_rows``."""
+def unpack_rows(packed: dict | list[dict]) -> list[dict]:
+    """The inverse of ``pack_rows`` (a plain list of rows, as older checkpoints hold, comes back as it is)."""
+    if isinstance(packed, list):
+        return list(packed)
     if "rows" in packed:
         return list(packed["rows"])
     columns, ints = packed["columns"], set(packed["ints"])
     return [{c: int(v) if c in ints else v for c, v in zip(columns, values)} for values in packed["values"].tolist()]
-
-
-def save_iteration_checkpoint(path: str | Path, fmt: int, fingerprint_: str, model: torch.nn.Module,
-                              optimizer: torch.optim.Optimizer, state: IterationState, elapsed: float) -> None:
-    write_checkpoint(path, fmt, fingerprint_, {
-        "iteration": state.iteration, "below": state.below, "rows": pack_rows(state.rows), "elapsed": elapsed,
-        "model": cpu_state(model), "optimizer": cpu_state(optimizer)})
-
-
-def resume_iteration_state(path: str | Path, fmt: int, fingerprint_: str, model: torch.nn.Module,
-                           optimizer: torch.optim.Optimizer, log: Callable[[str], Any]) -> IterationState:
-    """Load model and optimizer from a matching checkpoint and return the loop's state (a fresh
-    state when there is none, or it does not match)."""
-    payload = read_checkpoint(path, fmt, fingerprint_, log)
-    if payload is None:
-        return IterationState()
-    model.load_state_dict(payload["model"])
-    optimizer.load_state_dict(payload["optimizer"])
-    log(f"resuming from {path} at iteration {payload['iteration']}")
-    return IterationState(iteration=int(payload["iteration"]), below=int(payload["below"]),
-                          rows=unpack_rows(payload["rows"]), elapsed=float(payload["elapsed"]),
-                          resumed_from=int(payload["iteration"]))
-
-
-def checkpoint_or_stop(checkpoint_every: int, term: TerminationRequest, path: str | Path, fmt: int,
-                       fingerprint_: str, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                       state: IterationState, elapsed: float, log: Callable[[str], Any]) -> None:
-    """After a step: write the periodic checkpoint; on a pending SIGTERM write it now and stop
-    (``Terminated``, exit status 143). ``checkpoint_every`` = 0 writes none, even then."""
-    due = checkpoint_every and state.iteration % checkpoint_every == 0
-    if checkpoint_every and (due or term.requested):
-        save_iteration_checkpoint(path, fmt, fingerprint_, model, optimizer, state, elapsed)
-    if term.requested:
-        kept = f"checkpoint {path} written" if checkpoint_every else "no checkpoint (checkpoint_every = 0)"
-        terminate(f"SIGTERM: stopped after iteration {state.iteration}; {kept}; run the same command to resume", log)

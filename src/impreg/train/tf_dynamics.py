@@ -23,37 +23,19 @@ from __future__ import annotations
 
 import math
 import struct
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from impreg.data.synthetic import CompletionData, SensingData
 from impreg.factorizations.cp import CPFactorization
 from impreg.optim import NormalizedGradRMSprop
-from impreg.train.common import (
-    DTYPES,
-    device_description,
-    peak_memory_mb,
-    resolve_device,
-    write_metrics_csv,
-    write_summary,
-)
-from impreg.train.reliability import (
-    CHECKPOINT,
-    IterationState,
-    TerminationRequest,
-    checkpoint_or_stop,
-    data_digest,
-    determinism,
-    fingerprint,
-    remove_stale_temporaries,
-    resume_iteration_state,
-)
+from impreg.train.common import DTYPES, resolve_device
+from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
+from impreg.train.reliability import data_digest, fingerprint
 
 CHECKPOINT_FORMAT = 2  # 2: one initial draw per (seed, init) (format 1 rescaled one draw per seed)
 
@@ -155,97 +137,74 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
     is called with the number of steps taken after each step (tests interrupt a run with it at an
     exact point). On SIGTERM the run checkpoints and raises ``Terminated`` (exit status 143).
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
     dtype = DTYPES[cfg.dtype]
     dims = tuple(data.target.shape)
     num_components = cfg.num_components or max_cp_rank(dims)
     if cfg.loss not in ("l2", "huber"):
         raise ValueError(f"unknown loss '{cfg.loss}' (expected l2 or huber)")
-    if cfg.checkpoint_every < 0:
-        raise ValueError(f"checkpoint_every must be >= 0, got {cfg.checkpoint_every}")
 
     generator = torch.Generator().manual_seed(init_seed(cfg.seed, cfg.init_std))
     model = CPFactorization(dims, num_components, cfg.init_std, generator=generator, dtype=dtype).to(device)
     optimizer = NormalizedGradRMSprop(model.parameters(), lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps)
-    ckpt = out_dir / CHECKPOINT
-    remove_stale_temporaries(ckpt)
-    fp = fingerprint(cfg.fingerprint_fields(), data_fingerprint(data))
-    state = resume_iteration_state(ckpt, CHECKPOINT_FORMAT, fp, model, optimizer, log) if resume else IterationState()
-
     target = torch.as_tensor(data.target, dtype=dtype, device=device)
     target_norm = target.norm()
-    sensing = isinstance(data, SensingData)  # Gaussian measurement tensors instead of observed entries
-    if sensing:
+    loss_and_grad = _loss_function(cfg, data, target, device, dtype)
+
+    def advance(unit: UnitContext) -> str | None:
+        """One iteration: the full tensor's loss, the stop rule, the logged row and the step."""
+        state = unit.state
+        with torch.no_grad():
+            halves = model.halves()
+            full = (halves[0] @ halves[1].T).reshape(dims)
+        loss, grad_full = loss_and_grad(full)
+        loss_value = loss.item()
+        below = state.counters["below"] = state.counters["below"] + 1 if loss_value < cfg.stop_loss else 0
+        diverged = not math.isfinite(loss_value)
+        done = diverged or below > cfg.stop_patience or state.position >= cfg.max_iterations
+        if state.position % cfg.log_every == 0 or done:
+            state.rows.append(_log_row(state.position, loss_value, full, target, target_norm, model, cfg.top_k))
+            unit.progress.set_postfix(loss=f"{loss_value:.3e}", refresh=False)
+        if done:
+            return "diverged" if diverged else ("converged" if below > cfg.stop_patience else "max_iterations")
+        optimizer.zero_grad(set_to_none=True)
+        model.backward_from_tensor_grad(grad_full, halves)
+        optimizer.step()
+        state.position += 1
+        return None
+
+    def summary(state: LoopState, status: str) -> dict:
+        final = state.rows[-1]
+        return dict(
+            diverged_at_iteration=state.position if status == "diverged" else None,
+            seed=cfg.seed, num_components=num_components, dims=list(dims),
+            final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
+            final_top_component_norms=[final[f"top_component_{k}"] for k in range(min(cfg.top_k, num_components))],
+            data=data.meta)
+
+    loop = Loop(experiment="tf_dynamics", unit="iteration", total=cfg.max_iterations,
+                checkpoint_format=CHECKPOINT_FORMAT,
+                fingerprint=fingerprint(cfg.fingerprint_fields(), data_fingerprint(data)),
+                saved={"model": model, "optimizer": optimizer}, advance=advance, summary=summary, device=device,
+                counters={"below": 0}, checkpoint_every=cfg.checkpoint_every,
+                desc=f"tf_dynamics init {cfg.init_std:g}")
+    return run_loop(loop, cfg, out_dir, resume=resume, log=log, on_unit=on_iteration)
+
+
+def _loss_function(cfg: TFDynamicsConfig, data: CompletionData | SensingData, target: torch.Tensor,
+                   device: torch.device, dtype: torch.dtype) -> Callable:
+    """The full tensor's loss and its gradient: against the observed entries (completion) or the
+    Gaussian measurement tensors (sensing)."""
+    if isinstance(data, SensingData):
         measurements = torch.as_tensor(data.measurements.reshape(len(data.values), -1), dtype=dtype, device=device)
         values = torch.as_tensor(data.values, dtype=dtype, device=device)
-    else:
-        obs = torch.as_tensor(data.flat_indices, device=device)
-        mask = torch.zeros(target.numel(), dtype=torch.bool, device=device)
-        mask[obs] = True
-        mask = mask.reshape(dims)
-        observed = torch.where(mask, target, 0.0)
-
-    def loss_and_grad(full: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if sensing:
-            return sensing_loss_and_grad(full, measurements, values, cfg.loss, cfg.huber_delta)
-        return completion_loss_and_grad(full, mask, observed, len(obs), cfg.loss, cfg.huber_delta)
-
-    status = "max_iterations"
-    start = time.perf_counter()
-    first = state.iteration
-    progress = tqdm(total=cfg.max_iterations, initial=first, desc=f"tf_dynamics init {cfg.init_std:g}",
-                    mininterval=5, unit="it", dynamic_ncols=False)
-    with TerminationRequest() as term:
-        try:
-            while True:
-                with torch.no_grad():
-                    halves = model.halves()
-                    full = (halves[0] @ halves[1].T).reshape(dims)
-                loss, grad_full = loss_and_grad(full)
-                loss_value = loss.item()
-                state.below = state.below + 1 if loss_value < cfg.stop_loss else 0
-                diverged = not math.isfinite(loss_value)
-                done = diverged or state.below > cfg.stop_patience or state.iteration >= cfg.max_iterations
-                if state.iteration % cfg.log_every == 0 or done:
-                    state.rows.append(_log_row(state.iteration, loss_value, full, target, target_norm, model,
-                                               cfg.top_k))
-                    progress.set_postfix(loss=f"{loss_value:.3e}", refresh=False)
-                if done:
-                    status = "diverged" if diverged else (
-                        "converged" if state.below > cfg.stop_patience else "max_iterations")
-                    break
-                optimizer.zero_grad(set_to_none=True)
-                model.backward_from_tensor_grad(grad_full, halves)
-                optimizer.step()
-                state.iteration += 1
-                progress.update(1)
-                if on_iteration is not None:
-                    on_iteration(state.iteration)
-                checkpoint_or_stop(cfg.checkpoint_every, term, ckpt, CHECKPOINT_FORMAT, fp, model, optimizer,
-                                   state, state.elapsed + time.perf_counter() - start, log)
-        finally:
-            progress.close()
-    wall = time.perf_counter() - start
-
-    write_metrics_csv(out_dir / "metrics.csv", state.rows)
-    final = state.rows[-1]
-    steps = state.iteration - first
-    summary = dict(
-        experiment="tf_dynamics", status=status, iterations=state.iteration,
-        diverged_at_iteration=state.iteration if status == "diverged" else None,
-        wall_seconds=round(state.elapsed + wall, 3), wall_seconds_this_call=round(wall, 3),
-        iterations_per_second=round(steps / wall, 1) if wall > 0 and steps else None,
-        resumed_from_iteration=state.resumed_from,
-        device=device_description(device), **determinism(device), peak_memory=peak_memory_mb(device),
-        seed=cfg.seed, num_components=num_components, dims=list(dims),
-        final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
-        final_top_component_norms=[final[f"top_component_{k}"] for k in range(min(cfg.top_k, num_components))],
-        data=data.meta,
-    )
-    write_summary(out_dir / "summary.json", cfg, **summary)
-    return summary
+        return lambda full: sensing_loss_and_grad(full, measurements, values, cfg.loss, cfg.huber_delta)
+    obs = torch.as_tensor(data.flat_indices, device=device)
+    mask = torch.zeros(target.numel(), dtype=torch.bool, device=device)
+    mask[obs] = True
+    mask = mask.reshape(target.shape)
+    observed = torch.where(mask, target, 0.0)
+    return lambda full: completion_loss_and_grad(full, mask, observed, len(obs), cfg.loss, cfg.huber_delta)
 
 
 def _log_row(iteration, loss_value, full, target, target_norm, model, top_k) -> dict:
