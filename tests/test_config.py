@@ -101,3 +101,25 @@ def test_mnist5k_train_subset_is_bounded_by_its_4000_train_images_even_at_stand_
             "'at most the 4000 train images of mnist5k'") in msg
     smoke["rank_complexity"]["datasets"]["mnist5k"]["train_subset"] = 4000
     assert validate_config(smoke, schema)["rank_complexity"]["datasets"]["mnist5k"]["train_subset"] == 4000
+
+
+def test_flags_from_mapping_round_trips_through_the_generated_flags():
+    import argparse
+    import dataclasses
+
+    from impreg.cli_args import add_dataclass_flags, dataclass_from_args, flags_from_mapping
+
+    @dataclasses.dataclass
+    class Settings:
+        init_std: float = 0.1
+        top_k: int = 3
+        channels_last: bool = True
+        dtype: str = "float64"
+
+    given = {"init_std": 0.005, "top_k": 10, "channels_last": False, "dtype": "float32"}
+    text = flags_from_mapping(given)
+    assert text == "--init-std 0.005 --top-k 10 --channels-last false --dtype float32"
+    parser = argparse.ArgumentParser()
+    add_dataclass_flags(parser, Settings)
+    assert dataclasses.asdict(dataclass_from_args(Settings, parser.parse_args(text.split()))) == given
+    assert flags_from_mapping({"ranks": [1, 2, 3]}) == "--ranks 1 2 3"

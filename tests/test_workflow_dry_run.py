@@ -56,3 +56,18 @@ def test_bad_config_stops_before_any_job(tmp_path):
     assert "tf_dynamics.init_stds.1" in proc.stderr and "-1.0" in proc.stderr and "exclusiveMinimum" in proc.stderr
     assert "'typo_key'" in proc.stderr
     assert not (wd / "results").exists()
+
+
+def test_figure_manifest_names_existing_notebooks_and_captions(root):
+    import sys
+
+    sys.path.insert(0, str(root / "workflow"))
+    from figures import EXTRAS, FIGURES, MANIFEST
+
+    config = load_config(root / "config" / "config.yaml", root / "config" / "schema.yaml")
+    assert set(config["locality"]["figures"]) | set(RANK_COMPLEXITY_FIGURES) <= set(MANIFEST)
+    for figure in FIGURES:
+        assert (root / "notebooks" / f"{figure.notebook}.ipynb").is_file(), figure.id
+        assert (root / "workflow" / "report" / f"{figure.notebook}.rst").is_file(), figure.id
+        assert set(figure.extras) <= set(EXTRAS) and figure.paper in (1, 2) and figure.experiment in config
+        assert figure.runs(config), f"{figure.id} reads no runs at paper scale"

@@ -1,5 +1,5 @@
-"""File names and command lines of the factorization-dynamics rules beyond P1 Figure 3
-(tf_dynamics_variants.smk, incremental_rank.smk), kept out of the .smk files as Snakemake's
+"""File names and command lines of the factorization-dynamics rules (tf_dynamics.smk,
+tf_dynamics_variants.smk, incremental_rank.smk), kept out of the .smk files as Snakemake's
 linter asks. Every function takes the experiment's validated config section.
 """
 
@@ -7,9 +7,25 @@ from __future__ import annotations
 
 import math
 
-from rule_helpers import fmt_float
+from rule_helpers import flags, fmt_float
+
+from impreg.cli_args import flags_from_mapping
 
 IRK_MODELS = ("mf", "tf", "htf")
+
+
+# ---------------------------------------------------------------- tf_dynamics
+
+
+def tfd_run(tfd: dict) -> str:
+    """The run folder pattern, with wildcards {init} and {seed}."""
+    return "results/runs/tf_dynamics/order{order}_dim{mode_dim}_R{num_components}_init{{init}}_seed{{seed}}".format(
+        **tfd
+    )
+
+
+def tfd_run_dirs(tfd: dict) -> list[str]:
+    return [tfd_run(tfd).format(init=fmt_float(i), seed=s) for i in tfd["init_stds"] for s in tfd["seeds"]]
 
 
 # ---------------------------------------------------------------- tf_dynamics_variants
@@ -65,11 +81,10 @@ def tfv_data_args(tfv: dict, name: str, seed: int) -> str:
 def tfv_train_args(tfv: dict, name: str, init: float, seed: int, device: str) -> str:
     v = tfv["variants"][name]
     return (
-        f"{'tf-sensing' if v['task'] == 'sensing' else 'tf-dynamics'} --init-std {fmt_float(init)} --seed {seed}"
-        f" --num-components {v['num_components']} --loss {v['loss']} --huber-delta {v['huber_delta']}"
-        f" --stop-loss {v['stop_loss']} --lr {tfv['lr']} --alpha {tfv['alpha']} --eps {tfv['eps']}"
-        f" --stop-patience {tfv['stop_patience']} --max-iterations {tfv['max_iterations']}"
-        f" --log-every {tfv['log_every']} --top-k {tfv['top_k']} --dtype {tfv['dtype']} --device {device}"
+        f"{'tf-sensing' if v['task'] == 'sensing' else 'tf-dynamics'}"
+        f" {flags_from_mapping({'init_std': fmt_float(init), 'seed': seed})}"
+        f" {flags(v, 'num_components loss huber_delta stop_loss')}"
+        f" {flags(tfv, 'lr alpha eps stop_patience max_iterations log_every top_k dtype', device=device)}"
     )
 
 
@@ -122,17 +137,17 @@ def irk_data_args(irk: dict, model: str, seed: int) -> str:
 
 def irk_train_args(irk: dict, model: str, seed: int, device: str) -> str:
     m = irk[model]
-    args = (
-        f"--model {model} --init-std {fmt_float(m['init_std'])} --seed {seed} --max-iterations {m['max_iterations']}"
-        f" --lr {irk['lr']} --alpha {irk['alpha']} --eps {irk['eps']} --stop-loss {irk['stop_loss']}"
-        f" --stop-validations {irk['stop_validations']} --log-every {irk['log_every']} --top-k {irk['top_k']}"
-        f" --dtype {irk['dtype']} --device {device} --checkpoint-every {irk['checkpoint_every']}"
-    )
+    args = flags_from_mapping(
+        {"model": model, "init_std": fmt_float(m["init_std"]), "seed": seed, "max_iterations": m["max_iterations"]}
+    ) + " " + flags(irk, "lr alpha eps stop_loss stop_validations log_every top_k dtype", device=device,
+                    checkpoint_every=irk["checkpoint_every"])
+    # the CLI names the width per model
     if model == "mf":
-        return f"{args} --depth {m['depth']} --mf-width {m['width']}"
+        return f"{args} {flags_from_mapping({'depth': m['depth'], 'mf_width': m['width']})}"
     if model == "tf":
-        return f"{args} --num-components {m['num_components']}"
-    return (
-        f"{args} --htf-width {m['width']} --pool-pattern {m['pool_pattern']}"
-        f" --extra-matricizations '{m['extra_matricizations']}' --rank-rel-tol {m['rank_rel_tol']}"
-    )
+        return f"{args} {flags(m, 'num_components')}"
+    return f"{args} " + flags_from_mapping({
+        "htf_width": m["width"], "pool_pattern": m["pool_pattern"],
+        "extra_matricizations": f"'{m['extra_matricizations']}'",  # ';'-separated: quoted for the shell
+        "rank_rel_tol": m["rank_rel_tol"],
+    })

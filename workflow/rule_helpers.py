@@ -3,6 +3,9 @@
 import json
 import os
 import shlex
+from typing import Any
+
+from impreg.cli_args import flags_from_mapping
 
 RUNS = "results/runs"  # where the training rules write their run folders
 RUN_FILES = ("metrics.csv", "summary.json")  # what a figure notebook reads of a run
@@ -60,6 +63,11 @@ def report_extras(figure_runs: FigureRuns, shipped_dir: str, scale: str) -> str:
               else f"Made from the shipped runs, but none is shipped at this scale ({shipped_dir}).")
     not_run = " ".join(shlex.quote(f"{f}={why}") for f, why in figure_runs.not_run.items())
     return f"--scale {scale} --source {shlex.quote(source)}" + (f" --not-run {not_run}" if not_run else "")
+
+
+def flags(section: dict, keys: str, **more: Any) -> str:
+    """CLI flags of the settings ``keys`` (space-separated) of a config section, then ``more``."""
+    return flags_from_mapping({k: section[k] for k in keys.split()} | more)
 
 
 def papermill_params(**values) -> str:

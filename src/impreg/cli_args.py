@@ -34,9 +34,16 @@ def dataclass_from_args(cls: type[T], args: argparse.Namespace) -> T:
     return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
 
 
+def _word(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def flags_from_mapping(settings: dict[str, Any]) -> str:
-    """The inverse, for Snakemake rules: ``{"init_std": 0.01}`` -> ``--init-std 0.01``."""
+    """The inverse, for Snakemake rules: ``{"init_std": 0.01, "ranks": [1, 2], "amp": True}`` ->
+    ``--init-std 0.01 --ranks 1 2 --amp true`` (booleans as the words parse_bool reads). Values are
+    not shell-quoted: settings are numbers and plain words."""
     parts = []
     for key, value in settings.items():
-        parts.append(f"--{key.replace('_', '-')} {value!s}")
+        values = value if isinstance(value, (list, tuple)) else [value]
+        parts.append(" ".join([f"--{key.replace('_', '-')}", *map(_word, values)]))
     return " ".join(parts)

@@ -1,8 +1,8 @@
 # Shared settings of the rule files: how rules call the package and the notebooks, and the
-# per-paper target lists that each experiment's rule file extends.
+# per-paper target lists that figures.smk fills from the figure manifest.
 import os
 
-from rule_helpers import FigureRuns, fmt_float, notebook_outputs, papermill_params, report_extras, src_pythonpath
+from rule_helpers import FigureRuns, flags, papermill_params, report_extras, src_pythonpath
 
 # Rules call the package from this checkout, so a conda environment made by --sdm conda
 # (which holds the dependencies but not the package) runs the same code as the venv.
@@ -17,7 +17,7 @@ RESOURCES = config["resources"]
 # rule, read by the rank_complexity data rule and by locality's Is Same Class images rule.
 STAND_IN_DIR = "results/data/rank_complexity/stand_in_images"
 
-# Each experiment's rule file appends the files of its figures, tables and claims.
+# The files of the figures, tables and claims this run makes (figures.smk).
 PAPER1_TARGETS = []
 PAPER2_TARGETS = []
 CLAIMS = []

@@ -3,10 +3,7 @@
 import shlex
 from pathlib import Path
 
-# the config section whose changes_from_paper a figure's block shows (by figure id prefix)
-CHANGES_SECTIONS = {"tf_dynamics_variants": "tf_dynamics_variants", "tf_dynamics": "tf_dynamics",
-                    "rank_complexity": "rank_complexity", "locality": "locality",
-                    "incremental_rank": "incremental_rank", "htf_detail": "incremental_rank"}
+from figures import MANIFEST
 
 
 def figure_changes_map(claims_files):
@@ -14,7 +11,7 @@ def figure_changes_map(claims_files):
     out = {}
     for path in claims_files:
         figure = Path(path).stem
-        section = next((s for p, s in CHANGES_SECTIONS.items() if figure.startswith(p)), None)
+        section = MANIFEST[figure].experiment if figure in MANIFEST else None
         text = " ".join(str(config.get(section, {}).get("changes_from_paper", "")).split())
         if text:
             out[figure] = text
@@ -30,7 +27,10 @@ def figure_changes(claims_files):
 # figures' CIFAR-10 (Is Same Class from the real images)
 FIGURE_DOWNLOADS = dict(RC_DOWNLOADS)
 if "is_same_class" in LOC_TASKS and LOC_ISC["source"] == "cifar10" and not LOC_ISC["stand_in"]:
-    FIGURE_DOWNLOADS |= {f: {"cifar10": [LOC_ISC_IMAGES.format(source="cifar10")]} for f in LOC_FIGURES}
+    FIGURE_DOWNLOADS |= {
+        f.id: {"cifar10": [LOC_ISC_IMAGES.format(source="cifar10")]} for f in configured_figures(config)
+        if f.experiment == "locality"
+    }
 
 
 localrules:

@@ -8,19 +8,10 @@ from dynamics_rules import tfv_data_args, tfv_data_path, tfv_datasets, tfv_runs,
 TFV = config["tf_dynamics_variants"]
 TFV_RUNS = tfv_runs(TFV)  # run name -> (variant, init, seed)
 TFV_DATA = tfv_datasets(TFV)  # data file name -> (variant, seed)
-TFV_RUN_DIRS = [f"results/runs/tf_dynamics_variants/{run}" for run in TFV_RUNS]
-TFV_FIGURE = notebook_outputs("tf_dynamics_variants", OUT)
-
-if FIGURE_RUNS.made("tf_dynamics_variants", TFV_RUN_DIRS):
-    PAPER1_TARGETS += [TFV_FIGURE["pdf"], TFV_FIGURE["png"], TFV_FIGURE["claims"]]
-    CLAIMS.append(TFV_FIGURE["claims"])
-
-
 
 # Light jobs run where Snakemake runs, never as cluster jobs (profiles/slurm).
 localrules:
     tf_dynamics_variants_data,
-    tf_dynamics_variants,
 
 rule tf_dynamics_variants_data:
     output:
@@ -65,32 +56,3 @@ rule tf_dynamics_variants_train:
         "OMP_NUM_THREADS={threads} {params.impreg} train {params.args} --data {input} --out-dir {params.out_dir}"
         " > {log} 2>&1"
 
-
-rule tf_dynamics_variants:
-    input:
-        notebook="notebooks/tf_dynamics_variants.ipynb",
-        metrics=FIGURE_RUNS.files(TFV_RUN_DIRS, "metrics.csv"),
-        summaries=FIGURE_RUNS.files(TFV_RUN_DIRS, "summary.json"),
-    output:
-        pdf=TFV_FIGURE["pdf"],
-        png=report(TFV_FIGURE["png"], caption="../report/tf_dynamics_variants.rst", category="Paper 1"),
-        claims=TFV_FIGURE["claims"],
-        notebook=TFV_FIGURE["notebook"],
-    params:
-        papermill=PAPERMILL,
-        # settings apart from paths, so that Snakemake's params trigger sees a changed claim rule
-        settings=papermill_params(config=TFV, scale=config["scale"]),
-        paths=lambda wildcards, input, output: papermill_params(
-            summaries=list(input.summaries),
-            metrics=list(input.metrics),
-            variants=[TFV_RUNS[os.path.basename(os.path.dirname(path))][0] for path in input.summaries],
-            out_pdf=output.pdf,
-            out_png=output.png,
-            out_claims=output.claims,
-        ),
-    log:
-        f"{OUT}/logs/tf_dynamics_variants/figure.log",
-    conda:
-        CONDA_ENV
-    shell:
-        "{params.papermill} {input.notebook} {output.notebook} -y {params.settings} -y {params.paths} > {log} 2>&1"
