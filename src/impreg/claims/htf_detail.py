@@ -106,7 +106,7 @@ class _Detail:
         self.keys = keys_of(runs[0], htf.get("extra_matricizations", "0-2"))
         check_columns(runs, self.keys)
         k = self.keys
-        self.note = (f"hierarchical runs of incremental_rank with {json.dumps(htf)}, target rank {target_rank}; "
+        self.note = (f"hierarchical runs of incremental_rank with {json.dumps(htf, sort_keys=True)}, target rank {target_rank}; "
                      f"0-based modes in the run files ({k.in_tree} = paper's {paper_modes(k.in_tree)}, "
                      f"{k.off_tree} = paper's {paper_modes(k.off_tree)})")
 

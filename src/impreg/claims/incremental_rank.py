@@ -123,8 +123,8 @@ class _Model:
         self.by_seed = {r["seed"]: r for r in runs}
         self.seeds = sorted(self.by_seed)
         diff = differences(config, model)
-        self.note = (f"settings {json.dumps(used_settings(config, model))}"
-                     + (f"; differs from the paper's: {json.dumps({k: {'used': a, 'paper': b} for k, (a, b) in diff.items()})}"
+        self.note = (f"settings {json.dumps(used_settings(config, model), sort_keys=True)}"
+                     + (f"; differs from the paper's: {json.dumps({k: {'used': a, 'paper': b} for k, (a, b) in diff.items()}, sort_keys=True)}"
                         if diff else "; the paper's settings")
                      + f"; paper settings note: {' '.join(config['paper_settings'].split())}")
         if scale != "paper":
