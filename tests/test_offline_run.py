@@ -14,7 +14,7 @@ import yaml
 
 from helpers import ROOT, copy_workflow, venv_env
 from impreg.claims import Claim, not_checkable, write_claims
-from impreg.data.availability import missing_files
+from impreg.data.images import missing_raw_files
 from impreg.report import write_replication_report
 
 sys.path.insert(0, str(ROOT / "workflow"))
@@ -29,11 +29,11 @@ def test_missing_files_are_named_in_the_loaders_layout(tmp_path):
     raw.mkdir(parents=True)
     (raw / MNIST_FILES[0]).write_bytes(b"x")  # as downloaded
     (raw / MNIST_FILES[1].removesuffix(".gz")).write_bytes(b"x")  # decompressed
-    assert [p.name for p in missing_files("mnist", tmp_path)] == MNIST_FILES[2:]
-    assert missing_files("cifar10", tmp_path) == [tmp_path / "cifar-10-python.tar.gz"]
+    assert [p.name for p in missing_raw_files("mnist", tmp_path)] == MNIST_FILES[2:]
+    assert missing_raw_files("cifar10", tmp_path) == [tmp_path / "cifar-10-python.tar.gz"]
     (tmp_path / "cifar-10-python.tar.gz").write_bytes(b"x")
-    assert missing_files("cifar10", tmp_path) == []
-    assert missing_files("digits", tmp_path) == missing_files("mnist5k", tmp_path) == []
+    assert missing_raw_files("cifar10", tmp_path) == []
+    assert missing_raw_files("digits", tmp_path) == missing_raw_files("mnist5k", tmp_path) == []
 
 
 def test_report_lists_figures_not_run_and_counts_none_of_their_claims(tmp_path):

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from impreg.data.availability import LABELS, missing_files, source
+from impreg.data.images import DOWNLOADABLE_LABELS, missing_raw_files, source_url
 from impreg.report import write_replication_report
 
 # figure -> {dataset to download: the data files a job makes from it}
@@ -36,7 +36,7 @@ def waiting_for(figures: list[str], downloads: Downloads, data_dir: str | None) 
     out: dict[str, dict[str, list[Path]]] = {}
     for figure in figures:
         for dataset, made in downloads.get(figure, {}).items():
-            files = [f.absolute() for f in missing_files(dataset, data_dir or None)]
+            files = [f.absolute() for f in missing_raw_files(dataset, data_dir or None)]
             if files and not all(Path(m).exists() for m in made):
                 out.setdefault(figure, {})[dataset] = files
     return out
@@ -47,18 +47,18 @@ def outcome_message(waiting: dict[str, dict[str, list[Path]]], failed: list[str]
     """One message: the figures waiting for files (which, where from, where to), the others not run."""
     lines = []
     if waiting:
-        datasets = sorted({d for need in waiting.values() for d in need}, key=list(LABELS).index)
+        datasets = sorted({d for need in waiting.values() for d in need}, key=list(DOWNLOADABLE_LABELS).index)
         lines.append(f"NOT RUN: {len(waiting)} figure(s) wait for dataset files that are not in the data folder "
                      f"{data_dir} and could not be downloaded (no network?):")
         for figure, need in waiting.items():
             lines.append(f"  {figure}: " + "; ".join(
-                f"{LABELS[d]}: {', '.join(str(f.relative_to(data_dir)) for f in files)}" for d, files in need.items()))
+                f"{DOWNLOADABLE_LABELS[d]}: {', '.join(str(f.relative_to(data_dir)) for f in files)}" for d, files in need.items()))
         lines.append("Provide them in one of two ways, then run the same command again (make replicate "
                      f"SCALE={scale}); only what is missing runs:")
         lines.append(f"  - where there is network: python -m impreg fetch-data --datasets {' '.join(datasets)} "
                      f"--data-dir DIR, then copy DIR's contents into {data_dir}")
         lines.append(f"  - or download the files as they are published (.gz, .tar.gz) into {data_dir} at the paths "
-                     "above: " + "; ".join(f"{LABELS[d]} from {source(d)}" for d in datasets))
+                     "above: " + "; ".join(f"{DOWNLOADABLE_LABELS[d]} from {source_url(d)}" for d in datasets))
         lines.append("  (another folder: set data_dir in the config or $IMPREG_DATA_DIR)")
     if failed:
         lines.append(f"NOT RUN: {', '.join(failed)}: a job failed (its error and log are named above).")
@@ -84,7 +84,7 @@ def finish_failed_run(dag, claims_files: list[str], downloads: Downloads, data_d
     folder = resolve_data_dir(data_dir or None).absolute()
     wanted = unfinished is None or os.path.normpath(report) in unfinished
     if wanted:
-        reasons = {f: "waiting for the " + " and ".join(LABELS[d] for d in waiting[f]) + " files (no download "
+        reasons = {f: "waiting for the " + " and ".join(DOWNLOADABLE_LABELS[d] for d in waiting[f]) + " files (no download "
                    f"possible here); provide them in {folder} and run again" for f in waiting}
         reasons |= {f: "a job it needs failed (see the workflow's log)" for f in failed}
         reasons |= left_out or {}

@@ -54,6 +54,8 @@ DEFAULT_DATA_DIR = "data/images"
 OFFLINE_DATASETS = ("digits", "mnist5k")
 # with files in the data folder that can be fetched from the datasets' canonical sources
 DOWNLOADABLE = ("mnist", "fmnist", "cifar10")
+# how messages name the downloadable datasets
+DOWNLOADABLE_LABELS = {"mnist": "MNIST", "fmnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
 # Seconds a download may stall before it is abandoned: urllib waits forever by default.
 DOWNLOAD_TIMEOUT_S = 60.0
 
