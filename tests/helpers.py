@@ -134,10 +134,14 @@ LOCALITY_FIGURES = ["locality", "locality_resnet34"]
 
 
 def locality_runs(loc: dict) -> int:
-    """Training jobs of the locality sweep: per figure, every range x lambda of each task x seed."""
-    per_seed = (len(loc["is_same_class"]["distances"]) * len(loc["is_same_class"]["lambdas"])
-                + len(loc["pathfinder"]["path_lengths"]) * len(loc["pathfinder"]["lambdas"]))
-    return per_seed * sum(len(f["seeds"]) for f in loc["figures"].values())
+    """Training jobs of the locality sweep: per figure, every range x (kept) lambda of each task x seed."""
+    def kept(task: str, figure: dict) -> int:
+        keep = figure.get("lambdas", {}).get(task)
+        return sum(keep is None or lam in keep for lam in loc[task]["lambdas"])
+
+    return sum((len(loc["is_same_class"]["distances"]) * kept("is_same_class", f)
+                + len(loc["pathfinder"]["path_lengths"]) * kept("pathfinder", f)) * len(f["seeds"])
+               for f in loc["figures"].values())
 
 
 def job_counts(output: str) -> dict[str, int]:

@@ -94,3 +94,13 @@ def test_the_table_counts_seeds_and_runs_per_cell():
     table = cell_table(runs, grid_of(_config(pathfinder=[3, 9])), "resnet18", CONFIG)
     cell = table[(table["task"] == "pathfinder") & (table["lam"] == 0.0) & (table["x"] == 3)].iloc[0]
     assert (cell["n_runs"], cell["n_seeds"], cell["n_diverged"]) == (4, 3, 0)
+
+
+def test_a_task_run_at_lambda_0_only_checks_only_the_unregularized_claims():
+    config = _config(pathfinder=[3, 9])
+    config["pathfinder"]["lambdas"] = [0.0]  # a figure's sub-grid (locality.figures.<id>.lambdas)
+    claims = _claims({"pathfinder": {0.0: {3: 90.0, 9: 50.0}}}, config, scale="quick")
+    for name in ("short_range_agree", "accuracy_grows_with_lambda"):
+        assert claims[f"pathfinder_{name}"].passed is None and "a single λ" in claims[f"pathfinder_{name}"].note
+    assert claims["pathfinder_regularizer_recovers"].passed is None
+    assert claims["pathfinder_unregularized_at_chance"].passed is True  # learned at 3 (90%), chance at 9

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dynamics_rules import IRK_MODELS, irk_run_name, tfd_run_dirs, tfv_runs
-from image_rules import RC_FIGURES, loc_run_dirs, rc_run_dirs
+from image_rules import RC_FIGURES, loc_figure_section, loc_run_dirs, rc_run_dirs
 from rule_helpers import notebook_outputs
 
 Settings = Callable[[dict], dict]
@@ -84,7 +84,7 @@ def _rank_complexity(figure: str) -> Settings:
 
 def _locality(figure: str) -> Settings:
     def settings(c: dict) -> dict:
-        loc = c["locality"]
+        loc = loc_figure_section(c["locality"], figure)
         # only this figure's entry, so that the other figure's seeds never rerun it
         return {"config": loc | {"figures": {figure: loc["figures"][figure]}}, "scale": c["scale"],
                 "figure": figure, "arch": loc["figures"][figure]["arch"]}

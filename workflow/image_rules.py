@@ -22,6 +22,21 @@ def rc_run_dirs(rc: dict, figure: str) -> list[str]:
     return [RC_RUN.format(dataset=d, control=c) for d in RC_FIGURES[figure] for c in rc["controls"]]
 
 
+def loc_figure_section(loc: dict, figure: str) -> dict:
+    """The locality section as one figure runs it: its entry in ``figures`` may keep only some of a
+    task's lambdas (``lambdas: {task: [...]}``; a task not named keeps all), so that a costly figure
+    can run a sub-grid."""
+    keep = loc["figures"][figure].get("lambdas", {})
+    narrowed = dict(loc)
+    for task, kept in keep.items():
+        unknown = [lam for lam in kept if not any(float(lam) == float(v) for v in loc[task]["lambdas"])]
+        if unknown:
+            raise ValueError(f"locality.figures.{figure}.lambdas.{task}: {unknown} are not among {task}'s "
+                             f"lambdas {loc[task]['lambdas']}: list only lambdas the task runs")
+        narrowed[task] = loc[task] | {"lambdas": [v for v in loc[task]["lambdas"] if v in kept]}
+    return narrowed
+
+
 def loc_tasks(loc: dict) -> dict[str, tuple[list, list]]:
     """Task -> (its ranges, its lambdas); a task with no ranges is left out."""
     tasks = [
@@ -36,7 +51,7 @@ def loc_run_dirs(loc: dict, figure: str) -> list[str]:
     spec = loc["figures"][figure]
     return [
         LOC_RUN.format(task=task, arch=spec["arch"], x=x, lam=fmt_float(lam), seed=seed)
-        for task, (xs, lambdas) in loc_tasks(loc).items()
+        for task, (xs, lambdas) in loc_tasks(loc_figure_section(loc, figure)).items()
         for x in xs
         for lam in lambdas
         for seed in spec["seeds"]
