@@ -93,3 +93,16 @@ def test_rows_of_an_older_checkpoint_come_back_as_they_were():
     rows = [{"epoch": 1, "loss": 0.5}]
     assert unpack_rows(rows) == rows and unpack_rows(rows) is not rows
 
+
+
+def test_the_summary_names_the_commit_of_the_code_that_made_it(tmp_path, root):
+    import subprocess
+
+    run_loop(_toy()[0], {}, tmp_path, log=lambda *_: None)
+    versions = json.loads((tmp_path / "summary.json").read_text())["versions"]
+    if not (root / ".git").exists():  # an unpacked archive: no commit to name
+        assert versions["impreg_commit"] is None
+        return
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert versions["impreg_commit"] in (head, head + "+dirty")

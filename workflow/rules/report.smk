@@ -23,14 +23,8 @@ def figure_changes(claims_files):
     return " ".join(shlex.quote(f"{f}={t}") for f, t in figure_changes_map(claims_files).items())
 
 
-# figure -> {dataset it downloads: data files made from it}: rank_complexity's, and the locality
-# figures' CIFAR-10 (Is Same Class from the real images)
-FIGURE_DOWNLOADS = dict(RC_DOWNLOADS)
-if "is_same_class" in LOC_TASKS and LOC_ISC["source"] == "cifar10" and not LOC_ISC["stand_in"]:
-    FIGURE_DOWNLOADS |= {
-        f.id: {"cifar10": [LOC_ISC_IMAGES.format(source="cifar10")]} for f in configured_figures(config)
-        if f.experiment == "locality"
-    }
+# figure -> {dataset it downloads: data files made from it}, from the manifest
+FIGURE_DOWNLOADS = {f.id: f.downloads(config) for f in configured_figures(config)}
 
 
 localrules:

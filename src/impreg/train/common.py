@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import platform
 import resource
+import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -34,9 +35,28 @@ def device_description(device: torch.device) -> str:
     return f"cpu:{torch.get_num_threads()} threads"
 
 
-def versions() -> dict[str, str]:
+def versions() -> dict[str, str | None]:
     return {"python": platform.python_version(), "torch": torch.__version__, "impreg": impreg.__version__,
+            "impreg_commit": source_commit(),
             "numpy": sys.modules["numpy"].__version__ if "numpy" in sys.modules else "?"}
+
+
+def source_commit() -> str | None:
+    """The commit of the package's source tree, with ``+dirty`` when its files have uncommitted
+    changes; None outside a git checkout (an installed wheel). The package version alone cannot say
+    which code made a run."""
+    src = str(Path(impreg.__file__).resolve().parent)
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", src, *args], capture_output=True, text=True, timeout=30,
+                              check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
 
 
 def write_metrics_csv(path: str | Path, rows: list[dict[str, Any]]) -> None:
