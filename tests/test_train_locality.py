@@ -168,6 +168,8 @@ def test_plain_and_regularized_runs_write_the_documented_outputs(pf_data, tmp_pa
         assert on_disk["final_test_accuracy"] == float(rows[-1]["test_accuracy"])
         assert on_disk["deterministic"] is True and on_disk["device"].startswith("cpu")
         assert "CPU" in on_disk["deterministic_reason"]
+        # channels_last (the default) is a CUDA layout: on CPU the run keeps the plain one
+        assert on_disk["settings"]["channels_last"] is True and on_disk["channels_last"] is False
         assert (on_disk["num_train"], on_disk["num_test"]) == (8, 8) and on_disk["input_shape"] == [1, 32, 32]
         assert on_disk["data"]["path_length"] == 3 and on_disk["stand_in"] is False
         assert on_disk["settings"]["lam"] == summary["lam"]

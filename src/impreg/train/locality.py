@@ -101,7 +101,7 @@ class LocalityConfig:
     eval_batch_size: int = 256
     device: str = "auto"
     amp: str = "none"  # none or bf16 (CUDA only)
-    channels_last: bool = True  # memory layout only: faster convolutions on GPU
+    channels_last: bool = True  # memory layout only, on CUDA (ignored on CPU): faster convolutions
     threads: int = 0  # torch CPU threads; 0 leaves torch's default
     keep_checkpoint: bool = False
 
@@ -449,7 +449,8 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
         torch.backends.cudnn.benchmark = False  # no run-to-run algorithm choice on top of cuDNN's own
         torch.cuda.reset_peak_memory_stats(device)
     task = make_task(cfg, data, device)
-    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    channels_last = uses_channels_last(cfg, device)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = _build_model(cfg, task.channels, device, fmt)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=0.0)
     step = _Step(model, optimizer, cfg.lam, autocast, fmt, input_conv=model.conv1)
@@ -458,7 +459,7 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
         f"{cfg.arch} width {cfg.width} ({sum(p.numel() for p in model.parameters()):,} params) on "
         f"{device_description(device)}, input {task.channels}x{task.input_hw[0]}x{task.input_hw[1]}, "
         f"{task.num_train} train / {task.num_test} test, batch {cfg.batch_size}, up to {cfg.max_epochs} epochs, "
-        f"amp {cfg.amp}, channels_last {cfg.channels_last}")
+        f"amp {cfg.amp}, channels_last {channels_last}")
 
     def advance(unit: UnitContext) -> str | None:
         """One epoch, abandoned at a batch boundary on SIGTERM (an epoch may outlast a grace period)."""
@@ -483,6 +484,12 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
     return run_loop(loop, cfg, out_dir, resume=resume, log=log, stop_after=stop_after_epochs)
 
 
+def uses_channels_last(cfg: LocalityConfig, device: torch.device) -> bool:
+    """Channels-last only where it pays (CUDA): on CPU it is no faster, and torch 2.14's CPU kernels
+    crash on it for narrow ResNets (widths 2 and 4, one thread) on some CPUs (AMD EPYC, AVX2)."""
+    return cfg.channels_last and device.type == "cuda"
+
+
 def _finite_or_none(value: float) -> float | None:
     """JSON has no NaN: a missing penalty (lam 0) or a diverged loss is written as null."""
     return value if math.isfinite(value) else None
@@ -496,7 +503,7 @@ def _summary(cfg: LocalityConfig, task, model: nn.Module, state: LoopState) -> d
         final_test_loss=_finite_or_none(last["test_loss"]), final_train_loss=_finite_or_none(last["train_loss"]),
         final_train_penalty=_finite_or_none(last["train_penalty"]), perfect_train_streak=state.counters["streak"],
         task=cfg.task, x=cfg.x, lam=cfg.lam, arch=cfg.arch, width=cfg.width, seed=cfg.seed,
-        num_parameters=sum(p.numel() for p in model.parameters()), amp=cfg.amp, channels_last=cfg.channels_last,
+        num_parameters=sum(p.numel() for p in model.parameters()), amp=cfg.amp, channels_last=uses_channels_last(cfg, model.conv1.weight.device),
         num_train=task.num_train, num_test=task.num_test, input_shape=[task.channels, *task.input_hw],
         train_positive_fraction=float(task.train_labels.mean().item()),
         test_positive_fraction=float(task.test_labels.mean().item()),
