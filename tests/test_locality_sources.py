@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from impreg.cli import main
+from impreg.commands.locality import load_locality_data
 from impreg.data.images import StandInDataError
 from impreg.data.is_same_class import CIFAR10_MEAN, CIFAR10_STD
 from impreg.data.locality_sources import (
@@ -16,7 +17,6 @@ from impreg.data.locality_sources import (
 from impreg.data.pathfinder import PathfinderData
 from impreg.data.stand_in import write_stand_in
 from impreg.io import DataFileError
-from impreg.train.locality_commands import load_locality_data
 
 
 @pytest.fixture(scope="module")

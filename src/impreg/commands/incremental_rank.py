@@ -1,0 +1,54 @@
+"""Commands of P2's incremental rank learning (matrix, tensor and hierarchical tensor factorization):
+
+    python -m impreg make-data ht-completion --order 4 --mode-dim 8 --ranks 5,5 ... --out x.npz
+    python -m impreg train incremental-rank --model htf --data x.npz --out-dir <run> ...
+
+(the mf and tf runs train on ``make-data tf-dynamics`` targets, see impreg.commands.tf_dynamics.)
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from impreg.cli_args import add_dataclass_flags, dataclass_from_args
+
+
+def make_data_ht_completion_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--order", type=int, default=4)
+    p.add_argument("--mode-dim", type=int, default=16)
+    p.add_argument("--ranks", default="5,5", help="layer widths of the target's HTF, comma-separated")
+    p.add_argument("--pattern", default="adjacent", help="mode tree pooling pattern (adjacent or interleaved)")
+    p.add_argument("--fro-norm", type=float, default=64.0)
+    p.add_argument("--num-observations", type=int, default=2048)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+
+
+def make_data_ht_completion(args: argparse.Namespace) -> None:
+    from impreg.data.synthetic import make_ht_completion
+
+    ranks = [int(r) for r in args.ranks.split(",")]
+    data = make_ht_completion(args.order, args.mode_dim, ranks, args.pattern, args.fro_norm,
+                              args.num_observations, args.seed)
+    data.save(args.out)
+    print(f"wrote {args.out}: order {args.order}, mode dim {args.mode_dim}, hierarchical ranks {ranks} "
+          f"({args.pattern} tree {data.meta['tree']}), {args.num_observations} observations, seed {args.seed}")
+
+
+def train_incremental_rank_flags(p: argparse.ArgumentParser) -> None:
+    from impreg.train.incremental_rank import IncrementalRankConfig
+
+    p.add_argument("--data", required=True, help="npz from `make-data tf-dynamics` (mf, tf) or `ht-completion` (htf)")
+    p.add_argument("--out-dir", required=True)
+    add_dataclass_flags(p, IncrementalRankConfig)
+
+
+def train_incremental_rank(args: argparse.Namespace) -> None:
+    from impreg.data.synthetic import CompletionData
+    from impreg.train.incremental_rank import IncrementalRankConfig, run
+
+    cfg = dataclass_from_args(IncrementalRankConfig, args)
+    summary = run(cfg, CompletionData.load(args.data), args.out_dir)
+    print(f"{cfg.model}: {summary['status']} after {summary['iterations']} iterations in "
+          f"{summary['wall_seconds']} s on {summary['device']}: reconstruction error "
+          f"{summary['final_reconstruction_error']:.4g}, top values {[round(v, 4) for v in summary['final_top']]}")

@@ -1,0 +1,122 @@
+"""Every command of the CLI, registered once under the experiment it belongs to.
+
+impreg.cli builds its one parser from REGISTRY, so a command exists on the command line exactly
+when it is listed here; the flags and handlers live in impreg.commands, one module per experiment.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+from impreg.commands import incremental_rank, locality, rank_complexity, tf_dynamics, tools
+
+Group = Literal["make-data", "train"]
+
+# the commands that are reached as `impreg <group> <name>`, with the group's help
+GROUPS: dict[Group, str] = {"make-data": "generate a dataset", "train": "train a model"}
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: where it sits, its help line, what adds its flags and what runs it."""
+
+    group: Group | None  # None: a top-level command such as `report`
+    name: str
+    help: str
+    add_flags: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace], None]
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """What follows ``impreg`` on the command line: ``("train", "locality")`` or ``("report",)``."""
+        return (self.name,) if self.group is None else (self.group, self.name)
+
+
+class Registry:
+    """Commands by experiment; a command's words (see Command.words) may be taken only once."""
+
+    def __init__(self) -> None:
+        self._experiments: dict[str, tuple[Command, ...]] = {}
+        # a top-level command named like a group would hide the group's commands
+        self._owners: dict[tuple[str, ...], str] = {(group,): f"the {group} group" for group in GROUPS}
+
+    def register(self, experiment: str, *commands: Command) -> None:
+        """Add an experiment's commands, all or (on a clash) none."""
+        if experiment in self._experiments:
+            raise ValueError(f"experiment {experiment!r} is registered twice")
+        owners = dict(self._owners)
+        for command in commands:
+            if command.group is not None and command.group not in GROUPS:
+                raise ValueError(f"command {command.name!r} of {experiment} names no group: {command.group!r}")
+            if command.words in owners:
+                raise ValueError(f"command {' '.join(command.words)!r} is registered twice: "
+                                 f"by {owners[command.words]} and by {experiment}")
+            owners[command.words] = experiment
+        self._owners = owners
+        self._experiments[experiment] = commands
+
+    @property
+    def experiments(self) -> Mapping[str, tuple[Command, ...]]:
+        return MappingProxyType(self._experiments)
+
+    def commands(self) -> list[Command]:
+        """Every command, in registration order (the order of the CLI's help)."""
+        return [command for commands in self._experiments.values() for command in commands]
+
+
+REGISTRY = Registry()
+
+REGISTRY.register(
+    "tf_dynamics",  # P1 Figure 3 and its tensor sensing variant
+    Command("make-data", "tf-dynamics", "random CP-rank target and observed entries",
+            tf_dynamics.make_data_tf_dynamics_flags, tf_dynamics.make_data_tf_dynamics),
+    Command("make-data", "tf-sensing", "random CP-rank target and Gaussian measurement tensors",
+            tf_dynamics.make_data_tf_sensing_flags, tf_dynamics.make_data_tf_sensing),
+    Command("train", "tf-dynamics", "CP factorization dynamics on tensor completion",
+            tf_dynamics.train_tf_dynamics_flags, tf_dynamics.train_tf_dynamics),
+    Command("train", "tf-sensing", "CP factorization dynamics on tensor sensing",
+            tf_dynamics.train_tf_sensing_flags, tf_dynamics.train_tf_sensing),
+)
+
+REGISTRY.register(
+    "incremental_rank",  # P2's incremental rank learning
+    Command("make-data", "ht-completion", "random target of low hierarchical rank and observed entries",
+            incremental_rank.make_data_ht_completion_flags, incremental_rank.make_data_ht_completion),
+    Command("train", "incremental-rank", "matrix / tensor / hierarchical tensor factorization dynamics",
+            incremental_rank.train_incremental_rank_flags, incremental_rank.train_incremental_rank),
+)
+
+REGISTRY.register(
+    "rank_complexity",  # P1 Figure 4
+    Command("make-data", "stand-in-images", "generated STAND-IN files in MNIST/F-MNIST/CIFAR-10 formats",
+            rank_complexity.make_data_stand_in_images_flags, rank_complexity.make_data_stand_in_images),
+    Command("make-data", "rank-complexity", "an image dataset (or a random control) as binary completion data",
+            rank_complexity.make_data_rank_complexity_flags, rank_complexity.make_data_rank_complexity),
+    Command("train", "rank-complexity", "CP models of many ranks and seeds fitted at once to image data",
+            rank_complexity.train_rank_complexity_flags, rank_complexity.train_rank_complexity),
+    Command(None, "fetch-data", "download MNIST / Fashion-MNIST / CIFAR-10 once into the data folder",
+            rank_complexity.fetch_data_flags, rank_complexity.fetch_data),
+)
+
+REGISTRY.register(
+    "locality",  # P2 Fig. C
+    Command("make-data", "pathfinder", "Pathfinder images of one path length (P2 Fig. C)",
+            locality.make_data_pathfinder_flags, locality.make_data_pathfinder),
+    Command("make-data", "is-same-class-images", "source images of Is Same Class (P2 Fig. C)",
+            locality.make_data_is_same_class_images_flags, locality.make_data_is_same_class_images),
+    Command("train", "locality", "a ResNet on Pathfinder or Is Same Class, with the separation penalty",
+            locality.train_locality_flags, locality.train_locality),
+)
+
+REGISTRY.register(
+    "tools",  # no experiment's: the report and the shipped results
+    Command(None, "report", "gather claims files into REPLICATION.md", tools.report_flags, tools.report),
+    Command(None, "ship-runs", "copy the run files of a workflow run's finished figures into the shipped folder",
+            tools.ship_runs_flags, tools.ship_runs),
+    Command(None, "ship-outputs", "copy what make figures made from the shipped runs into the shipped folder",
+            tools.ship_outputs_flags, tools.ship_outputs),
+)

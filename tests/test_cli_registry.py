@@ -1,0 +1,136 @@
+"""The CLI's parser is generated from impreg.experiments.REGISTRY: each registered command is on the
+command line exactly once, with its handler, and a clash is refused when it is registered."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from helpers import ROOT
+from impreg.cli import build_parser, main
+from impreg.cli_args import add_dataclass_flags, dataclass_from_args
+from impreg.experiments import GROUPS, REGISTRY, Command, Registry
+
+
+def _commands_in(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iterator[
+        tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """(words, parser) of every command of the parser: the parsers without subcommands."""
+    subcommands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subcommands and words:
+        yield words, parser
+    for action in subcommands:
+        for name, sub in action._name_parser_map.items():
+            yield from _commands_in(sub, (*words, name))
+
+
+def test_every_registered_command_is_in_the_parser_exactly_once_with_its_handler():
+    in_parser = list(_commands_in(build_parser()))
+    counts = Counter(words for words, _ in in_parser)
+    registered = {command.words: command for command in REGISTRY.commands()}
+    assert set(counts) == set(registered) and set(counts.values()) == {1}
+    for words, parser in in_parser:
+        assert parser.get_default("func") is registered[words].handler
+
+
+def test_the_commands_are_grouped_by_experiment():
+    words = {name: sorted(" ".join(c.words) for c in commands) for name, commands in REGISTRY.experiments.items()}
+    assert words == {
+        "tf_dynamics": ["make-data tf-dynamics", "make-data tf-sensing", "train tf-dynamics", "train tf-sensing"],
+        "incremental_rank": ["make-data ht-completion", "train incremental-rank"],
+        "rank_complexity": ["fetch-data", "make-data rank-complexity", "make-data stand-in-images",
+                            "train rank-complexity"],
+        "locality": ["make-data is-same-class-images", "make-data pathfinder", "train locality"],
+        "tools": ["report", "ship-outputs", "ship-runs"],
+    }
+
+
+def _command(group: str | None, name: str) -> Command:
+    return Command(group, name, "help", lambda p: None, lambda args: None)
+
+
+def test_a_command_registered_twice_is_refused_and_the_registration_leaves_nothing():
+    registry = Registry()
+    registry.register("first", _command("train", "same"))
+    with pytest.raises(ValueError, match="command 'train same' is registered twice: by first and by second"):
+        registry.register("second", _command(None, "other"), _command("train", "same"))
+    with pytest.raises(ValueError, match="'make-data x' is registered twice: by third and by third"):
+        registry.register("third", _command("make-data", "x"), _command("make-data", "x"))
+    assert list(registry.experiments) == ["first"]
+    assert [c.words for c in registry.commands()] == [("train", "same")]
+    registry.register("second", _command(None, "other"))  # the refused experiment may register again
+    assert [c.words for c in registry.commands()] == [("train", "same"), ("other",)]
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_a_top_level_command_may_not_take_a_groups_name(group):
+    with pytest.raises(ValueError, match=f"'{group}' is registered twice: by the {group} group"):
+        Registry().register("x", _command(None, group))
+
+
+def test_an_experiment_registered_twice_or_an_unknown_group_is_refused():
+    registry = Registry()
+    registry.register("x", _command("train", "a"))
+    with pytest.raises(ValueError, match="experiment 'x' is registered twice"):
+        registry.register("x", _command("train", "b"))
+    with pytest.raises(ValueError, match="names no group: 'fit'"):
+        registry.register("y", _command("fit", "a"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("command", REGISTRY.commands(), ids=lambda c: " ".join(c.words))
+def test_help_of_every_command_exits_0_and_lists_its_flags(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([*command.words, "--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: impreg {' '.join(command.words)} ")
+    (parser,) = [p for words, p in _commands_in(build_parser()) if words == command.words]
+    parser.format_help()  # adds the flags
+    flags = [flag for action in parser._actions for flag in action.option_strings]
+    assert len(flags) > 2 and all(flag in text for flag in flags)
+
+
+def test_building_the_parser_and_report_help_do_not_import_torch():
+    code = ("import contextlib, io, sys\n"
+            "from impreg.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    main(['report', '--help'])\n"
+            "print(sorted(m for m in ('torch', 'impreg.train.tf_dynamics') if m in sys.modules))\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@dataclasses.dataclass
+class _Settings:
+    ranks: tuple[int, ...] = (1, 2)
+    lr: float = 0.1
+    task: str = "a"
+
+
+def test_dataclass_flags_take_tuples_as_typed_lists_and_leave_out_the_excluded_fields():
+    parser = argparse.ArgumentParser()
+    add_dataclass_flags(parser, _Settings, exclude=("task",))
+    parser.add_argument("--task", required=True, choices=["a", "b"])  # no clash: excluded above
+    (ranks,) = [a for a in parser._actions if a.dest == "ranks"]
+    assert (ranks.nargs, ranks.type, ranks.default) == ("+", int, [1, 2])
+    args = parser.parse_args(["--ranks", "3", "5", "--task", "b"])
+    assert dataclass_from_args(_Settings, args) == _Settings(ranks=(3, 5), lr=0.1, task="b")
+    with pytest.raises(ValueError, match="_Settings has no field seeds to exclude"):
+        add_dataclass_flags(argparse.ArgumentParser(), _Settings, exclude=("seeds",))
+
+
+def test_train_rank_complexity_parses_its_generated_tuple_flags_into_the_config():
+    from impreg.train.rank_complexity import RankComplexityConfig
+
+    args = build_parser().parse_args(["train", "rank-complexity", "--data", "d.npz", "--out-dir", "run",
+                                      "--ranks", "1", "3", "--seeds", "7", "--threads", "2", "--no-resume"])
+    cfg = dataclass_from_args(RankComplexityConfig, args)
+    assert (cfg.ranks, cfg.seeds, cfg.epochs) == ((1, 3), (7,), RankComplexityConfig().epochs)
+    assert (args.threads, args.no_resume) == (2, True)
