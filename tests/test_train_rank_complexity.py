@@ -1,4 +1,5 @@
-"""The rank-complexity training loop on a tiny case: outputs, seeding, resuming, packing, metrics."""
+"""The rank-complexity training loop on a tiny case: outputs, seeding, packing, metrics (resuming,
+signals and divergence: test_train_reliability.py, over every experiment)."""
 
 from __future__ import annotations
 
@@ -69,45 +70,6 @@ def test_run_writes_metrics_and_summary(tmp_path, data):
     assert (tmp_path / CHECKPOINT).exists()
 
 
-def test_same_seed_identical_other_seed_different(tmp_path, data):
-    run(_cfg(), data, tmp_path / "a", log=lambda *_: None)
-    run(_cfg(), data, tmp_path / "b", log=lambda *_: None)
-    run(_cfg(seeds=(2, 3)), data, tmp_path / "c", log=lambda *_: None)
-    a, b, c = ((tmp_path / x / "metrics.csv").read_text() for x in "abc")
-    assert a == b
-    cols = ["train_error", "test_error"]
-    assert not np.allclose(pd.read_csv(tmp_path / "a" / "metrics.csv")[cols], pd.read_csv(tmp_path / "c" / "metrics.csv")[cols])
-
-
-def test_resume_after_interruption_gives_the_uninterrupted_numbers(tmp_path, data):
-    cfg = _cfg(epochs=7, checkpoint_every=2)
-    whole = run(cfg, data, tmp_path / "whole", log=lambda *_: None)
-    # killed during epoch 6: the last checkpoint is after epoch 4, the final outputs are not written
-    cut = run(cfg, data, tmp_path / "cut", stop_after_epochs=5, log=lambda *_: None)
-    assert cut["status"] == "interrupted"
-    assert not (tmp_path / "cut" / "metrics.csv").exists() and not (tmp_path / "cut" / "summary.json").exists()
-    assert torch.load(tmp_path / "cut" / CHECKPOINT, weights_only=False)["epoch"] == 4
-    messages = []
-    resumed = run(cfg, data, tmp_path / "cut", log=messages.append)
-    assert resumed["resumed_from"] == 4 and any("resuming" in m for m in messages)
-    assert resumed["status"] == "completed" and resumed["steps"] == whole["steps"]
-    assert (tmp_path / "cut" / "metrics.csv").read_text() == (tmp_path / "whole" / "metrics.csv").read_text()
-    assert resumed["final"] == whole["final"]
-
-
-def test_checkpoint_of_other_settings_is_not_resumed(tmp_path, data):
-    run(_cfg(), data, tmp_path / "x", log=lambda *_: None)
-    messages = []
-    other = run(_cfg(lr=5e-3), data, tmp_path / "x", log=messages.append)
-    fresh = run(_cfg(lr=5e-3), data, tmp_path / "fresh", log=lambda *_: None)
-    assert other["resumed_from"] is None and any("other settings" in m for m in messages)
-    assert other["final"] == fresh["final"]
-    # and a corrupt checkpoint means a fresh start, not a crash
-    (tmp_path / "x" / CHECKPOINT).write_bytes(b"not a checkpoint")
-    again = run(_cfg(lr=5e-3), data, tmp_path / "x", log=messages.append)
-    assert again["final"] == fresh["final"] and any("unreadable" in m for m in messages)
-
-
 def test_a_packed_model_equals_the_same_model_fitted_alone(tmp_path, data):
     packed = run(_cfg(ranks=(1, 2, 3), seeds=(0, 1)), data, tmp_path / "pack", log=lambda *_: None)
     alone = run(_cfg(ranks=(2,), seeds=(1,)), data, tmp_path / "alone", log=lambda *_: None)
@@ -132,15 +94,6 @@ def test_test_error_is_clamped_per_sample(tmp_path, data):
     summary = run(_cfg(init_mean=3.0, epochs=1, eval_every=1, lr=1e-6), data, tmp_path, log=lambda *_: None)
     assert all(m["test_error"] == pytest.approx(1.0) for m in summary["final"])
     assert all(m["train_error"] > 1e6 for m in summary["final"])
-
-
-def test_non_finite_loss_is_recorded_as_diverged(tmp_path):
-    bad = _tiny()
-    bad.train_targets = bad.train_targets.copy()
-    bad.train_targets[3] = np.nan
-    summary = run(_cfg(), bad, tmp_path, log=lambda *_: None)
-    assert summary["status"] == "diverged" and summary["epochs"] == 2  # detected at the first evaluation
-    assert (tmp_path / "metrics.csv").exists()
 
 
 def test_seeds_and_batch_orders():
@@ -184,35 +137,3 @@ def test_cli_trains_from_an_npz(tmp_path, data):
                  str(tmp_path / "r2")]) == 2
 
 
-def test_a_terminated_then_killed_job_resumes_from_its_checkpoint(tmp_path, data):
-    """The command line under real signals: SIGTERM makes it finish the epoch, write a checkpoint
-    and exit 143; the rerun resumes and is killed with SIGKILL after its next checkpoint; the last
-    rerun (in-process, as the reference run: no third interpreter start) ends as an uninterrupted run."""
-    import signal
-
-    from helpers import signal_when, start_cli
-
-    data.save(tmp_path / "d.npz")
-    args = ["--ranks", "1", "2", "--seeds", "0", "1", "--epochs", "300", "--batch-size", "16", "--lr", "0.01",
-            "--eval-every", "100", "--checkpoint-every", "10", "--device", "cpu", "--threads", "1"]
-    command = ["train", "rank-complexity", "--data", str(tmp_path / "d.npz"), "--out-dir", str(tmp_path / "killed"),
-               *args]
-    ckpt = tmp_path / "killed" / CHECKPOINT
-
-    def epoch():
-        return torch.load(ckpt, weights_only=False)["epoch"] if ckpt.exists() else None
-
-    status, out = signal_when(start_cli(command), ckpt.exists, signal.SIGTERM)
-    assert status == 143 and "SIGTERM: stopped after epoch" in out, out[-2000:]
-    after_term = epoch()
-    assert after_term and not (tmp_path / "killed" / "summary.json").exists()
-    status, out = signal_when(start_cli(command), lambda: (epoch() or 0) > after_term, signal.SIGKILL)
-    assert status == -signal.SIGKILL and f"resuming from {ckpt} after epoch {after_term}" in out, out[-2000:]
-    after_kill = epoch()
-    assert not (tmp_path / "killed" / "summary.json").exists()
-    cfg = _cfg(seeds=(0, 1), epochs=300, batch_size=16, lr=0.01, eval_every=100, checkpoint_every=10)
-    killed = run(cfg, data, tmp_path / "killed", log=lambda *_: None)
-    whole = run(cfg, data, tmp_path / "whole", log=lambda *_: None)
-    assert killed["resumed_from"] == after_kill > after_term and killed["final"] == whole["final"]
-    assert (tmp_path / "killed" / "metrics.csv").read_text() == (tmp_path / "whole" / "metrics.csv").read_text()
-    assert sorted(p.name for p in (tmp_path / "killed").iterdir()) == [CHECKPOINT, "metrics.csv", "summary.json"]

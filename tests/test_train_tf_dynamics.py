@@ -1,5 +1,4 @@
 import json
-import math
 
 import pandas as pd
 import pytest
@@ -37,15 +36,6 @@ def test_run_writes_metrics_and_summary(tmp_path, data):
     assert metrics["train_loss"].iloc[-1] < metrics["train_loss"].iloc[0]
 
 
-def test_same_seed_identical_other_seed_different(tmp_path, data):
-    run(_cfg(seed=3), data, tmp_path / "a")
-    run(_cfg(seed=3), data, tmp_path / "b")
-    run(_cfg(seed=4), data, tmp_path / "c")
-    a, b, c = ((tmp_path / x / "metrics.csv").read_text() for x in "abc")
-    assert a == b
-    assert a != c
-
-
 def test_stops_after_patience_below_threshold(tmp_path, data):
     # a loose threshold is crossed early; the run then goes exactly patience + 1 iterations below it
     summary = run(_cfg(stop_loss=1e-2, stop_patience=7, max_iterations=5000), data, tmp_path)
@@ -53,12 +43,6 @@ def test_stops_after_patience_below_threshold(tmp_path, data):
     assert summary["status"] == "converged"
     assert summary["iterations"] < 5000
     assert metrics["train_loss"].iloc[-1] < 1e-2
-
-
-def test_divergence_is_recorded_not_raised(tmp_path, data):
-    summary = run(_cfg(lr=1e9, init_std=1.0, max_iterations=500), data, tmp_path)
-    assert summary["status"] == "diverged"
-    assert not math.isfinite(summary["final_train_loss"])
 
 
 def test_huber_loss_runs(tmp_path, data):

@@ -1,16 +1,22 @@
-"""Every command of the CLI, registered once under the experiment it belongs to.
+"""Every experiment, registered once: its CLI commands and, for one that trains, its plug-in to
+the training harness (its settings dataclass, its loop and its claims).
 
 impreg.cli builds its one parser from REGISTRY, so a command exists on the command line exactly
 when it is listed here; the flags and handlers live in impreg.commands, one module per experiment.
+The tests run their resume, SIGTERM, determinism, divergence and bad-input checks over every
+registered training (tests/test_train_reliability.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from impreg.commands import incremental_rank, locality, rank_complexity, tf_dynamics, tools
 
@@ -36,16 +42,51 @@ class Command:
         return (self.name,) if self.group is None else (self.group, self.name)
 
 
+@dataclass(frozen=True)
+class Training:
+    """An experiment's plug-in to the harness (impreg.train.harness), named by module so that
+    registering it imports no torch. ``module`` holds the settings dataclass ``config`` and
+    ``run(cfg, data, out_dir, resume=, on_unit=, stop_after=, log=)``, which builds the experiment's
+    step and drives it with ``harness.run_loop``; ``claims`` are its figures' claim functions, as ``module:function``."""
+
+    module: str
+    config: str
+    claims: tuple[str, ...]
+
+    def config_class(self) -> type:
+        return getattr(importlib.import_module(self.module), self.config)
+
+    def run(self, cfg: Any, data: Any, out_dir: Any, **hooks: Any) -> dict:
+        return importlib.import_module(self.module).run(cfg, data, out_dir, **hooks)
+
+    def problems(self) -> list[str]:
+        """What breaks the plug-in contract (empty when it holds)."""
+        found = []
+        module = importlib.import_module(self.module)
+        if not dataclasses.is_dataclass(getattr(module, self.config, None)):
+            found.append(f"{self.module}.{self.config} is not a dataclass")
+        params = inspect.signature(module.run).parameters if hasattr(module, "run") else {}
+        missing = [name for name in ("resume", "on_unit", "stop_after", "log") if name not in params]
+        if missing:
+            found.append(f"{self.module}.run lacks {', '.join(missing)}")
+        for name in self.claims:
+            module_name, _, function = name.partition(":")
+            if not callable(getattr(importlib.import_module(module_name), function, None)):
+                found.append(f"{name} is not a function")
+        return found
+
+
 class Registry:
     """Commands by experiment; a command's words (see Command.words) may be taken only once."""
 
     def __init__(self) -> None:
         self._experiments: dict[str, tuple[Command, ...]] = {}
+        self._trainings: dict[str, Training] = {}
         # a top-level command named like a group would hide the group's commands
         self._owners: dict[tuple[str, ...], str] = {(group,): f"the {group} group" for group in GROUPS}
 
-    def register(self, experiment: str, *commands: Command) -> None:
-        """Add an experiment's commands, all or (on a clash) none."""
+    def register(self, experiment: str, *commands: Command, training: Training | None = None) -> None:
+        """Add an experiment's commands and its training plug-in, all or (on a clash) none."""
         if experiment in self._experiments:
             raise ValueError(f"experiment {experiment!r} is registered twice")
         owners = dict(self._owners)
@@ -58,10 +99,17 @@ class Registry:
             owners[command.words] = experiment
         self._owners = owners
         self._experiments[experiment] = commands
+        if training is not None:
+            self._trainings[experiment] = training
 
     @property
     def experiments(self) -> Mapping[str, tuple[Command, ...]]:
         return MappingProxyType(self._experiments)
+
+    @property
+    def trainings(self) -> Mapping[str, Training]:
+        """Experiment -> its training plug-in, for the experiments that train."""
+        return MappingProxyType(self._trainings)
 
     def commands(self) -> list[Command]:
         """Every command, in registration order (the order of the CLI's help)."""
@@ -80,6 +128,9 @@ REGISTRY.register(
             tf_dynamics.train_tf_dynamics_flags, tf_dynamics.train_tf_dynamics),
     Command("train", "tf-sensing", "CP factorization dynamics on tensor sensing",
             tf_dynamics.train_tf_sensing_flags, tf_dynamics.train_tf_sensing),
+    training=Training("impreg.train.tf_dynamics", "TFDynamicsConfig",
+                      claims=("impreg.claims.dynamics:figure3_claims",
+                              "impreg.claims.dynamics:variant_claims")),
 )
 
 REGISTRY.register(
@@ -88,6 +139,9 @@ REGISTRY.register(
             incremental_rank.make_data_ht_completion_flags, incremental_rank.make_data_ht_completion),
     Command("train", "incremental-rank", "matrix / tensor / hierarchical tensor factorization dynamics",
             incremental_rank.train_incremental_rank_flags, incremental_rank.train_incremental_rank),
+    training=Training("impreg.train.incremental_rank", "IncrementalRankConfig",
+                      claims=("impreg.claims.incremental_rank:incremental_rank_claims",
+                              "impreg.claims.htf_detail:htf_detail_claims")),
 )
 
 REGISTRY.register(
@@ -100,6 +154,8 @@ REGISTRY.register(
             rank_complexity.train_rank_complexity_flags, rank_complexity.train_rank_complexity),
     Command(None, "fetch-data", "download MNIST / Fashion-MNIST / CIFAR-10 once into the data folder",
             rank_complexity.fetch_data_flags, rank_complexity.fetch_data),
+    training=Training("impreg.train.rank_complexity", "RankComplexityConfig",
+                      claims=("impreg.claims.rank_complexity:rank_complexity_claims",)),
 )
 
 REGISTRY.register(
@@ -110,6 +166,8 @@ REGISTRY.register(
             locality.make_data_is_same_class_images_flags, locality.make_data_is_same_class_images),
     Command("train", "locality", "a ResNet on Pathfinder or Is Same Class, with the separation penalty",
             locality.train_locality_flags, locality.train_locality),
+    training=Training("impreg.train.locality", "LocalityConfig",
+                      claims=("impreg.claims.locality:locality_claims",)),
 )
 
 REGISTRY.register(

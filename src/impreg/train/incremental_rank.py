@@ -199,12 +199,13 @@ def data_fingerprint(data: CompletionData) -> str:
 
 
 def run(cfg: IncrementalRankConfig, data: CompletionData, out_dir: str | Path, resume: bool = True,
-        on_iteration: Callable[[int], None] | None = None, log: Callable[[str], None] = print) -> dict:
+        on_unit: Callable[[int], None] | None = None, stop_after: int | None = None,
+        log: Callable[[str], None] = print) -> dict:
     """Train to the stopping rule; write metrics.csv and summary.json (and checkpoint.pt) into ``out_dir``.
 
-    With ``resume``, a ``checkpoint.pt`` of the same settings and data is continued. ``on_iteration``
-    is called with the number of steps taken after each step (tests interrupt a run with it at an
-    exact point). On SIGTERM the run checkpoints and raises ``Terminated`` (exit status 143).
+    With ``resume``, a ``checkpoint.pt`` of the same settings and data is continued; ``on_unit`` and
+    ``stop_after`` are the harness's (``harness.run_loop``: tests interrupt a run with them).
+    On SIGTERM the run checkpoints and raises ``Terminated`` (exit status 143).
     """
     if cfg.model not in MODELS:
         raise ValueError(f"unknown model '{cfg.model}' (expected one of {MODELS})")
@@ -257,7 +258,7 @@ def run(cfg: IncrementalRankConfig, data: CompletionData, out_dir: str | Path, r
                 saved={"model": model, "optimizer": optimizer}, advance=advance, summary=summary, device=device,
                 counters={"below": 0}, checkpoint_every=cfg.checkpoint_every, atomic_ops=ATOMIC_OPS,
                 desc=f"incremental_rank {cfg.model} init {cfg.init_std:g}")
-    return run_loop(loop, cfg, out_dir, resume=resume, log=log, on_unit=on_iteration)
+    return run_loop(loop, cfg, out_dir, resume=resume, log=log, on_unit=on_unit, stop_after=stop_after)
 
 
 def _observed_entries(cfg: IncrementalRankConfig, model: torch.nn.Module, data: CompletionData,

@@ -432,11 +432,12 @@ def run_epoch(step: _Step, task, cfg: LocalityConfig, epoch: int,
 
 
 def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: str | Path, resume: bool = True,
-        stop_after_epochs: int | None = None, log: Callable[[str], None] = _log) -> dict:
+        on_unit: Callable[[int], None] | None = None, stop_after: int | None = None,
+        log: Callable[[str], None] = _log) -> dict:
     """Train to the stopping rule; write metrics.csv and summary.json into ``out_dir``.
 
-    ``stop_after_epochs`` ends this call after that many epochs *of this call*, as a kill would
-    (the checkpoint is written, the final outputs are not): for tests and time-limited jobs.
+    With ``resume``, a ``checkpoint.pt`` of the same settings and data is continued; ``on_unit`` and
+    ``stop_after`` are the harness's (``harness.run_loop``: tests interrupt a run with them).
     Returns the summary (``{"status": "interrupted", "epochs": ...}`` when stopped early).
     On SIGTERM it raises ``Terminated`` (exit status 143) at the next batch boundary, leaving the
     checkpoint of the last completed epoch (see the module's docstring).
@@ -481,7 +482,7 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
                 counters={"streak": 0}, stop_rule=lambda state: stop_reason(state.position, state.counters["streak"], cfg),
                 checkpoint_every=1, keep_checkpoint=cfg.keep_checkpoint, atomic_ops=ATOMIC_OPS,
                 desc=f"locality {cfg.task} x={cfg.x} lam={cfg.lam:g} seed={cfg.seed}", mininterval=30)
-    return run_loop(loop, cfg, out_dir, resume=resume, log=log, stop_after=stop_after_epochs)
+    return run_loop(loop, cfg, out_dir, resume=resume, log=log, on_unit=on_unit, stop_after=stop_after)
 
 
 def uses_channels_last(cfg: LocalityConfig, device: torch.device) -> bool:

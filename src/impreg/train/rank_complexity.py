@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -118,13 +119,15 @@ def data_fingerprint(data: BinaryImageData) -> str:
 
 
 def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, resume: bool = True,
-        stop_after_epochs: int | None = None, log=print) -> dict:
+        on_unit: Callable[[int], None] | None = None, stop_after: int | None = None,
+        log: Callable[[str], None] = print) -> dict:
     """Fit every (rank, seed) model; write metrics.csv, summary.json (and checkpoint.pt) into ``out_dir``.
 
-    ``stop_after_epochs`` ends this call after that many epochs *of this call*, without writing a
-    checkpoint or the final outputs, as a SIGKILL would: for tests. Returns the summary (status
-    ``interrupted`` when stopped early). On SIGTERM the run finishes its current epoch, writes a
-    checkpoint (unless ``checkpoint_every`` is 0) and raises ``Terminated`` (exit status 143).
+    With ``resume``, a ``checkpoint.pt`` of the same settings and data is continued; ``on_unit`` and
+    ``stop_after`` are the harness's (``harness.run_loop``: tests interrupt a run with them).
+    Returns the summary (status ``interrupted`` when stopped early). On SIGTERM the run finishes
+    its current epoch, writes a checkpoint (unless ``checkpoint_every`` is 0) and raises
+    ``Terminated`` (exit status 143).
     """
     device = resolve_device(cfg.device)
     dtype = DTYPES[cfg.dtype]
@@ -182,7 +185,7 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
                 saved={"model": model, "optimizer": optimizer}, advance=advance, summary=summary, device=device,
                 counters={"step": 0}, stop_rule=lambda state: "completed" if state.position >= cfg.epochs else None,
                 checkpoint_every=cfg.checkpoint_every, desc=f"rank_complexity {tag}", mininterval=10)
-    return run_loop(loop, cfg, out_dir, resume=resume, log=log, stop_after=stop_after_epochs)
+    return run_loop(loop, cfg, out_dir, resume=resume, log=log, on_unit=on_unit, stop_after=stop_after)
 
 
 def _train_epoch(cfg: RankComplexityConfig, model: PixelCP, optimizer: torch.optim.Optimizer, state: LoopState,

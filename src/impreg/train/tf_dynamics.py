@@ -130,12 +130,13 @@ def data_fingerprint(data: CompletionData | SensingData) -> str:
 
 
 def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str | Path, resume: bool = True,
-        on_iteration: Callable[[int], None] | None = None, log: Callable[[str], None] = print) -> dict:
+        on_unit: Callable[[int], None] | None = None, stop_after: int | None = None,
+        log: Callable[[str], None] = print) -> dict:
     """Train to the stopping rule; write metrics.csv and summary.json (and checkpoint.pt) into ``out_dir``.
 
-    With ``resume``, a ``checkpoint.pt`` of the same settings and data is continued. ``on_iteration``
-    is called with the number of steps taken after each step (tests interrupt a run with it at an
-    exact point). On SIGTERM the run checkpoints and raises ``Terminated`` (exit status 143).
+    With ``resume``, a ``checkpoint.pt`` of the same settings and data is continued; ``on_unit`` and
+    ``stop_after`` are the harness's (``harness.run_loop``: tests interrupt a run with them).
+    On SIGTERM the run checkpoints and raises ``Terminated`` (exit status 143).
     """
     device = resolve_device(cfg.device)
     dtype = DTYPES[cfg.dtype]
@@ -188,7 +189,7 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
                 saved={"model": model, "optimizer": optimizer}, advance=advance, summary=summary, device=device,
                 counters={"below": 0}, checkpoint_every=cfg.checkpoint_every,
                 desc=f"tf_dynamics init {cfg.init_std:g}")
-    return run_loop(loop, cfg, out_dir, resume=resume, log=log, on_unit=on_iteration)
+    return run_loop(loop, cfg, out_dir, resume=resume, log=log, on_unit=on_unit, stop_after=stop_after)
 
 
 def _loss_function(cfg: TFDynamicsConfig, data: CompletionData | SensingData, target: torch.Tensor,
