@@ -148,3 +148,14 @@ def job_counts(output: str) -> dict[str, int]:
     """Parse the 'Job stats' table of a dry-run."""
     table = output.split("Job stats:")[-1]
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
+
+
+def tiny_binary_images(n_train: int = 60, n_test: int = 30, pixels: int = 12, seed: int = 0):
+    """Binary 'images' whose label (2 or 0) is mostly decided by two pixels (rank_complexity's tiny case)."""
+    from impreg.data.tensorize import BinaryImageData
+
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2, (n_train + n_test, pixels), dtype=np.uint8)
+    y = np.where(bits[:, 0] & bits[:, 1], 2.0, 0.0).astype(np.float32)
+    meta = {"dataset": "tiny", "control": "natural", "variance_line": float(np.var(y[:n_train]) / 4)}
+    return BinaryImageData(bits[:n_train], y[:n_train], bits[n_train:], y[n_train:], (3, 4), meta)

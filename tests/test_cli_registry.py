@@ -16,7 +16,7 @@ import pytest
 from helpers import ROOT
 from impreg.cli import build_parser, main
 from impreg.cli_args import add_dataclass_flags, dataclass_from_args
-from impreg.experiments import GROUPS, REGISTRY, Command, Registry
+from impreg.experiments import GROUPS, REGISTRY, Command, Registry, Training
 
 
 def _commands_in(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iterator[
@@ -134,3 +134,16 @@ def test_train_rank_complexity_parses_its_generated_tuple_flags_into_the_config(
     cfg = dataclass_from_args(RankComplexityConfig, args)
     assert (cfg.ranks, cfg.seeds, cfg.epochs) == ((1, 3), (7,), RankComplexityConfig().epochs)
     assert (args.threads, args.no_resume) == (2, True)
+
+
+def test_a_training_plug_in_that_breaks_the_contract_is_named():
+    good = REGISTRY.trainings["locality"]
+    assert good.problems() == []
+    broken = Training("impreg.train.locality", "TASKS", claims=("impreg.claims.locality:no_such_claims",))
+    assert broken.problems() == ["impreg.train.locality.TASKS is not a dataclass",
+                                 "impreg.claims.locality:no_such_claims is not a function"]
+    no_run = Training("impreg.train.common", "LocalityConfig", claims=())
+    assert any("impreg.train.common.run lacks resume, on_unit, stop_after, log" in p for p in no_run.problems())
+    registry = Registry()
+    registry.register("toy", training=good)
+    assert dict(registry.trainings) == {"toy": good}

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 import torch
 
+from helpers import tiny_binary_images
 from impreg.cli import main
-from impreg.data.tensorize import BinaryImageData, make_rank_complexity_data
+from impreg.data.tensorize import make_rank_complexity_data
 from impreg.factorizations.pixel_cp import PixelCP
 from impreg.train.rank_complexity import (
     RankComplexityConfig,
@@ -23,18 +24,9 @@ from impreg.train.rank_complexity import (
 from impreg.train.reliability import CHECKPOINT
 
 
-def _tiny(n_train: int = 60, n_test: int = 30, pixels: int = 12, seed: int = 0) -> BinaryImageData:
-    """Binary 'images' whose label (2 or 0) is mostly decided by two pixels."""
-    rng = np.random.default_rng(seed)
-    bits = rng.integers(0, 2, (n_train + n_test, pixels), dtype=np.uint8)
-    y = np.where(bits[:, 0] & bits[:, 1], 2.0, 0.0).astype(np.float32)
-    meta = {"dataset": "tiny", "control": "natural", "variance_line": float(np.var(y[:n_train]) / 4)}
-    return BinaryImageData(bits[:n_train], y[:n_train], bits[n_train:], y[n_train:], (3, 4), meta)
-
-
 @pytest.fixture(scope="module")
 def data():
-    return _tiny()
+    return tiny_binary_images()
 
 
 def _cfg(**kw) -> RankComplexityConfig:

@@ -7,6 +7,7 @@ recorded; a bad data file is named; and the command line under real SIGTERM and 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import signal
@@ -19,6 +20,7 @@ import pandas as pd
 import pytest
 import torch
 
+from helpers import tiny_binary_images
 from impreg.cli import main
 from impreg.data.locality_sources import make_is_same_class_images
 from impreg.data.pathfinder import PathfinderConfig, generate_pathfinder
@@ -33,20 +35,10 @@ UNSTABLE = {"wall_seconds", "wall_seconds_this_call", "iterations_per_second", "
             "resumed_from", "versions"}
 
 
-def _tiny_images(n_train: int = 60, n_test: int = 30, pixels: int = 12, seed: int = 0) -> BinaryImageData:
-    """Binary 'images' whose label (2 or 0) is mostly decided by two pixels."""
-    rng = np.random.default_rng(seed)
-    bits = rng.integers(0, 2, (n_train + n_test, pixels), dtype=np.uint8)
-    y = np.where(bits[:, 0] & bits[:, 1], 2.0, 0.0).astype(np.float32)
-    meta = {"dataset": "tiny", "control": "natural", "variance_line": float(np.var(y[:n_train]) / 4)}
-    return BinaryImageData(bits[:n_train], y[:n_train], bits[n_train:], y[n_train:], (3, 4), meta)
-
-
 def _nan_target(data: BinaryImageData) -> BinaryImageData:
-    bad = _tiny_images()
-    bad.train_targets = data.train_targets.copy()
-    bad.train_targets[3] = np.nan
-    return bad
+    targets = data.train_targets.copy()
+    targets[3] = np.nan
+    return dataclasses.replace(data, train_targets=targets)
 
 
 def _nan_loss(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,7 +112,7 @@ CASES = [
     Case("incremental_rank", "incremental-rank", IRK | {"model": "htf", "seed": 3}, lambda: make_ht_completion(
         order=4, mode_dim=3, ranks=[2, 2], pattern="adjacent", fro_norm=9.0, num_observations=60, seed=0),
          other_settings={"lr": 5e-3}, **ITERATIONS),
-    Case("rank_complexity", "rank-complexity", RC, _tiny_images, unit="epoch", units=6, checkpoint_every=2,
+    Case("rank_complexity", "rank-complexity", RC, tiny_binary_images, unit="epoch", units=6, checkpoint_every=2,
          other_seed={"seeds": (2, 3)}, other_settings={"lr": 5e-3}, loss_column="train_error",
          corrupt_data=_nan_target, long={"epochs": 300, "eval_every": 100, "checkpoint_every": 10}),
     Case("locality", "locality", LOC | {"task": "pathfinder"}, _pathfinder, unit="epoch", units=3,

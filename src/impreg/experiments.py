@@ -63,8 +63,11 @@ class Training:
         """What breaks the plug-in contract (empty when it holds)."""
         found = []
         module = importlib.import_module(self.module)
-        if not dataclasses.is_dataclass(getattr(module, self.config, None)):
+        config = getattr(module, self.config, None)
+        if not dataclasses.is_dataclass(config):
             found.append(f"{self.module}.{self.config} is not a dataclass")
+        elif not set(getattr(config, "NOT_IN_FINGERPRINT", ("<missing>",))) <= {f.name for f in dataclasses.fields(config)}:
+            found.append(f"{self.module}.{self.config}.NOT_IN_FINGERPRINT is missing or names a field it lacks")
         params = inspect.signature(module.run).parameters if hasattr(module, "run") else {}
         missing = [name for name in ("resume", "on_unit", "stop_after", "log") if name not in params]
         if missing:

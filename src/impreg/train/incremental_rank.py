@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -93,12 +94,8 @@ class IncrementalRankConfig:
     dtype: str = "float32"
     checkpoint_every: int = 5000  # iterations between checkpoints (0: none)
 
-    def fingerprint_fields(self) -> dict:
-        """Everything that changes the numbers (not the device or the checkpoint period)."""
-        out = asdict(self)
-        for key in ("device", "checkpoint_every"):
-            out.pop(key)
-        return out
+    # what does not change the numbers (the device and the checkpoint period): left out of the checkpoint's fingerprint
+    NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = ("device", "checkpoint_every")
 
 
 def modes_key(modes) -> str:
@@ -254,7 +251,7 @@ def run(cfg: IncrementalRankConfig, data: CompletionData, out_dir: str | Path, r
 
     loop = Loop(experiment="incremental_rank", unit="iteration", total=cfg.max_iterations,
                 checkpoint_format=CHECKPOINT_FORMAT,
-                fingerprint=fingerprint(cfg.fingerprint_fields(), data_fingerprint(data)),
+                fingerprint=fingerprint(cfg, data_fingerprint(data)),
                 saved={"model": model, "optimizer": optimizer}, advance=advance, summary=summary, device=device,
                 counters={"below": 0}, checkpoint_every=cfg.checkpoint_every, atomic_ops=ATOMIC_OPS,
                 desc=f"incremental_rank {cfg.model} init {cfg.init_std:g}")

@@ -41,8 +41,9 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -137,12 +138,8 @@ class LocalityConfig:
         _require(isinstance(self.channels_last, bool), "channels_last", self.channels_last, "true or false")
         _require(isinstance(self.keep_checkpoint, bool), "keep_checkpoint", self.keep_checkpoint, "true or false")
 
-    def fingerprint_fields(self) -> dict:
-        """Everything that changes the numbers (not the device, eval batching, threads or clean-up)."""
-        out = asdict(self)
-        for key in ("device", "eval_batch_size", "threads", "keep_checkpoint"):
-            out.pop(key)
-        return out
+    # what does not change the numbers (the device, eval batching, threads and clean-up): left out of the checkpoint's fingerprint
+    NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = ("device", "eval_batch_size", "threads", "keep_checkpoint")
 
 
 def _require(ok: bool, name: str, value: object, requirement: str) -> None:
@@ -476,7 +473,7 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
         return None
 
     loop = Loop(experiment="locality", unit="epoch", total=cfg.max_epochs, checkpoint_format=CHECKPOINT_FORMAT,
-                fingerprint=fingerprint(cfg.fingerprint_fields(), data_fingerprint(data)),
+                fingerprint=fingerprint(cfg, data_fingerprint(data)),
                 saved={"model": model, "optimizer": optimizer}, advance=advance,
                 summary=lambda state, status: _summary(cfg, task, model, state), device=device,
                 counters={"streak": 0}, stop_rule=lambda state: stop_reason(state.position, state.counters["streak"], cfg),

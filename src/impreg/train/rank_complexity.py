@@ -31,8 +31,9 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -101,12 +102,8 @@ class RankComplexityConfig:
         """The pack: group g = seeds[g] holds one model per rank."""
         return [ModelSpec(r, init_seed(s, r), g) for g, s in enumerate(self.seeds) for r in self.ranks]
 
-    def fingerprint_fields(self) -> dict:
-        """Everything that changes the numbers (not the device, eval batching or checkpoint period)."""
-        out = asdict(self)
-        for key in ("device", "checkpoint_every", "eval_batch_size"):
-            out.pop(key)
-        return out
+    # what does not change the numbers (the device, eval batching and the checkpoint period): left out of the checkpoint's fingerprint
+    NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = ("device", "checkpoint_every", "eval_batch_size")
 
 
 def data_fingerprint(data: BinaryImageData) -> str:
@@ -181,7 +178,7 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
             test_variance_line=baseline_test_error(data), error_scale=ERROR_SCALE, final=final, data=data.meta)
 
     loop = Loop(experiment="rank_complexity", unit="epoch", total=cfg.epochs, checkpoint_format=CHECKPOINT_FORMAT,
-                fingerprint=fingerprint(cfg.fingerprint_fields(), data_fingerprint(data)),
+                fingerprint=fingerprint(cfg, data_fingerprint(data)),
                 saved={"model": model, "optimizer": optimizer}, advance=advance, summary=summary, device=device,
                 counters={"step": 0}, stop_rule=lambda state: "completed" if state.position >= cfg.epochs else None,
                 checkpoint_every=cfg.checkpoint_every, desc=f"rank_complexity {tag}", mininterval=10)

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -51,9 +52,10 @@ def data_digest(*arrays: Any, meta: dict | None = None) -> str:
     return h.hexdigest()
 
 
-def fingerprint(settings: dict, data: str) -> str:
-    """One hash of everything that changes the numbers: the settings (without device, checkpoint
-    period and the like, which the caller leaves out) and the data digest."""
+def fingerprint(cfg: Any, data: str) -> str:
+    """One hash of everything that changes the numbers: the settings dataclass ``cfg`` but its fields
+    named in ``NOT_IN_FINGERPRINT`` (device, checkpoint period and the like), and the data digest."""
+    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in type(cfg).NOT_IN_FINGERPRINT}
     text = json.dumps({"settings": settings, "data": data}, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -61,12 +62,8 @@ class TFDynamicsConfig:
     dtype: str = "float32"
     checkpoint_every: int = 5000  # iterations between checkpoints (0: none)
 
-    def fingerprint_fields(self) -> dict:
-        """Everything that changes the numbers (not the device or the checkpoint period)."""
-        out = asdict(self)
-        for key in ("device", "checkpoint_every"):
-            out.pop(key)
-        return out
+    # what does not change the numbers (the device and the checkpoint period): left out of the checkpoint's fingerprint
+    NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = ("device", "checkpoint_every")
 
 
 def init_seed(seed: int, init_std: float) -> int:
@@ -185,7 +182,7 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
 
     loop = Loop(experiment="tf_dynamics", unit="iteration", total=cfg.max_iterations,
                 checkpoint_format=CHECKPOINT_FORMAT,
-                fingerprint=fingerprint(cfg.fingerprint_fields(), data_fingerprint(data)),
+                fingerprint=fingerprint(cfg, data_fingerprint(data)),
                 saved={"model": model, "optimizer": optimizer}, advance=advance, summary=summary, device=device,
                 counters={"below": 0}, checkpoint_every=cfg.checkpoint_every,
                 desc=f"tf_dynamics init {cfg.init_std:g}")
