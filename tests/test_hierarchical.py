@@ -6,18 +6,20 @@ import numpy as np
 import pytest
 import torch
 
+from impreg.data.synthetic import random_ht_tensor
 from impreg.factorizations.hierarchical import (
     HierarchicalTensorFactorization,
+    mode_tree,
+    parse_tree,
+    tree_node_modes,
+)
+from impreg.tensor_ranks import (
     effective_rank,
     hierarchical_effective_ranks,
     hierarchical_ranks,
     matricization,
     matricization_singular_values,
-    mode_tree,
-    parse_tree,
-    random_ht_tensor,
     thresholded_rank,
-    tree_node_modes,
 )
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"

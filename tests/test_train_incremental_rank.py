@@ -16,8 +16,8 @@ from impreg.data.synthetic import (
     make_cp_sensing,
     make_ht_completion,
 )
-from impreg.factorizations.hierarchical import matricization_singular_values
 from impreg.io import DataFileError
+from impreg.tensor_ranks import matricization_singular_values
 from impreg.train.incremental_rank import IncrementalRankConfig, parse_matricizations
 from impreg.train.incremental_rank import run as run_incremental
 from impreg.train.tf_dynamics import TFDynamicsConfig, sensing_loss_and_grad

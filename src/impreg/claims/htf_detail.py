@@ -20,7 +20,7 @@ import numpy as np
 from impreg.analysis import count_above
 from impreg.claims import Claim, not_checkable, numeric_rules
 from impreg.claims.incremental_rank import count_learned, holds, learned_one_at_a_time, seed_verdict
-from impreg.factorizations.hierarchical import thresholded_rank
+from impreg.tensor_ranks import thresholded_rank
 
 FIGURE = "htf_detail"
 Run = dict

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from impreg.io import DataFileError, atomic_path
+
+if TYPE_CHECKING:
+    from impreg.factorizations.hierarchical import ModeTree
 
 T = TypeVar("T")
 
@@ -114,16 +117,49 @@ def make_cp_completion(
     return CompletionData(target=target, indices=indices, values=target.reshape(-1)[flat], meta=meta)
 
 
+def random_ht_tensor(
+    order: int,
+    mode_dim: int,
+    ranks: int | Sequence[int],
+    tree: ModeTree | None,
+    fro_norm: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """A tensor of hierarchical rank <= ``ranks`` (per layer) along ``tree``, from N(0, 1) parameters.
+
+    The parameters of an HTF with layer widths ``ranks`` are drawn from ``rng`` (in the model's
+    parameter order) and the tensor is rescaled to Frobenius norm ``fro_norm``. ``tree`` None
+    means adjacent pooling of pairs. Generically every in-tree matricization then has the rank
+    its widths allow: ranks (r0, r1) on ((0, 1), (2, 3)) give min(r0, d) for each leaf and
+    min(r0, r1) for (0, 1) and (2, 3); a non-tree matricization such as (0, 2) gets up to r0^2.
+    Products of Gaussian matrices make the spectrum steep: with ranks (5, 5), d = 16 the (0, 1)
+    singular values are typically like 62, 15, 7, 5, 0.2 (exact rank 5, one tiny value).
+    """
+    import torch
+
+    from impreg.factorizations.hierarchical import HierarchicalTensorFactorization
+
+    dims = (int(mode_dim),) * int(order)
+    # the throwaway generator keeps the global torch RNG untouched; every parameter is overwritten
+    model = HierarchicalTensorFactorization(dims, ranks, init_std=0.0, tree=tree,
+                                            generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.from_numpy(rng.standard_normal(tuple(p.shape))))
+        tensor = model.full_tensor().numpy()
+    return tensor * (fro_norm / np.linalg.norm(tensor))
+
+
 def make_ht_completion(
     order: int, mode_dim: int, ranks: int | list[int], pattern: str, fro_norm: float, num_observations: int, seed: int
 ) -> CompletionData:
     """A random target of low hierarchical rank and ``num_observations`` of its entries (without replacement).
 
-    The target is :func:`impreg.factorizations.hierarchical.random_ht_tensor` over the mode tree
+    The target is :func:`random_ht_tensor` over the mode tree
     that pools pairs of modes with ``pattern`` (``adjacent``: ((0, 1), (2, 3)) for order 4), with
     layer widths ``ranks``, rescaled to Frobenius norm ``fro_norm``.
     """
-    from impreg.factorizations.hierarchical import mode_tree, random_ht_tensor
+    from impreg.factorizations.hierarchical import mode_tree
 
     dims = (mode_dim,) * order
     numel = mode_dim**order

@@ -46,14 +46,12 @@ from impreg.data.synthetic import CompletionData
 from impreg.factorizations.cp import CPFactorization
 from impreg.factorizations.hierarchical import (
     HierarchicalTensorFactorization,
-    effective_rank,
-    matricization_singular_values,
     mode_tree,
-    thresholded_rank,
     tree_node_modes,
 )
 from impreg.factorizations.matrix import DeepMatrixFactorization
 from impreg.optim import NormalizedGradRMSprop
+from impreg.tensor_ranks import effective_rank, matricization_singular_values, thresholded_rank
 from impreg.train.common import DTYPES, resolve_device
 from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
 from impreg.train.reliability import data_digest, fingerprint
