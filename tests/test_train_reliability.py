@@ -138,6 +138,20 @@ def datasets():
     return get
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, datasets):
+    """The uninterrupted run of a case, made once for every test that compares against it:
+    (its summary, its run folder)."""
+    made: dict[int, tuple[dict, Any]] = {}
+
+    def get(case: Case):
+        if id(case) not in made:
+            out = tmp_path_factory.mktemp("whole")
+            made[id(case)] = _run(case, datasets(case), out), out
+        return made[id(case)]
+    return get
+
+
 def _run(case: Case, data: Any, out_dir, config=None, **hooks: Any) -> dict:
     """A run of ``case`` (its settings, or ``config``); ``hooks`` are run's resume, on_unit and stop_after."""
     training = REGISTRY.trainings[case.experiment]
@@ -201,9 +215,9 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path, datasets, cas
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_numbers(tmp_path, datasets, case):
+def test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_numbers(tmp_path, datasets, uninterrupted, case):
     data = datasets(case)
-    whole = _run(case, data, tmp_path / "whole")
+    whole, whole_dir = uninterrupted(case)
     cut = tmp_path / "cut"
     with pytest.raises(_Killed):
         _run(case, data, cut, on_unit=_kill_at(case.kill_at))
@@ -213,16 +227,16 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_numbers(tmp_p
     messages: list[str] = []
     resumed = _run(case, data, cut, log=messages.append)
     assert resumed["resumed_from"] == kept and any("resuming" in m for m in messages)
-    assert _metrics(cut) == _metrics(tmp_path / "whole")
+    assert _metrics(cut) == _metrics(whole_dir)
     assert _stable(resumed) == _stable(whole)
     # one checkpoint file, overwritten in place (or dropped once the run is done)
     assert sorted(p.name for p in cut.iterdir()) == _run_files(case)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_a_run_stopped_after_some_units_writes_no_run_files_and_resumes(tmp_path, datasets, case):
+def test_a_run_stopped_after_some_units_writes_no_run_files_and_resumes(tmp_path, datasets, uninterrupted, case):
     data = datasets(case)
-    whole = _run(case, data, tmp_path / "whole")
+    whole, whole_dir = uninterrupted(case)
     stop = case.units - 1
     assert _run(case, data, tmp_path / "cut", stop_after=stop) == {"status": "interrupted", f"{case.unit}s": stop}
     assert not (tmp_path / "cut" / "metrics.csv").exists() and not (tmp_path / "cut" / "summary.json").exists()
@@ -231,10 +245,10 @@ def test_a_run_stopped_after_some_units_writes_no_run_files_and_resumes(tmp_path
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_sigterm_writes_a_checkpoint_and_exits_143_and_the_rerun_ends_as_uninterrupted(tmp_path, datasets, case):
+def test_sigterm_writes_a_checkpoint_and_exits_143_and_the_rerun_ends_as_uninterrupted(tmp_path, datasets, uninterrupted, case):
     data = datasets(case)
     before = signal.getsignal(signal.SIGTERM)
-    whole = _run(case, data, tmp_path / "whole")
+    whole, whole_dir = uninterrupted(case)
     at = case.units // 2  # tf and incremental_rank: between periodic checkpoints
     with pytest.raises(SystemExit) as info:
         _run(case, data, tmp_path / "cut", on_unit=_sigterm_at(at))
@@ -244,7 +258,7 @@ def test_sigterm_writes_a_checkpoint_and_exits_143_and_the_rerun_ends_as_uninter
     assert not (tmp_path / "cut" / "summary.json").exists() and not list((tmp_path / "cut").glob(".*.tmp"))
     resumed = _run(case, data, tmp_path / "cut")
     assert resumed["resumed_from"] == at and _stable(resumed) == _stable(whole)
-    assert _metrics(tmp_path / "cut") == _metrics(tmp_path / "whole")
+    assert _metrics(tmp_path / "cut") == _metrics(whole_dir)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
