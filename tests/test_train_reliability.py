@@ -332,7 +332,14 @@ def _flags(settings: dict[str, Any]) -> list[str]:
     return [w for key, value in settings.items() for w in (f"--{key.replace('_', '-')}", *words(value))]
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.long], ids=[i for c, i in zip(CASES, IDS) if c.long])
+def _real_signal_cases() -> list:
+    """Every case with a long setting; all but incremental_rank's are slow (interpreter starts and
+    runs of minutes), so `make test` keeps one and `make test-slow` runs the rest."""
+    return [pytest.param(c, id=i, marks=() if c.experiment == "incremental_rank" else pytest.mark.slow)
+            for c, i in zip(CASES, IDS) if c.long]
+
+
+@pytest.mark.parametrize("case", _real_signal_cases())
 def test_a_real_sigterm_then_sigkill_and_a_rerun_give_the_uninterrupted_numbers(tmp_path, datasets, case):
     """The command line under real signals: SIGTERM (status 143, a checkpoint), a rerun killed with
     SIGKILL after its next checkpoint, and a last rerun that ends as an uninterrupted run (the last
