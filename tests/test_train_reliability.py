@@ -125,6 +125,10 @@ CASES = [
          keeps_checkpoint=False),
 ]
 IDS = [f"{c.command}-{c.settings.get('model') or c.settings.get('task') or c.experiment}" for c in CASES]
+# Is Same Class runs the same locality loop as Pathfinder on other data, at several seconds a run:
+# make test checks it for determinism only, make test-slow for everything else
+PARAMS = [pytest.param(c, id=i, marks=pytest.mark.slow if c.settings.get("task") == "is_same_class" else ())
+          for c, i in zip(CASES, IDS)]
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +218,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path, datasets, cas
     assert on_disk["loop_unit"] == case.unit and on_disk["experiment"] == case.experiment
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_numbers(tmp_path, datasets, uninterrupted, case):
     data = datasets(case)
     whole, whole_dir = uninterrupted(case)
@@ -233,7 +237,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_numbers(tmp_p
     assert sorted(p.name for p in cut.iterdir()) == _run_files(case)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_a_run_stopped_after_some_units_writes_no_run_files_and_resumes(tmp_path, datasets, uninterrupted, case):
     data = datasets(case)
     whole, whole_dir = uninterrupted(case)
@@ -244,7 +248,7 @@ def test_a_run_stopped_after_some_units_writes_no_run_files_and_resumes(tmp_path
     assert resumed["resumed_from"] == case.last_checkpoint_before(stop + 1) and _stable(resumed) == _stable(whole)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_sigterm_writes_a_checkpoint_and_exits_143_and_the_rerun_ends_as_uninterrupted(tmp_path, datasets, uninterrupted, case):
     data = datasets(case)
     before = signal.getsignal(signal.SIGTERM)
@@ -261,7 +265,7 @@ def test_sigterm_writes_a_checkpoint_and_exits_143_and_the_rerun_ends_as_uninter
     assert _metrics(tmp_path / "cut") == _metrics(whole_dir)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_stale_temporaries_are_removed_and_foreign_or_corrupt_checkpoints_ignored(tmp_path, datasets, case):
     data = datasets(case)
     other = case.config(**case.other_settings, keep_checkpoint=True) if not case.keeps_checkpoint \
@@ -296,7 +300,7 @@ def test_stale_temporaries_are_removed_and_foreign_or_corrupt_checkpoints_ignore
         assert not (tmp_path / "none" / CHECKPOINT).exists()
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_divergence_stops_the_run_and_is_recorded(tmp_path, datasets, case, monkeypatch):
     data = datasets(case)
     if case.corrupt_data is not None:
@@ -312,7 +316,7 @@ def test_divergence_stops_the_run_and_is_recorded(tmp_path, datasets, case, monk
     assert not (tmp_path / CHECKPOINT).exists() or case.keeps_checkpoint
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_a_bad_data_file_is_named_and_nothing_is_written(tmp_path, case, capsys):
     bad = tmp_path / "data.npz"
     bad.write_bytes(b"not an npz file")
