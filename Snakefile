@@ -33,6 +33,7 @@ include: "workflow/rules/tf_dynamics_variants.smk"
 include: "workflow/rules/incremental_rank.smk"
 include: "workflow/rules/rank_complexity.smk"
 include: "workflow/rules/locality.smk"
+include: "workflow/rules/jobs.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 

@@ -3,12 +3,52 @@
 import json
 import os
 import shlex
+from dataclasses import dataclass, field
 from typing import Any
 
 from impreg.cli_args import flags_from_mapping
 
 RUNS = "results/runs"  # where the training rules write their run folders
 RUN_FILES = ("metrics.csv", "summary.json")  # what a figure notebook reads of a run
+
+
+@dataclass(frozen=True)
+class TrainRule:
+    """What differs between the training rules; workflow/rules/jobs.smk writes each one's rule with
+    the parts they share (run files, the run folder, threads, resources, log, benchmark, env)."""
+
+    experiment: str  # rule <experiment>_train, under results/{runs,logs,benchmarks}/<experiment>/
+    run: str  # the run folder pattern; its wildcards are the rule's
+    label: str  # the log and benchmark file name: train_<label>
+    input: Any  # the data file: a pattern, or a function of the wildcards
+    params: dict  # the rule's settings (Snakemake reruns the job when one changes)
+    command: str  # the command line after `impreg train`, before the log redirection
+    gpu: bool  # ask a cluster for a GPU
+    constraints: dict = field(default_factory=dict)  # the wildcards' patterns
+
+    @property
+    def name(self) -> str:
+        return f"{self.experiment}_train"
+
+    def shell(self) -> str:
+        return f"OMP_NUM_THREADS={{threads}} {{params.impreg}} train {self.command} > {{log}} 2>&1"
+
+    def file(self, kind: str, ext: str) -> str:
+        """The job's log or benchmark file (``kind``: logs, benchmarks)."""
+        return f"results/{kind}/{self.experiment}/train_{self.label}.{ext}"
+
+
+@dataclass(frozen=True)
+class DataRule:
+    """A data rule that writes results/data/<experiment>/<name>.npz with ``impreg make-data
+    <args>``, one file per name; workflow/rules/jobs.smk writes it."""
+
+    experiment: str  # rule <experiment>_data
+    args: dict[str, str]  # data file name (without .npz) -> its make-data arguments
+
+    @property
+    def name(self) -> str:
+        return f"{self.experiment}_data"
 
 
 def notebook_outputs(name: str, out: str = "results") -> dict[str, str]:

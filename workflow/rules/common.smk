@@ -2,7 +2,7 @@
 # per-paper target lists that figures.smk fills from the figure manifest.
 import os
 
-from rule_helpers import FigureRuns, flags, papermill_params, report_extras, src_pythonpath
+from rule_helpers import DataRule, FigureRuns, TrainRule, flags, papermill_params, report_extras, src_pythonpath
 
 # Rules call the package from this checkout, so a conda environment made by --sdm conda
 # (which holds the dependencies but not the package) runs the same code as the venv.
@@ -16,6 +16,11 @@ RESOURCES = config["resources"]
 # Generated STAND-IN image files (tests and the smoke scale): made by rank_complexity's stand-in
 # rule, read by the rank_complexity data rule and by locality's Is Same Class images rule.
 STAND_IN_DIR = "results/data/rank_complexity/stand_in_images"
+
+# The training rules, one per experiment, and the data rules that only call make-data: each rule
+# file adds its own, jobs.smk makes them.
+TRAIN_RULES = []
+DATA_RULES = []
 
 # The files of the figures, tables and claims this run makes (figures.smk).
 PAPER1_TARGETS = []

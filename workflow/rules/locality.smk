@@ -91,37 +91,21 @@ rule locality_pathfinder_data:
         " --workers {threads} --out {output} > {log} 2>&1"
 
 
-rule locality_train:
-    wildcard_constraints:
-        **LOC_WILDCARDS,
-    input:
+TRAIN_RULES.append(
+    TrainRule(
+        experiment="locality",
+        run=LOC_RUN,
+        label="{task}_{arch}_x{x}_lam{lam}_seed{seed}",
         # the task's source images, or the Pathfinder file of the run's path length
-        lambda wc: (
+        input=lambda wc: (
             LOC_ISC_IMAGES.format(source=LOC_ISC["source"])
             if wc.task == "is_same_class"
             else LOC_PF_DATA.format(length=wc.x)
         ),
-    output:
-        metrics=os.path.join(LOC_RUN, "metrics.csv"),
-        summary=os.path.join(LOC_RUN, "summary.json"),
-    params:
-        impreg=IMPREG,
-        out_dir=lambda wildcards, output: os.path.dirname(output.summary),
-        settings=lambda wc: f"{LOC_COMMON_FLAGS} {LOC_TASK_FLAGS[wc.task]}",
-    threads: config["threads"]
-    resources:
-        gpu=1 if LOC["gpu"] else 0,
-        runtime=RESOURCES["locality_train"]["runtime"],
-        mem_mb=RESOURCES["locality_train"]["mem_mb"],
-    log:
-        "results/logs/locality/train_{task}_{arch}_x{x}_lam{lam}_seed{seed}.log",
-    benchmark:
-        "results/benchmarks/locality/train_{task}_{arch}_x{x}_lam{lam}_seed{seed}.tsv"
-    conda:
-        CONDA_ENV
-    shell:
-        # a killed job resumes from its run folder's checkpoint.pt (written every epoch) when rerun
-        "OMP_NUM_THREADS={threads} {params.impreg} train locality --task {wildcards.task}"
-        " --x {wildcards.x} --arch {wildcards.arch} --lam {wildcards.lam} --seed {wildcards.seed}"
-        " --threads {threads} {params.settings} --data {input} --out-dir {params.out_dir} > {log} 2>&1"
-
+        params={"settings": lambda wc: f"{LOC_COMMON_FLAGS} {LOC_TASK_FLAGS[wc.task]}"},
+        command="locality --task {wildcards.task} --x {wildcards.x} --arch {wildcards.arch} --lam {wildcards.lam}"
+        " --seed {wildcards.seed} --threads {threads} {params.settings} --data {input} --out-dir {params.out_dir}",
+        gpu=LOC["gpu"],
+        constraints=LOC_WILDCARDS,
+    )
+)

@@ -77,31 +77,15 @@ rule rank_complexity_data:
         " {params.source} --out {output} > {log} 2>&1"
 
 
-rule rank_complexity_train:
-    wildcard_constraints:
-        **RC_WILDCARDS,
-    input:
-        RC_DATA,
-    output:
-        metrics=os.path.join(RC_RUN, "metrics.csv"),
-        summary=os.path.join(RC_RUN, "summary.json"),
-    params:
-        impreg=IMPREG,
-        out_dir=lambda wildcards, output: os.path.dirname(output.summary),
-        settings=lambda wc: RC_TRAIN_FLAGS[wc.dataset],
-    threads: config["threads"]
-    resources:
-        gpu=1 if RC["gpu"] else 0,
-        runtime=RESOURCES["rank_complexity_train"]["runtime"],
-        mem_mb=RESOURCES["rank_complexity_train"]["mem_mb"],
-    log:
-        "results/logs/rank_complexity/train_{dataset}_{control}.log",
-    benchmark:
-        "results/benchmarks/rank_complexity/train_{dataset}_{control}.tsv"
-    conda:
-        CONDA_ENV
-    shell:
-        # a killed job resumes from its run folder's checkpoint.pt when rerun
-        "OMP_NUM_THREADS={threads} {params.impreg} train rank-complexity --data {input} --out-dir {params.out_dir}"
-        " {params.settings} > {log} 2>&1"
-
+TRAIN_RULES.append(
+    TrainRule(
+        experiment="rank_complexity",
+        run=RC_RUN,
+        label="{dataset}_{control}",
+        input=RC_DATA,
+        params={"settings": lambda wc: RC_TRAIN_FLAGS[wc.dataset]},
+        command="rank-complexity --data {input} --out-dir {params.out_dir} {params.settings}",
+        gpu=RC["gpu"],
+        constraints=RC_WILDCARDS,
+    )
+)

@@ -33,32 +33,21 @@ rule tf_dynamics_data:
         " --out {output} > {log} 2>&1"
 
 
-rule tf_dynamics_train:
-    input:
-        TFD_DATA,
-    output:
-        metrics=os.path.join(TFD_RUN, "metrics.csv"),
-        summary=os.path.join(TFD_RUN, "summary.json"),
-    params:
-        impreg=IMPREG,
-        out_dir=lambda wildcards, output: os.path.dirname(output.summary),
-        settings=flags(
-            TFD,
-            "num_components lr alpha eps stop_loss stop_patience max_iterations log_every top_k dtype",
-            device=config["device"],
-        ),
-    threads: config["threads"]
-    resources:
-        gpu=1 if config["device"].startswith("cuda") else 0,
-        runtime=RESOURCES["tf_dynamics_train"]["runtime"],
-        mem_mb=RESOURCES["tf_dynamics_train"]["mem_mb"],
-    log:
-        "results/logs/tf_dynamics/train_init{init}_seed{seed}.log",
-    benchmark:
-        "results/benchmarks/tf_dynamics/train_init{init}_seed{seed}.tsv"
-    conda:
-        CONDA_ENV
-    shell:
-        "OMP_NUM_THREADS={threads} {params.impreg} train tf-dynamics --data {input} --out-dir {params.out_dir}"
-        " --init-std {wildcards.init} --seed {wildcards.seed} {params.settings} > {log} 2>&1"
-
+TRAIN_RULES.append(
+    TrainRule(
+        experiment="tf_dynamics",
+        run=TFD_RUN,
+        label="init{init}_seed{seed}",
+        input=TFD_DATA,
+        params={
+            "settings": flags(
+                TFD,
+                "num_components lr alpha eps stop_loss stop_patience max_iterations log_every top_k dtype",
+                device=config["device"],
+            )
+        },
+        command="tf-dynamics --data {input} --out-dir {params.out_dir} --init-std {wildcards.init}"
+        " --seed {wildcards.seed} {params.settings}",
+        gpu=config["device"].startswith("cuda"),
+    )
+)
