@@ -2,23 +2,26 @@
 # (workflow/rule_helpers.py).
 import re
 
+# Each rule is written in a function: a rule's shell command is evaluated when its job runs, and
+# inside a function it sees that call's spec, where a loop's variable would hold the last one.
+
+
 # Data files made by `impreg make-data <args>` alone; light jobs run where Snakemake runs, never as
 # cluster jobs (profiles/slurm).
-for _data in DATA_RULES:
-
+def data_rule(spec):
     rule:
         name:
-            _data.name
+            spec.name
         localrule: True
         output:
-            f"results/data/{_data.experiment}/{{dataset}}.npz",
+            f"results/data/{spec.experiment}/{{dataset}}.npz",
         params:
             impreg=IMPREG,
-            args=lambda wildcards, d=_data: d.args[wildcards.dataset],
+            args=lambda wildcards: spec.args[wildcards.dataset],
         wildcard_constraints:
-            dataset="|".join(re.escape(name) for name in _data.args),
+            dataset="|".join(re.escape(name) for name in spec.args),
         log:
-            f"results/logs/{_data.experiment}/data_{{dataset}}.log",
+            f"results/logs/{spec.experiment}/data_{{dataset}}.log",
         conda:
             CONDA_ENV
         shell:
@@ -27,32 +30,37 @@ for _data in DATA_RULES:
 
 # One training rule per experiment: a job trains one run folder from its data file. A killed job
 # resumes from the run folder's checkpoint.pt when rerun (every training writes one).
-for _train in TRAIN_RULES:
-
+def train_rule(spec):
     rule:
         name:
-            _train.name
+            spec.name
         input:
-            _train.input,
+            spec.input,
         output:
-            metrics=os.path.join(_train.run, "metrics.csv"),
-            summary=os.path.join(_train.run, "summary.json"),
+            metrics=os.path.join(spec.run, "metrics.csv"),
+            summary=os.path.join(spec.run, "summary.json"),
         wildcard_constraints:
-            **_train.constraints,
+            **spec.constraints,
         params:
             impreg=IMPREG,
             out_dir=lambda wildcards, output: os.path.dirname(output.summary),
-            **_train.params,
+            **spec.params,
         threads: config["threads"]
         resources:
-            gpu=1 if _train.gpu else 0,
-            runtime=RESOURCES[_train.name]["runtime"],
-            mem_mb=RESOURCES[_train.name]["mem_mb"],
+            gpu=1 if spec.gpu else 0,
+            runtime=RESOURCES[spec.name]["runtime"],
+            mem_mb=RESOURCES[spec.name]["mem_mb"],
         log:
-            _train.file("logs", "log"),
+            spec.file("logs", "log"),
         benchmark:
-            _train.file("benchmarks", "tsv")
+            spec.file("benchmarks", "tsv")
         conda:
             CONDA_ENV
         shell:
-            _train.shell()
+            spec.shell()
+
+
+for _spec in DATA_RULES:
+    data_rule(_spec)
+for _spec in TRAIN_RULES:
+    train_rule(_spec)
