@@ -10,6 +10,9 @@ IMPREG = f"{src_pythonpath(workflow.basedir)} python -m impreg"
 PAPERMILL = f"{src_pythonpath(workflow.basedir)} papermill --log-output --kernel python3 --cwd ."
 CONDA_ENV = "../../envs/environment.yaml"
 
+# Whether the dynamics trainings run on a GPU (config device cuda...): their jobs then ask a cluster for one.
+ON_CUDA = config["device"].startswith("cuda")
+
 # Per heavy rule: the wall time and memory a cluster job asks for (config `resources`, per scale).
 RESOURCES = config["resources"]
 

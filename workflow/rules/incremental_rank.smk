@@ -22,7 +22,7 @@ TRAIN_RULES.append(
         input=lambda wildcards: f"results/data/incremental_rank/{irk_data_name(IRK, *IRK_RUNS[wildcards.run])}.npz",
         params={"args": lambda wildcards: irk_train_args(IRK, *IRK_RUNS[wildcards.run], config["device"])},
         command="incremental-rank {params.args} --data {input} --out-dir {params.out_dir}",
-        gpu=config["device"].startswith("cuda"),
+        gpu=ON_CUDA,
         constraints={"run": "|".join(re.escape(run) for run in IRK_RUNS)},
     )
 )

@@ -48,6 +48,6 @@ TRAIN_RULES.append(
         },
         command="tf-dynamics --data {input} --out-dir {params.out_dir} --init-std {wildcards.init}"
         " --seed {wildcards.seed} {params.settings}",
-        gpu=config["device"].startswith("cuda"),
+        gpu=ON_CUDA,
     )
 )

@@ -21,7 +21,7 @@ TRAIN_RULES.append(
         input=lambda wildcards: tfv_data_path(TFV, TFV_RUNS[wildcards.run][0], TFV_RUNS[wildcards.run][2]),
         params={"args": lambda wildcards: tfv_train_args(TFV, *TFV_RUNS[wildcards.run], config["device"])},
         command="{params.args} --data {input} --out-dir {params.out_dir}",
-        gpu=config["device"].startswith("cuda"),
+        gpu=ON_CUDA,
         constraints={"run": "|".join(re.escape(run) for run in TFV_RUNS)},
     )
 )
