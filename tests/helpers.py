@@ -36,9 +36,11 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, timeout: int = 600, path: str | None = None) -> subprocess.CompletedProcess:
+    """Run this venv's snakemake in ``workdir`` (``path``: the PATH it sees instead of the usual one)."""
     cmd = [str(Path(sys.executable).parent / "snakemake"), *args]
-    return subprocess.run(cmd, cwd=workdir, env=venv_env(), capture_output=True, text=True, timeout=timeout)
+    env = venv_env() if path is None else {**venv_env(), "PATH": path}
+    return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def papermill(notebook: Path, out: Path, params: dict, cwd: Path) -> subprocess.CompletedProcess:

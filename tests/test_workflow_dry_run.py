@@ -1,5 +1,11 @@
 """The Snakemake workflow without running it: dry-runs of every preset, and a bad config."""
 
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -43,6 +49,25 @@ def test_dry_run_every_preset(tmp_path, preset):
     assert counts["locality_pathfinder_data"] == len(loc["pathfinder"]["path_lengths"])
     assert counts["locality_is_same_class_images"] == 1 and counts["locality_figure"] == len(LOCALITY_FIGURES)
 
+
+@pytest.mark.parametrize("gpu_here", [False, True])
+def test_local_cpu_jobs_claim_a_gpu_slot_only_where_there_is_a_gpu(tmp_path, gpu_here):
+    """The paper config asks a GPU for rank_complexity's training; profiles/default gives local runs one
+    GPU slot. Without a GPU (no nvidia-smi) the jobs claim none, so that they run side by side."""
+    wd = copy_workflow(tmp_path / "wd")
+    bin_dir = tmp_path / "bin"  # PATH: the venv's tools, the few Snakemake calls, a stand-in nvidia-smi
+    bin_dir.mkdir()
+    for tool in ("which", "sh", "bash", "git"):
+        if shutil.which(tool):
+            (bin_dir / tool).symlink_to(shutil.which(tool))
+    if gpu_here:
+        (bin_dir / "nvidia-smi").write_text("#!/bin/sh\n")
+        (bin_dir / "nvidia-smi").chmod(0o755)
+    path = os.pathsep.join([str(Path(sys.executable).parent), str(bin_dir)])
+    proc = snakemake(wd, "rank_complexity_mnist5k", "-n", "--configfile", "config/config.yaml", path=path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = re.findall(r"rule rank_complexity_train:.*?resources: .*?gpu=(\d)", proc.stdout, re.S)
+    assert claims == (["1"] * 3 if gpu_here else ["0"] * 3)
 
 
 def test_bad_config_stops_before_any_job(tmp_path):

@@ -1,6 +1,7 @@
 # Shared settings of the rule files: how rules call the package and the notebooks, and the
 # per-paper target lists that figures.smk fills from the figure manifest.
 import os
+import shutil
 
 from rule_helpers import DataRule, FigureRuns, TrainRule, flags, papermill_params, report_extras, src_pythonpath
 
@@ -12,6 +13,12 @@ CONDA_ENV = "../../envs/environment.yaml"
 
 # Whether the dynamics trainings run on a GPU (config device cuda...): their jobs then ask a cluster for one.
 ON_CUDA = config["device"].startswith("cuda")
+
+# Whether a training rule whose config says `gpu: true` claims a GPU slot. A cluster job asks for a
+# GPU; a local job claims this machine's GPU, whose slots profiles/default caps at one so that two
+# trainings never share it. On a local machine without one a job claims none, so that those jobs
+# (which then train on the CPU) run side by side on the cores instead of one at a time.
+CLAIM_GPU = not workflow.local_exec or shutil.which("nvidia-smi") is not None
 
 # Per heavy rule: the wall time and memory a cluster job asks for (config `resources`, per scale).
 RESOURCES = config["resources"]

@@ -47,7 +47,7 @@ def train_rule(spec):
             **spec.params,
         threads: config["threads"]
         resources:
-            gpu=1 if spec.gpu else 0,
+            gpu=1 if spec.gpu and CLAIM_GPU else 0,
             runtime=RESOURCES[spec.name]["runtime"],
             mem_mb=RESOURCES[spec.name]["mem_mb"],
         log:
