@@ -4,7 +4,7 @@ the file (the log of a failed notebook is all a user sees), and marking a diverg
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +68,18 @@ def mark_diverged(ax: Any, run: dict) -> bool:
     ax.text(0.5, 0.5, f"DIVERGED at iteration {run['iterations']}", transform=ax.transAxes, ha="center",
             va="center", color="red", fontsize=8, fontweight="bold")
     return True
+
+
+def read_runs(summaries: Sequence[str | Path], metrics: Sequence[str | Path], summary_keys: Sequence[str],
+              metric_columns: Sequence[str]) -> list[dict]:
+    """A figure's runs from its notebook's parameters: one summary.json and one metrics.csv per run, in
+    the same order. Each run holds its summary's ``summary_keys``, the whole ``summary``, its
+    ``history`` (metrics.csv) and the ``path`` of its summary.json."""
+    if not summaries or len(summaries) != len(metrics):
+        raise ValueError(f"expected one metrics.csv per summary.json, got {len(metrics)} and {len(summaries)}")
+    runs = []
+    for summary_path, metrics_path in zip(summaries, metrics, strict=True):
+        summary, history = read_run_files(summary_path, metrics_path, summary_keys, metric_columns)
+        runs.append({key: summary[key] for key in summary_keys}
+                    | {"summary": summary, "history": history, "path": str(summary_path)})
+    return runs
