@@ -73,3 +73,17 @@ def test_damaged_files_raise_data_file_error_naming_them(tmp_path, damage, expec
             cls.load(tmp_path / name)
         assert str(tmp_path / name) in str(info.value) and expected in str(info.value)
         assert "delete it and rerun the workflow" in str(info.value)
+
+
+def test_files_whose_arrays_disagree_are_named(tmp_path):
+    from impreg.data.synthetic import SensingData, make_cp_sensing
+
+    completion = make_cp_completion(3, 4, 2, 1.0, 20, seed=0)
+    completion.indices = completion.indices[:, :2]  # two indices per entry of an order-3 target
+    sensing = make_cp_sensing(3, 4, 2, 1.0, 20, seed=0)
+    sensing.measurements = sensing.measurements[:10]  # 10 measurements for 20 values
+    for name, data, cls, what in (("c.npz", completion, CompletionData, r"indices \(20, 2\) for 20 values"),
+                                  ("s.npz", sensing, SensingData, r"measurements \(10, 4, 4, 4\) for 20 values")):
+        data.save(tmp_path / name)
+        with pytest.raises(DataFileError, match=f"{tmp_path / name} is inconsistent: {what}"):
+            cls.load(tmp_path / name)

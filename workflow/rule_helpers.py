@@ -2,7 +2,9 @@
 
 import json
 import os
+import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +38,22 @@ class TrainRule:
     def file(self, kind: str, ext: str) -> str:
         """The job's log or benchmark file (``kind``: logs, benchmarks)."""
         return f"results/{kind}/{self.experiment}/train_{self.label}.{ext}"
+
+
+def table_train_rule(experiment: str, runs: dict[str, tuple], data: Callable[..., str],
+                     args: Callable[..., str], command: str, gpu: bool) -> TrainRule:
+    """The training rule of an experiment whose runs are listed in a table (run name -> its
+    settings): ``data(*settings)`` is a run's data file, ``args(*settings)`` its train arguments."""
+    return TrainRule(
+        experiment=experiment,
+        run=f"{RUNS}/{experiment}/{{run}}",
+        label="{run}",
+        input=lambda wildcards: data(*runs[wildcards.run]),
+        params={"args": lambda wildcards: args(*runs[wildcards.run])},
+        command=command,
+        gpu=gpu,
+        constraints={"run": "|".join(re.escape(run) for run in runs)},
+    )
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
-from impreg.commands import incremental_rank, locality, rank_complexity, tf_dynamics, tools
-
 Group = Literal["make-data", "train"]
 
 # the commands that are reached as `impreg <group> <name>`, with the group's help
@@ -119,65 +117,50 @@ class Registry:
         return [command for commands in self._experiments.values() for command in commands]
 
 
+# Every command: (experiment, group, name, help). Its flags and its handler are
+# ``<group>_<name>_flags`` and ``<group>_<name>`` (dashes as underscores) of impreg.commands.<experiment>.
+COMMANDS: tuple[tuple[str, Group | None, str, str], ...] = (
+    ("tf_dynamics", "make-data", "tf-dynamics", "random CP-rank target and observed entries"),
+    ("tf_dynamics", "make-data", "tf-sensing", "random CP-rank target and Gaussian measurement tensors"),
+    ("tf_dynamics", "train", "tf-dynamics", "CP factorization dynamics on tensor completion"),
+    ("tf_dynamics", "train", "tf-sensing", "CP factorization dynamics on tensor sensing"),
+    ("incremental_rank", "make-data", "ht-completion", "random target of low hierarchical rank and observed entries"),
+    ("incremental_rank", "train", "incremental-rank", "matrix / tensor / hierarchical tensor factorization dynamics"),
+    ("rank_complexity", "make-data", "stand-in-images", "generated STAND-IN files in MNIST/F-MNIST/CIFAR-10 formats"),
+    ("rank_complexity", "make-data", "rank-complexity", "an image dataset (or a random control) as binary completion data"),
+    ("rank_complexity", "train", "rank-complexity", "CP models of many ranks and seeds fitted at once to image data"),
+    ("rank_complexity", None, "fetch-data", "download MNIST / Fashion-MNIST / CIFAR-10 once into the data folder"),
+    ("locality", "make-data", "pathfinder", "Pathfinder images of one path length (P2 Fig. C)"),
+    ("locality", "make-data", "is-same-class-images", "source images of Is Same Class (P2 Fig. C)"),
+    ("locality", "train", "locality", "a ResNet on Pathfinder or Is Same Class, with the separation penalty"),
+    ("tools", None, "report", "gather claims files into REPLICATION.md"),
+    ("tools", None, "ship-runs", "copy the run files of a workflow run's finished figures into the shipped folder"),
+    ("tools", None, "ship-outputs", "copy what make figures made from the shipped runs into the shipped folder"),
+)
+
+# Every experiment that trains: its plug-in to the harness. tf_dynamics: P1 Figure 3 and the
+# appendix's variants; incremental_rank: P2 Fig. A and B; rank_complexity: P1 Figure 4; locality:
+# P2 Fig. C and D. (tools: no experiment's, the report and the shipped results.)
+TRAININGS: dict[str, Training] = {
+    "tf_dynamics": Training("impreg.train.tf_dynamics", "TFDynamicsConfig",
+                            ("impreg.claims.dynamics:figure3_claims", "impreg.claims.dynamics:variant_claims")),
+    "incremental_rank": Training("impreg.train.incremental_rank", "IncrementalRankConfig",
+                                 ("impreg.claims.incremental_rank:incremental_rank_claims",
+                                  "impreg.claims.htf_detail:htf_detail_claims")),
+    "rank_complexity": Training("impreg.train.rank_complexity", "RankComplexityConfig",
+                                ("impreg.claims.rank_complexity:rank_complexity_claims",)),
+    "locality": Training("impreg.train.locality", "LocalityConfig", ("impreg.claims.locality:locality_claims",)),
+}
+
+
+def command(experiment: str, group: Group | None, name: str, help: str) -> Command:
+    """The command of a COMMANDS row, with its flags and handler from impreg.commands.<experiment>."""
+    module = importlib.import_module(f"impreg.commands.{experiment}")
+    stem = "_".join(word.replace("-", "_") for word in (group, name) if word is not None)
+    return Command(group, name, help, getattr(module, f"{stem}_flags"), getattr(module, stem))
+
+
 REGISTRY = Registry()
-
-REGISTRY.register(
-    "tf_dynamics",  # P1 Figure 3 and its tensor sensing variant
-    Command("make-data", "tf-dynamics", "random CP-rank target and observed entries",
-            tf_dynamics.make_data_tf_dynamics_flags, tf_dynamics.make_data_tf_dynamics),
-    Command("make-data", "tf-sensing", "random CP-rank target and Gaussian measurement tensors",
-            tf_dynamics.make_data_tf_sensing_flags, tf_dynamics.make_data_tf_sensing),
-    Command("train", "tf-dynamics", "CP factorization dynamics on tensor completion",
-            tf_dynamics.train_tf_dynamics_flags, tf_dynamics.train_tf_dynamics),
-    Command("train", "tf-sensing", "CP factorization dynamics on tensor sensing",
-            tf_dynamics.train_tf_sensing_flags, tf_dynamics.train_tf_sensing),
-    training=Training("impreg.train.tf_dynamics", "TFDynamicsConfig",
-                      claims=("impreg.claims.dynamics:figure3_claims",
-                              "impreg.claims.dynamics:variant_claims")),
-)
-
-REGISTRY.register(
-    "incremental_rank",  # P2's incremental rank learning
-    Command("make-data", "ht-completion", "random target of low hierarchical rank and observed entries",
-            incremental_rank.make_data_ht_completion_flags, incremental_rank.make_data_ht_completion),
-    Command("train", "incremental-rank", "matrix / tensor / hierarchical tensor factorization dynamics",
-            incremental_rank.train_incremental_rank_flags, incremental_rank.train_incremental_rank),
-    training=Training("impreg.train.incremental_rank", "IncrementalRankConfig",
-                      claims=("impreg.claims.incremental_rank:incremental_rank_claims",
-                              "impreg.claims.htf_detail:htf_detail_claims")),
-)
-
-REGISTRY.register(
-    "rank_complexity",  # P1 Figure 4
-    Command("make-data", "stand-in-images", "generated STAND-IN files in MNIST/F-MNIST/CIFAR-10 formats",
-            rank_complexity.make_data_stand_in_images_flags, rank_complexity.make_data_stand_in_images),
-    Command("make-data", "rank-complexity", "an image dataset (or a random control) as binary completion data",
-            rank_complexity.make_data_rank_complexity_flags, rank_complexity.make_data_rank_complexity),
-    Command("train", "rank-complexity", "CP models of many ranks and seeds fitted at once to image data",
-            rank_complexity.train_rank_complexity_flags, rank_complexity.train_rank_complexity),
-    Command(None, "fetch-data", "download MNIST / Fashion-MNIST / CIFAR-10 once into the data folder",
-            rank_complexity.fetch_data_flags, rank_complexity.fetch_data),
-    training=Training("impreg.train.rank_complexity", "RankComplexityConfig",
-                      claims=("impreg.claims.rank_complexity:rank_complexity_claims",)),
-)
-
-REGISTRY.register(
-    "locality",  # P2 Fig. C
-    Command("make-data", "pathfinder", "Pathfinder images of one path length (P2 Fig. C)",
-            locality.make_data_pathfinder_flags, locality.make_data_pathfinder),
-    Command("make-data", "is-same-class-images", "source images of Is Same Class (P2 Fig. C)",
-            locality.make_data_is_same_class_images_flags, locality.make_data_is_same_class_images),
-    Command("train", "locality", "a ResNet on Pathfinder or Is Same Class, with the separation penalty",
-            locality.train_locality_flags, locality.train_locality),
-    training=Training("impreg.train.locality", "LocalityConfig",
-                      claims=("impreg.claims.locality:locality_claims",)),
-)
-
-REGISTRY.register(
-    "tools",  # no experiment's: the report and the shipped results
-    Command(None, "report", "gather claims files into REPLICATION.md", tools.report_flags, tools.report),
-    Command(None, "ship-runs", "copy the run files of a workflow run's finished figures into the shipped folder",
-            tools.ship_runs_flags, tools.ship_runs),
-    Command(None, "ship-outputs", "copy what make figures made from the shipped runs into the shipped folder",
-            tools.ship_outputs_flags, tools.ship_outputs),
-)
+for _experiment in dict.fromkeys(row[0] for row in COMMANDS):
+    REGISTRY.register(_experiment, *(command(*row) for row in COMMANDS if row[0] == _experiment),
+                      training=TRAININGS.get(_experiment))

@@ -35,28 +35,22 @@ INCREMENTAL_RANK = {
 # (example_plots/nat/mnist_fmnist_rank.png): mean error (MSE / 4) at R = 1, 5, 10, 15.
 # Series are "<control>_<split>"; where the plot shows one value for both random controls'
 # test errors (F-MNIST, and MNIST at R = 1), it is given for both.
+_FIGURE4 = {  # series: (MNIST at R = 1, 5, 10, 15), (Fashion-MNIST at R = 1, 5, 10, 15)
+    "natural_train": ((0.022, 0.008, 0.004, 0.003), (0.033, 0.017, 0.010, 0.009)),
+    "natural_test": ((0.024, 0.022, 0.027, 0.029), (0.037, 0.046, 0.055, 0.057)),
+    "random_image_train": ((0.088, 0.059, 0.031, 0.015), (0.088, 0.059, 0.031, 0.015)),
+    "random_label_train": ((0.089, 0.074, 0.057, 0.044), (0.089, 0.069, 0.048, 0.035)),
+    "random_image_test": ((0.092, 0.13, 0.147, 0.150), (0.092, 0.13, 0.145, 0.15)),
+    "random_label_test": ((0.092, 0.11, 0.13, 0.139), (0.092, 0.13, 0.145, 0.15)),
+}
 RANK_COMPLEXITY = {
     "settings": {"positive_class": 6, "positive_value": 2.0, "negative_value": 0.0, "threshold": 0.5,
                  "ranks": list(range(1, 16)), "epochs": 10000, "batch_size": 5000, "lr": 5e-4,
                  "init_mean": 1.0, "init_std": 1e-3, "max_test_sample_loss": 4.0, "train_subset": 0},
     "variance_line": 0.09,  # drawn at a fixed 0.09 by the original plotter; computed from the data here
-    "values": {
-        "mnist": {
-            "natural_train": {1: 0.022, 5: 0.008, 10: 0.004, 15: 0.003},
-            "natural_test": {1: 0.024, 5: 0.022, 10: 0.027, 15: 0.029},
-            "random_image_train": {1: 0.088, 5: 0.059, 10: 0.031, 15: 0.015},
-            "random_label_train": {1: 0.089, 5: 0.074, 10: 0.057, 15: 0.044},
-            "random_image_test": {1: 0.092, 5: 0.13, 10: 0.147, 15: 0.150},
-            "random_label_test": {1: 0.092, 5: 0.11, 10: 0.13, 15: 0.139},
-        },
-        "fmnist": {
-            "natural_train": {1: 0.033, 5: 0.017, 10: 0.010, 15: 0.009},
-            "natural_test": {1: 0.037, 5: 0.046, 10: 0.055, 15: 0.057},
-            "random_image_train": {1: 0.088, 5: 0.059, 10: 0.031, 15: 0.015},
-            "random_label_train": {1: 0.089, 5: 0.069, 10: 0.048, 15: 0.035},
-            "random_image_test": {1: 0.092, 5: 0.13, 10: 0.145, 15: 0.15},
-            "random_label_test": {1: 0.092, 5: 0.13, 10: 0.145, 15: 0.15},
-        },
+    "values": {  # panel -> series -> {R: error}, from the table below
+        panel: {series: dict(zip((1, 5, 10, 15), values[i], strict=True)) for series, values in _FIGURE4.items()}
+        for i, panel in enumerate(("mnist", "fmnist"))
     },
 }
 

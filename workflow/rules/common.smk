@@ -3,7 +3,16 @@
 import os
 import shutil
 
-from rule_helpers import DataRule, FigureRuns, TrainRule, flags, papermill_params, report_extras, src_pythonpath
+from rule_helpers import (
+    DataRule,
+    FigureRuns,
+    TrainRule,
+    flags,
+    papermill_params,
+    report_extras,
+    src_pythonpath,
+    table_train_rule,
+)
 
 # Rules call the package from this checkout, so a conda environment made by --sdm conda
 # (which holds the dependencies but not the package) runs the same code as the venv.

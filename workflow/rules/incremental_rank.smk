@@ -2,7 +2,6 @@
 # step at a time in matrix (mf), tensor (tf) and hierarchical tensor (htf) factorization; its
 # hierarchical runs also make P2 Fig. B (htf_detail, in the manifest workflow/figures.py).
 # File names and command lines come from workflow/dynamics_rules.py.
-import re
 
 from dynamics_rules import irk_data_args, irk_data_name, irk_datasets, irk_runs, irk_train_args
 
@@ -15,14 +14,12 @@ DATA_RULES.append(
 )
 
 TRAIN_RULES.append(
-    TrainRule(
-        experiment="incremental_rank",
-        run="results/runs/incremental_rank/{run}",
-        label="{run}",
-        input=lambda wildcards: f"results/data/incremental_rank/{irk_data_name(IRK, *IRK_RUNS[wildcards.run])}.npz",
-        params={"args": lambda wildcards: irk_train_args(IRK, *IRK_RUNS[wildcards.run], config["device"])},
+    table_train_rule(
+        "incremental_rank",
+        IRK_RUNS,
+        data=lambda *run: f"results/data/incremental_rank/{irk_data_name(IRK, *run)}.npz",
+        args=lambda *run: irk_train_args(IRK, *run, config["device"]),
         command="incremental-rank {params.args} --data {input} --out-dir {params.out_dir}",
         gpu=ON_CUDA,
-        constraints={"run": "|".join(re.escape(run) for run in IRK_RUNS)},
     )
 )

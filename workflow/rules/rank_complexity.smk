@@ -34,17 +34,14 @@ rule rank_complexity_stand_in:
         directory(STAND_IN_DIR),
     params:
         impreg=IMPREG,
-        datasets=" ".join(RC_STAND_IN_DATASETS),
-        seed=RC["data_seed"],
-        num_train=RC["stand_in_num_train"],
-        num_test=RC["stand_in_num_test"],
+        settings=f"--datasets {' '.join(RC_STAND_IN_DATASETS)} --seed {RC['data_seed']}"
+        f" --num-train {RC['stand_in_num_train']} --num-test {RC['stand_in_num_test']}",
     log:
         "results/logs/rank_complexity/stand_in.log",
     conda:
         CONDA_ENV
     shell:
-        "{params.impreg} make-data stand-in-images --out-dir {output} --datasets {params.datasets}"
-        " --seed {params.seed} --num-train {params.num_train} --num-test {params.num_test} > {log} 2>&1"
+        "{params.impreg} make-data stand-in-images --out-dir {output} {params.settings} > {log} 2>&1"
 
 
 rule rank_complexity_data:

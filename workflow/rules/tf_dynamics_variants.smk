@@ -1,7 +1,6 @@
 # P1 appendix: the tensor factorization dynamics of Figure 3 for (a) an order-3 target, (b) a
 # Huber loss and (c) tensor sensing with Gaussian measurement tensors; one row of four panels each.
 # File names and command lines come from workflow/dynamics_rules.py.
-import re
 
 from dynamics_rules import tfv_data_args, tfv_data_path, tfv_datasets, tfv_runs, tfv_train_args
 
@@ -14,14 +13,12 @@ DATA_RULES.append(
 )
 
 TRAIN_RULES.append(
-    TrainRule(
-        experiment="tf_dynamics_variants",
-        run="results/runs/tf_dynamics_variants/{run}",
-        label="{run}",
-        input=lambda wildcards: tfv_data_path(TFV, TFV_RUNS[wildcards.run][0], TFV_RUNS[wildcards.run][2]),
-        params={"args": lambda wildcards: tfv_train_args(TFV, *TFV_RUNS[wildcards.run], config["device"])},
+    table_train_rule(
+        "tf_dynamics_variants",
+        TFV_RUNS,
+        data=lambda variant, init, seed: tfv_data_path(TFV, variant, seed),
+        args=lambda *run: tfv_train_args(TFV, *run, config["device"]),
         command="{params.args} --data {input} --out-dir {params.out_dir}",
         gpu=ON_CUDA,
-        constraints={"run": "|".join(re.escape(run) for run in TFV_RUNS)},
     )
 )

@@ -75,6 +75,13 @@ def _load_npz(path: str | Path, kind: str, keys: tuple[str, ...]) -> dict[str, A
     return read_npz(path, kind, lambda z: {k: z[k] for k in keys} | {"meta": json.loads(str(z["meta"]))})
 
 
+def _require_rows(path: str | Path, name: str, array: np.ndarray, expected: tuple[int, ...], target: np.ndarray) -> None:
+    """A data file's array ``name`` holds one row per observed value, shaped as its target asks."""
+    if array.shape != expected:
+        raise DataFileError(f"data file {path} is inconsistent: {name} {array.shape} for {expected[0]} values "
+                            f"of a target of shape {target.shape}")
+
+
 @dataclass
 class CompletionData:
     """A target tensor and the entries observed for training (drawn without replacement)."""
@@ -94,9 +101,7 @@ class CompletionData:
     @classmethod
     def load(cls, path: str | Path) -> CompletionData:
         data = cls(**_load_npz(path, "completion", ("target", "indices", "values")))
-        if data.indices.shape != (len(data.values), data.target.ndim):
-            raise DataFileError(f"data file {path} is inconsistent: indices {data.indices.shape} for "
-                                f"{len(data.values)} values of an order-{data.target.ndim} target")
+        _require_rows(path, "indices", data.indices, (len(data.values), data.target.ndim), data.target)
         return data
 
 
@@ -197,9 +202,7 @@ class SensingData:
     @classmethod
     def load(cls, path: str | Path) -> SensingData:
         data = cls(**_load_npz(path, "sensing", ("target", "measurements", "values")))
-        if data.measurements.shape != (len(data.values), *data.target.shape):
-            raise DataFileError(f"data file {path} is inconsistent: measurements {data.measurements.shape} for "
-                                f"{len(data.values)} values of a target of shape {data.target.shape}")
+        _require_rows(path, "measurements", data.measurements, (len(data.values), *data.target.shape), data.target)
         return data
 
 
