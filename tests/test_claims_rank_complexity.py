@@ -92,6 +92,14 @@ def test_each_qualitative_claim_fails_on_runs_that_break_it(claim):
     assert others == [claim]
 
 
+def test_random_image_train_error_must_fall_not_only_rise_less():
+    values = _values()  # both controls rise with R (larger models left unfitted), random images less
+    values["random_image_train"].update({5: 0.0885, 10: 0.0885, 15: 0.0885})
+    values["random_label_train"].update({5: 0.090, 10: 0.091, 15: 0.092})
+    claim = _claims(_runs(values=values))["mnist_random_image_falls_faster"]
+    assert claim.passed is False and claim.measured.startswith("holds on 0 of 3 seeds")
+
+
 @pytest.mark.parametrize("series", SERIES)
 def test_each_value_claim_fails_when_one_rank_is_off(series):
     values = _values()
