@@ -53,7 +53,7 @@ onerror:
             config["data_dir"],
             config["scale"],
             f"{OUT}/REPLICATION.md",
-            figure_changes_map(CLAIMS),
+            FIGURE_CHANGES,
             f"{OUT}/figures",
             NOT_RUN,
         )

@@ -128,6 +128,19 @@ def flags(section: dict, keys: str, **more: Any) -> str:
     return flags_from_mapping({k: section[k] for k in keys.split()} | more)
 
 
+def figure_changes(claims_files: list[str], manifest: dict, config: dict) -> dict[str, str]:
+    """Figure -> what its config section says it changes from the paper (one line), for every
+    figure of ``claims_files`` whose section says anything."""
+    out = {}
+    for path in claims_files:
+        figure = os.path.splitext(os.path.basename(path))[0]
+        section = manifest[figure].experiment if figure in manifest else None
+        text = " ".join(str(config.get(section, {}).get("changes_from_paper", "")).split())
+        if text:
+            out[figure] = text
+    return out
+
+
 def papermill_params(**values) -> str:
     """Notebook parameters as one shell-quoted YAML (JSON) string for papermill -y."""
     return shlex.quote(json.dumps(values))

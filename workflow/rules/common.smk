@@ -7,6 +7,7 @@ from rule_helpers import (
     DataRule,
     FigureRuns,
     TrainRule,
+    figure_changes,
     flags,
     papermill_params,
     report_extras,

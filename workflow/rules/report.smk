@@ -1,26 +1,11 @@
 # REPLICATION.md: a summary table of the verdicts, then one block per figure with what its
 # settings change from the paper (the config's changes_from_paper) and its claims.
 import shlex
-from pathlib import Path
 
 from figures import MANIFEST
 
-
-def figure_changes_map(claims_files):
-    """FIGURE -> TEXT for every figure whose section says what it changes."""
-    out = {}
-    for path in claims_files:
-        figure = Path(path).stem
-        section = MANIFEST[figure].experiment if figure in MANIFEST else None
-        text = " ".join(str(config.get(section, {}).get("changes_from_paper", "")).split())
-        if text:
-            out[figure] = text
-    return out
-
-
-def figure_changes(claims_files):
-    """--changes arguments: FIGURE=TEXT for every figure whose section says what it changes."""
-    return " ".join(shlex.quote(f"{f}={t}") for f, t in figure_changes_map(claims_files).items())
+# figure -> what its settings change from the paper (one line), for the report and the onerror summary
+FIGURE_CHANGES = figure_changes(CLAIMS, MANIFEST, config)
 
 
 # figure -> {dataset it downloads: data files made from it}, from the manifest
@@ -39,7 +24,7 @@ rule report:
     params:
         impreg=IMPREG,
         figures_dir=f"{OUT}/figures",
-        changes=figure_changes(CLAIMS),
+        changes=" ".join(shlex.quote(f"{f}={t}") for f, t in FIGURE_CHANGES.items()),
         extras=report_extras(FIGURE_RUNS, SHIPPED_DIR, config["scale"]),
     log:
         f"{OUT}/logs/report.log",
