@@ -78,7 +78,8 @@ SCHEMA_KEYS: dict[type, list[tuple[str, str]]] = {
     # the data generators' settings
     TensorizeConfig: [*[("positive_class", f"rank_complexity.datasets.{d}.positive_class") for d in RC_DATASETS],
                       ("seed", "rank_complexity.data_seed")],
-    PathfinderConfig: _keys("locality.pathfinder", ("window", "output_size", "geometry_scale")),
+    PathfinderConfig: _keys("locality.pathfinder", ("window", "output_size", "geometry_scale",
+                                                         "paddle_thickness")),
 }
 
 # Training fields without a schema default of their own: set per run from a list in the config (the
@@ -223,7 +224,7 @@ def test_train_flags_default_to_the_dataclass(command, cls):
 
 
 @pytest.mark.parametrize(("command", "cls", "names"), [
-    ("pathfinder", PathfinderConfig, ("window", "output_size", "geometry_scale")),
+    ("pathfinder", PathfinderConfig, ("window", "output_size", "geometry_scale", "paddle_thickness")),
     ("rank-complexity", TensorizeConfig, ("positive_class", "control", "seed")),
 ])
 def test_make_data_flags_default_to_the_data_config(command, cls, names):

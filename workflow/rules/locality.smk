@@ -72,7 +72,7 @@ rule locality_pathfinder_data:
         generator="paddles-1",
         settings=lambda wc: flags(
             LOC_PF,
-            "num_samples window output_size",
+            "num_samples window output_size paddle_thickness",
             seed=LOC_PF["data_seed"] + int(wc.length),
             **({"geometry_scale": LOC_PF["geometry_scale"]} if LOC_PF["geometry_scale"] else {}),
         ),

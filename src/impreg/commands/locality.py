@@ -31,6 +31,8 @@ def make_data_pathfinder_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output-size", type=int, default=d.output_size, help=f"side after resizing (default: {d.output_size})")
     p.add_argument("--geometry-scale", type=float, default=None,
                    help="px per 300 px unit of the paper's geometry (default: window / 300)")
+    p.add_argument("--paddle-thickness", type=float, default=d.paddle_thickness,
+                   help=f"paddle thickness in 300 px units (default: {d.paddle_thickness:g}, the paper's)")
     p.add_argument("--seed", type=int, default=0, help="use a different seed per path length")
     p.add_argument("--workers", type=int, default=1, help="processes (the images do not depend on it)")
     p.add_argument("--chunk-size", type=int, default=256, help="images per work item (default: 256)")
@@ -41,7 +43,7 @@ def make_data_pathfinder(args: argparse.Namespace) -> None:
     from impreg.data.pathfinder import PathfinderConfig, generate_pathfinder
 
     cfg = PathfinderConfig(path_length=args.path_length, window=args.window, output_size=args.output_size,
-                           geometry_scale=args.geometry_scale)
+                           geometry_scale=args.geometry_scale, paddle_thickness=args.paddle_thickness)
     start = time.perf_counter()
     data = generate_pathfinder(cfg, args.num_samples, args.seed, workers=args.workers, chunk_size=args.chunk_size)
     data.save(args.out)

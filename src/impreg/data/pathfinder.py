@@ -78,6 +78,9 @@ class PathfinderConfig:
             raise ValueError(f"window ({self.window}) must be >= 16 and output_size ({self.output_size}) >= 1")
         if isinstance(self.antialias, bool) or int(self.antialias) != self.antialias or self.antialias < 1:
             raise ValueError(f"antialias must be an integer >= 1 (sub-samples per pixel side), got {self.antialias!r}")
+        if self.paddle_length <= 0 or self.paddle_thickness <= 0:
+            raise ValueError(f"paddle_length ({self.paddle_length}) and paddle_thickness ({self.paddle_thickness}) "
+                             "must be > 0")
         if not 0 < self.contrast <= 1 or self.continuity <= 0:
             raise ValueError(f"contrast ({self.contrast}) must be in (0, 1] and continuity ({self.continuity}) > 0")
 
