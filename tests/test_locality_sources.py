@@ -102,3 +102,17 @@ def test_make_data_pathfinder_cli_is_the_same_for_any_worker_count(tmp_path, cap
     cut.write_bytes((tmp_path / "w1.npz").read_bytes()[:200])
     with pytest.raises(DataFileError, match=str(cut)):
         load_locality_data("pathfinder", str(cut))
+
+
+def test_make_data_pathfinder_cli_draws_the_paddle_thickness_it_is_given(tmp_path, capsys):
+    args = ["make-data", "pathfinder", "--path-length", "3", "--num-samples", "4", "--window", "96",
+            "--geometry-scale", "0.5", "--output-size", "96", "--seed", "3"]
+    assert main([*args, "--out", str(tmp_path / "thin.npz")]) == 0
+    assert main([*args, "--paddle-thickness", "4", "--out", str(tmp_path / "thick.npz")]) == 0
+    thin, thick = PathfinderData.load(tmp_path / "thin.npz"), PathfinderData.load(tmp_path / "thick.npz")
+    assert thin.meta["paddle_thickness"] == 2.0 and thick.meta["paddle_thickness"] == 4.0
+    # 2 px strokes against 1 px ones: far more lit pixels per image
+    assert (thick.images > 127).sum() > 1.5 * (thin.images > 127).sum()
+    capsys.readouterr()
+    assert main([*args, "--paddle-thickness", "0", "--out", str(tmp_path / "none.npz")]) == 2
+    assert "paddle_thickness" in capsys.readouterr().err and not (tmp_path / "none.npz").exists()
