@@ -136,6 +136,11 @@ def test_mnist5k_at_the_paper_epochs_is_judged_and_says_what_differs():
     claims = _claims(_runs("mnist5k", steps=10000, epochs=10000), "mnist5k")
     assert all(c.passed is True for c in claims.values())
     assert all("4000 train / 1000 held-out" in c.note for c in claims.values())
+    assert all("10000 optimizer steps in 10000 epochs (1 per epoch; the paper: 120000, 12 per epoch)" in c.note
+               for c in claims.values())
+    # at the paper's 12 steps per epoch the steps are no difference
+    paper_steps = _claims(_runs("mnist5k", steps=120000, epochs=10000), "mnist5k")
+    assert not any("optimizer steps" in c.note for c in paper_steps.values())
     short = _claims(_runs("mnist5k", steps=2000, epochs=2000), "mnist5k")
     assert all(c.passed is None and c.note.startswith("runs of 2000 optimizer steps") for c in short.values())
 
