@@ -181,3 +181,17 @@ def test_a_failed_claim_reads_as_one_line_in_the_report(tmp_path):
     # the verdict and the numbers that decide it come before the cell is cut
     assert "holds on 0 of 3 seeds" in line and "rand label 0.0920 → 0.1000 (1.15 x)" in line
     assert line.endswith("| **FAIL** |")
+
+
+def test_batch_size_gates_the_paper_panel_but_not_a_smaller_train_set():
+    def with_batch(dataset: str, batch: int) -> dict:
+        datasets = {**CONFIG["datasets"], dataset: {**CONFIG["datasets"][dataset], "batch_size": batch}}
+        return {**CONFIG, "datasets": datasets}
+
+    mnist = _claims(_runs("mnist", steps=120000, epochs=10000), "mnist", config=with_batch("mnist", 334))
+    assert mnist["mnist_values_natural_train"].passed is None
+    assert "batch_size=334 (paper 5000)" in mnist["mnist_values_natural_train"].note
+    # 334 of mnist5k's 4000 images is the paper's 12 steps per epoch: judged, the data difference noted
+    small = _claims(_runs("mnist5k", steps=120000, epochs=10000), "mnist5k", config=with_batch("mnist5k", 334))
+    assert small["mnist5k_values_natural_train"].passed is True
+    assert "4000 train / 1000 held-out" in small["mnist5k_values_natural_train"].note
