@@ -128,14 +128,18 @@ def flags(section: dict, keys: str, **more: Any) -> str:
     return flags_from_mapping({k: section[k] for k in keys.split()} | more)
 
 
-def figure_changes(claims_files: list[str], manifest: dict, config: dict) -> dict[str, str]:
+def figure_changes(claims_files: list[str], manifest: dict, config: dict, origin: dict | None = None) -> dict[str, str]:
     """Figure -> what its config section says it changes from the paper (one line), for every
-    figure of ``claims_files`` whose section says anything."""
+    figure of ``claims_files`` whose section says anything. With ``origin`` (a shipped folder's
+    ORIGIN.json), a shipped figure's text is the one recorded with its runs: the config may have
+    changed since they were made."""
     out = {}
     for path in claims_files:
         figure = os.path.splitext(os.path.basename(path))[0]
         section = manifest[figure].experiment if figure in manifest else None
-        text = " ".join(str(config.get(section, {}).get("changes_from_paper", "")).split())
+        recorded = (origin or {}).get("figures", {}).get(figure, {}).get("config", {})
+        text = " ".join(str(recorded.get("changes_from_paper", "") if recorded
+                            else config.get(section, {}).get("changes_from_paper", "")).split())
         if text:
             out[figure] = text
     return out

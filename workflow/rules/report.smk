@@ -1,11 +1,16 @@
 # REPLICATION.md: a summary table of the verdicts, then one block per figure with what its
 # settings change from the paper (the config's changes_from_paper) and its claims.
 import shlex
+from pathlib import Path
 
 from figures import MANIFEST
 
-# figure -> what its settings change from the paper (one line), for the report and the onerror summary
-FIGURE_CHANGES = figure_changes(CLAIMS, MANIFEST, config)
+from impreg.shipped import read_origin
+
+# figure -> what its settings change from the paper (one line), for the report and the onerror summary;
+# from the shipped runs, the text recorded with them
+SHIPPED_ORIGIN = read_origin(Path(SHIPPED_DIR), config["scale"]) if FROM_SHIPPED else None
+FIGURE_CHANGES = figure_changes(CLAIMS, MANIFEST, config, SHIPPED_ORIGIN)
 
 
 # figure -> {dataset it downloads: data files made from it}, from the manifest
