@@ -23,3 +23,8 @@ def test_a_shipped_figure_keeps_the_text_recorded_with_its_runs():
     origin = {"figures": {"rank_complexity_mnist5k": {"config": {"changes_from_paper": "full batch"}}}}
     assert figure_changes(CLAIMS, MANIFEST, CONFIG, origin) == {"rank_complexity_mnist5k": "full batch",
                                                                 "tf_dynamics": "float64"}
+
+
+def test_a_shipped_figure_that_recorded_no_text_takes_the_config_one():
+    origin = {"figures": {"rank_complexity_mnist5k": {"config": {"figure_seed": 0}}}}
+    assert figure_changes(CLAIMS, MANIFEST, CONFIG, origin)["rank_complexity_mnist5k"] == "batches of 334 now"

@@ -137,9 +137,11 @@ def figure_changes(claims_files: list[str], manifest: dict, config: dict, origin
     for path in claims_files:
         figure = os.path.splitext(os.path.basename(path))[0]
         section = manifest[figure].experiment if figure in manifest else None
+        # what the figure's notebook was given; a figure that reads another experiment's runs
+        # (htf_detail) records no changes_from_paper of its own
         recorded = (origin or {}).get("figures", {}).get(figure, {}).get("config", {})
-        text = " ".join(str(recorded.get("changes_from_paper", "") if recorded
-                            else config.get(section, {}).get("changes_from_paper", "")).split())
+        text = recorded.get("changes_from_paper", config.get(section, {}).get("changes_from_paper", ""))
+        text = " ".join(str(text).split())
         if text:
             out[figure] = text
     return out
