@@ -195,3 +195,9 @@ def test_batch_size_gates_the_paper_panel_but_not_a_smaller_train_set():
     small = _claims(_runs("mnist5k", steps=120000, epochs=10000), "mnist5k", config=with_batch("mnist5k", 334))
     assert small["mnist5k_values_natural_train"].passed is True
     assert "4000 train / 1000 held-out" in small["mnist5k_values_natural_train"].note
+
+
+def test_a_paper_panel_dataset_without_runs_is_not_checked():
+    claims = rank_complexity_claims(_runs("digits"), CONFIG, ["mnist5k", "digits"], "rank_complexity", "paper")
+    mnist5k = [c for c in claims if c.id.startswith("mnist5k_")]
+    assert mnist5k and all(c.passed is None for c in mnist5k)

@@ -122,12 +122,17 @@ class RankComplexityClaims:
     def stand_in(self, d: str) -> bool:
         return any(r["stand_in"] for (ds, _), r in self.by_key.items() if ds == d)
 
+    def least_steps(self, d: str, controls: list[str] | None = None) -> tuple[int, int] | None:
+        """(steps, epochs) of the shortest runs of dataset d (of ``controls``; None: all); None when none ran."""
+        runs = [r for (ds, c), r in self.by_key.items() if ds == d and (controls is None or c in controls)]
+        return (min(r["steps"] for r in runs), min(r["epochs"] for r in runs)) if runs else None
+
     def short_training(self, d: str, needed: list[str]) -> str | None:
         """Why runs of dataset d are too short to be judged (None: long enough)."""
-        runs = [self.by_key[(d, c)] for c in needed if (d, c) in self.by_key]
-        if not runs:
+        least = self.least_steps(d, needed)
+        if least is None:
             return None
-        steps, epochs = min(r["steps"] for r in runs), min(r["epochs"] for r in runs)
+        steps, epochs = least
         if d in PAPER_PANEL and epochs < PAPER_EPOCHS:
             return (f"runs of {steps} optimizer steps ({epochs} epochs), shorter than the paper's {PAPER_EPOCHS} "
                     f"epochs ({PAPER_STEPS} steps): not judged against the paper")
@@ -160,10 +165,10 @@ class RankComplexityClaims:
     def step_difference(self, d: str) -> str:
         """The optimizer steps the runs took, where they differ from the paper's (read off the runs:
         at the paper's batch of 5000 a smaller train set takes fewer steps per epoch)."""
-        runs = [r for (ds, _), r in self.by_key.items() if ds == d]
-        steps, epochs = min(r["steps"] for r in runs), min(r["epochs"] for r in runs)
-        if d not in PAPER_PANEL or steps >= PAPER_STEPS:
+        least = self.least_steps(d)
+        if d not in PAPER_PANEL or least is None or least[0] >= PAPER_STEPS:
             return ""
+        steps, epochs = least
         return (f"{steps} optimizer steps in {epochs} epochs ({steps / epochs:.3g} per epoch; the paper: "
                 f"{PAPER_STEPS}, {PAPER_STEPS / PAPER_EPOCHS:.3g} per epoch)")
 
