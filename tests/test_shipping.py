@@ -3,6 +3,7 @@ what ORIGIN.json records, and what is refused (other scales, stand-in data, chec
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -44,8 +45,12 @@ def workflow_run(tmp_path, monkeypatch):
 def test_ship_runs_copies_the_run_files_of_a_finished_figure_and_records_their_origin(workflow_run):
     dest = Path("results/shipped/paper")
     assert ship_runs(Path("results"), dest, "paper", COMMIT, "config/config.yaml", ["tf_dynamics"]) == ["tf_dynamics"]
-    assert sorted(p.name for p in (dest / "runs" / "tf_dynamics" / "init0.05_seed0").iterdir()) == [
-        "metrics.csv", "summary.json"]
+    shipped_run = dest / "runs" / "tf_dynamics" / "init0.05_seed0"
+    assert sorted(p.name for p in shipped_run.iterdir()) == ["metrics.csv.gz", "summary.json"]
+    # the metrics compressed, every byte kept; the summary as it was
+    assert gzip.decompress((shipped_run / "metrics.csv.gz").read_bytes()) == b"iteration,loss\n0,1.0\n"
+    assert (shipped_run / "summary.json").read_bytes() == Path(
+        "results/runs/tf_dynamics/init0.05_seed0/summary.json").read_bytes()
     entry = read_json(dest / "ORIGIN.json")["figures"]["tf_dynamics"]
     assert entry["runs"] == ["tf_dynamics/init0.05_seed0", "tf_dynamics/init0.05_seed1"]
     assert entry["runs_commit"] == COMMIT and entry["config"] == {"seeds": [0]}
@@ -73,7 +78,7 @@ def test_ship_outputs_needs_every_figure_origin_and_refuses_checkpoints(workflow
     ship_runs(Path("results"), dest, "paper", COMMIT, figures=["tf_dynamics"])
     runs = [f"{dest}/runs/tf_dynamics/init0.05_seed{s}" for s in (0, 1)]
     _notebook(made / "notebooks" / "tf_dynamics.ipynb", scale="paper", summaries=[f"{r}/summary.json" for r in runs],
-              metrics=[f"{r}/metrics.csv" for r in runs])
+              metrics=[f"{r}/metrics.csv.gz" for r in runs])
     (made / "claims").mkdir(parents=True)
     (made / "claims" / "tf_dynamics.json").write_text("[]")
     (made / "REPLICATION.md").write_text("# Replication report\n")
@@ -81,7 +86,7 @@ def test_ship_outputs_needs_every_figure_origin_and_refuses_checkpoints(workflow
     assert (dest / "claims" / "tf_dynamics.json").is_file() and (dest / "REPLICATION.md").is_file()
     assert read_json(dest / "ORIGIN.json")["outputs"]["uncommitted"] == ["src/x.py"]
     _notebook(made / "notebooks" / "htf_detail.ipynb", scale="paper", summaries=[f"{runs[0]}/summary.json"],
-              metrics=[f"{runs[0]}/metrics.csv"])
+              metrics=[f"{runs[0]}/metrics.csv.gz"])
     (made / "claims" / "htf_detail.json").write_text("[]")
     with pytest.raises(ValueError, match="htf_detail: its runs"):
         ship_outputs(made, dest, "paper")  # made from shipped runs that ORIGIN.json does not record for it
@@ -90,3 +95,16 @@ def test_ship_outputs_needs_every_figure_origin_and_refuses_checkpoints(workflow
     (dest / "runs" / "tf_dynamics" / "init0.05_seed0" / "checkpoint.pt").write_bytes(b"x")
     with pytest.raises(ValueError, match="checkpoints"):
         check_shipped(dest.parent)
+
+
+def test_shipped_metrics_are_the_same_bytes_on_every_shipping(workflow_run):
+    """The gzip header holds no name or time, so shipping the same runs twice gives the same files
+    (git sees no change), and pandas reads them as the csv they hold."""
+    import pandas as pd
+
+    first, second = Path("results/shipped/paper"), Path("results/shipped/again")
+    ship_runs(Path("results"), first, "paper", COMMIT, figures=["tf_dynamics"])
+    ship_runs(Path("results"), second, "paper", COMMIT, figures=["tf_dynamics"])
+    rel = Path("runs/tf_dynamics/init0.05_seed1/metrics.csv.gz")
+    assert (first / rel).read_bytes() == (second / rel).read_bytes()
+    assert pd.read_csv(first / rel).to_dict("list") == {"iteration": [0], "loss": [1.0]}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from impreg.cli_args import flags_from_mapping
+from impreg.shipped import shipped_name
 
 RUNS = "results/runs"  # where the training rules write their run folders
 RUN_FILES = ("metrics.csv", "summary.json")  # what a figure notebook reads of a run
@@ -94,7 +95,7 @@ class FigureRuns:
         self.not_run: dict[str, str] = {}
 
     def files(self, run_dirs: list[str], name: str) -> list[str]:
-        return run_files(run_dirs, name, self.runs_dir)
+        return run_files(run_dirs, shipped_name(name) if self.from_shipped else name, self.runs_dir)
 
     def made(self, figure: str, run_dirs: list[str]) -> bool:
         """Whether this run makes ``figure`` (always, except from shipped runs when some are missing)."""

@@ -1,5 +1,6 @@
 """The measured outcome shipped in the repository, results/shipped/<scale>/: the run files of the
-finished figures (metrics.csv and summary.json, never checkpoints), the figures, tables, claims,
+finished figures (summary.json, and metrics.csv gzip-compressed as metrics.csv.gz; never
+checkpoints), the figures, tables, claims,
 executed notebooks and REPLICATION.md regenerated from them (``make figures``), and ORIGIN.json,
 which names per figure the commit and config that made its runs.
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import filecmp
+import gzip
 import os
 import re
 import shutil
@@ -28,6 +30,38 @@ ORIGIN = "ORIGIN.json"
 LIMIT_BYTES = 50 * 10**6  # what a clone may carry (all scales together)
 SCALES = ("paper", "quick")  # smoke runs use stand-in data: never shipped
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
+# run files shipped compressed (the long hierarchical runs' metrics are tens of MB as text), as
+# the figure rules read them from the shipped folder; gzip keeps every byte and pandas reads it
+COMPRESSED = {"metrics.csv": "metrics.csv.gz"}
+
+
+def shipped_name(name: str) -> str:
+    """The name a run file ``name`` has in the shipped folder."""
+    return COMPRESSED.get(name, name)
+
+
+def _shipped_path(rel: Path) -> Path:
+    return rel.with_name(shipped_name(rel.name))
+
+
+def _same_content(src: Path, shipped: Path) -> bool:
+    """Whether the shipped copy of ``src`` holds its bytes (decompressed where it is compressed)."""
+    if not shipped.is_file():
+        return False
+    if shipped.name == src.name:
+        return filecmp.cmp(src, shipped, shallow=False)
+    return gzip.decompress(shipped.read_bytes()) == src.read_bytes()
+
+
+def _copy_run_file(src: Path, dest: Path) -> None:
+    """Copy, compressing where the shipped name says so: reproducible bytes (no name, no mtime in
+    the gzip header), and a fresh file mtime, so that the figure rule sees new runs."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.name == src.name:
+        shutil.copyfile(src, dest)
+        return
+    with dest.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+        gz.write(src.read_bytes())
 
 
 def notebook_parameters(path: str | Path) -> dict:
@@ -127,12 +161,10 @@ def ship_runs(results: Path, dest: Path, scale: str, runs_commit: str | None = N
         if rel is None:
             continue
         if origin["figures"].get(figure, {}).get("runs") == _run_dirs(rel) and all(
-                (dest / "runs" / r).is_file() and filecmp.cmp(f, dest / "runs" / r, shallow=False)
-                for f, r in rel.items()):
+                _same_content(f, dest / "runs" / _shipped_path(r)) for f, r in rel.items()):
             continue  # shipped already, with its recorded origin
         for src, r in rel.items():
-            (dest / "runs" / r).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest / "runs" / r)  # a fresh mtime: the figure rule sees new runs
+            _copy_run_file(src, dest / "runs" / _shipped_path(r))
         finished = sorted(_mtime(f) for f in rel if f.name == "summary.json")
         origin["figures"][figure] = {
             "runs": _run_dirs(rel),
