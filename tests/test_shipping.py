@@ -7,6 +7,7 @@ import gzip
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from impreg import shipped
@@ -100,8 +101,6 @@ def test_ship_outputs_needs_every_figure_origin_and_refuses_checkpoints(workflow
 def test_shipped_metrics_are_the_same_bytes_on_every_shipping(workflow_run):
     """The gzip header holds no name or time, so shipping the same runs twice gives the same files
     (git sees no change), and pandas reads them as the csv they hold."""
-    import pandas as pd
-
     first, second = Path("results/shipped/paper"), Path("results/shipped/again")
     ship_runs(Path("results"), first, "paper", COMMIT, figures=["tf_dynamics"])
     ship_runs(Path("results"), second, "paper", COMMIT, figures=["tf_dynamics"])

@@ -1,8 +1,8 @@
 """The measured outcome shipped in the repository, results/shipped/<scale>/: the run files of the
 finished figures (summary.json, and metrics.csv gzip-compressed as metrics.csv.gz; never
-checkpoints), the figures, tables, claims,
-executed notebooks and REPLICATION.md regenerated from them (``make figures``), and ORIGIN.json,
-which names per figure the commit and config that made its runs.
+checkpoints), the figures, tables, claims, executed notebooks and REPLICATION.md regenerated from
+them (``make figures``), and ORIGIN.json, which names per figure the commit and config that made
+its runs.
 
 A figure's runs are the files its executed notebook read: papermill records the notebook's
 parameters, so nothing here needs the workflow. Refreshing is two steps around ``make figures``:
