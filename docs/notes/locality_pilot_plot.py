@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 EPOCH_LINE = re.compile(r"epoch (\d+)/\d+: train loss [\d.]+ acc ([\d.]+)(?: penalty ([\d.]+))? \| "
-                        r"test loss [\d.]+ acc ([\d.]+) \| ([\d.]+) s")
+                        r"test loss [\d.]+ acc ([\d.]+)(?: probe penalty [\d.]+)? \| ([\d.]+) s")
 
 
 def read_run(path: Path) -> pd.DataFrame:

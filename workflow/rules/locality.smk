@@ -22,7 +22,7 @@ LOC_COMMON_FLAGS = (
     + " "
     + flags(
         LOC_TRAIN,
-        "lr momentum batch_size max_epochs patience eval_batch_size amp channels_last",
+        "lr momentum batch_size max_epochs patience penalty_batch probe_size eval_batch_size amp channels_last",
         device=config["device"],
     )
 )
