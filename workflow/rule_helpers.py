@@ -128,7 +128,7 @@ def report_extras(figure_runs: FigureRuns, shipped_dir: str, scale: str) -> str:
     source = (f"Made without training from the runs shipped in {figure_runs.runs_dir}; {shipped_dir}/ORIGIN.json"
               " names the commit and config that made them." if os.path.isfile(f"{shipped_dir}/ORIGIN.json")
               else f"Made from the shipped runs, but none is shipped at this scale ({shipped_dir}).")
-    not_run = " ".join(shlex.quote(f"{f}={why}") for f, why in figure_runs.not_run.items())
+    not_run = key_values(figure_runs.not_run)
     return f"--scale {scale} --source {shlex.quote(source)}" + (f" --not-run {not_run}" if not_run else "")
 
 
@@ -149,6 +149,11 @@ def elsewhere(figures: list, scale: str, configs: dict[str, dict], shipped_root:
                 parts.append(f"{other}: not shipped" + (" (its runs want a GPU)" if gpu else ""))
         out[figure.id] = "; ".join(parts)
     return out
+
+
+def key_values(mapping: dict[str, str]) -> str:
+    """``KEY=VALUE`` arguments, each shell-quoted (the report's --changes, --not-run, --elsewhere)."""
+    return " ".join(shlex.quote(f"{key}={value}") for key, value in mapping.items())
 
 
 def flags(section: dict, keys: str, **more: Any) -> str:

@@ -2,11 +2,10 @@
 # its numbers, where the other scales' results are), then one block per figure with what its settings
 # change from the paper (the config's changes_from_paper) and its claims. verdict.rst, the same
 # verdict, is the HTML report's first page (the Snakefile's `report:`).
-import shlex
 from pathlib import Path
 
 from figures import MANIFEST
-from rule_helpers import CONFIG_FILES, elsewhere
+from rule_helpers import CONFIG_FILES, elsewhere, key_values
 
 from impreg.config import load_config
 from impreg.shipped import SCALES, read_origin
@@ -50,8 +49,8 @@ rule report:
     params:
         impreg=IMPREG,
         figures_dir=f"{OUT}/figures",
-        changes=" ".join(shlex.quote(f"{f}={t}") for f, t in FIGURE_CHANGES.items()),
-        elsewhere=" ".join(shlex.quote(f"{f}={t}") for f, t in FIGURE_ELSEWHERE.items()),
+        changes=key_values(FIGURE_CHANGES),
+        elsewhere=key_values(FIGURE_ELSEWHERE),
         wants_gpu=" ".join(WANTS_GPU),
         extras=report_extras(FIGURE_RUNS, SHIPPED_DIR, config["scale"]),
     log:
