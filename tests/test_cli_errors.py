@@ -36,6 +36,8 @@ def _error(capsys, argv: list[str]) -> list[str]:
     (["make-data", "tf-dynamics", "--order", "0", "--out", "x.npz"],
      "impreg make-data tf-dynamics: error: argument --order: 0 is not allowed: it must be >= 2"),
     (["train", "tf-dynamics", "--lr", "fast"], "impreg train tf-dynamics: error: argument --lr: invalid float value: 'fast'"),
+    (["make-data", "ht-completion", "--ranks", "5,x", "--out", "x.npz"],
+     "impreg make-data ht-completion: error: argument --ranks: '5,x' is not comma-separated integers"),
 ])
 def test_a_bad_value_gets_one_line_naming_the_flag_the_value_and_what_is_allowed(capsys, tmp_path, argv, line):
     argv = [*argv, *(["--data", str(tmp_path / "d.npz"), "--out-dir", str(tmp_path / "r")] if argv[0] == "train" else [])]
