@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # a job's log is a file: every line reaches it when printed, also from a job killed right after
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
