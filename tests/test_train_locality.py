@@ -117,7 +117,7 @@ def test_cli_reports_a_bad_setting_and_a_bad_file(pf_file, tmp_path, capsys):
     base = ["train", "locality", "--data", str(pf_file), "--out-dir", str(tmp_path / "r"), "--task", "pathfinder",
             "--x", "3", "--seed", "0", "--device", "cpu"]
     assert main([*base, "--lam", "-1"]) == 2
-    assert "LocalityConfig.lam must be >= 0" in capsys.readouterr().err
+    assert "argument --lam: -1.0 is not allowed: it must be >= 0" in capsys.readouterr().err
     broken = tmp_path / "broken.npz"
     broken.write_bytes(pf_file.read_bytes()[:300])
     assert main([*base[:2], "--data", str(broken), *base[4:], "--lam", "0"]) == 2
