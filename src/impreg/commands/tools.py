@@ -1,6 +1,6 @@
 """Commands that belong to no one experiment: the replication report and the shipped results.
 
-    python -m impreg report --claims results/claims/*.json --out results/REPLICATION.md
+    python -m impreg report --claims results/quick/claims/*.json --out results/quick/REPLICATION.md
     python -m impreg ship-runs --to results/shipped/paper --scale paper   # then make figures, ship-outputs
 
 (see impreg.shipped; ``make ship`` runs both around ``make figures``.)
