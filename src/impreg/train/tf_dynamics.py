@@ -34,11 +34,14 @@ import torch
 from impreg.data.synthetic import CompletionData, SensingData
 from impreg.factorizations.cp import CPFactorization
 from impreg.optim import NormalizedGradRMSprop
+from impreg.tensor_ranks import matricization_singular_values
 from impreg.train.common import DTYPES, resolve_device
 from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
 from impreg.train.reliability import data_digest, fingerprint
 
-CHECKPOINT_FORMAT = 2  # 2: one initial draw per (seed, init) (format 1 rescaled one draw per seed)
+# 2: one initial draw per (seed, init) (format 1 rescaled one draw per seed); 3: rows log the
+# components' indices
+CHECKPOINT_FORMAT = 3
 
 
 @dataclass
@@ -178,6 +181,8 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
             seed=cfg.seed, num_components=num_components, dims=list(dims),
             final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
             final_top_component_norms=[final[f"top_component_{k}"] for k in range(min(cfg.top_k, num_components))],
+            final_components=model.top_components(cfg.top_k),
+            target_singular_values=matricization_singular_values(data.target, [0]).tolist(),
             data=data.meta)
 
     loop = Loop(experiment="tf_dynamics", unit="iteration", total=cfg.max_iterations,
@@ -206,9 +211,12 @@ def _loss_function(cfg: TFDynamicsConfig, data: CompletionData | SensingData, ta
 
 
 def _log_row(iteration, loss_value, full, target, target_norm, model, top_k) -> dict:
+    """The logged metrics; the largest norms as order statistics, with which component holds each
+    (``top_index_<k>``), so that a component's curve can be followed while it is among them."""
     norms = model.component_norms()
-    top = torch.topk(norms, min(top_k, norms.numel())).values.tolist()
+    top = torch.topk(norms, min(top_k, norms.numel()))
     row = {"iteration": iteration, "train_loss": loss_value,
            "reconstruction_error": float((full - target).norm() / target_norm)}
-    row.update({f"top_component_{k}": v for k, v in enumerate(top)})
+    row.update({f"top_component_{k}": v for k, v in enumerate(top.values.tolist())})
+    row.update({f"top_index_{k}": i for k, i in enumerate(top.indices.tolist())})
     return row
