@@ -95,3 +95,20 @@ def test_summary_holds_the_final_components_and_the_target_spectrum(tmp_path, da
     target, _ = cp_target_components(data.meta)
     np.testing.assert_array_equal(summary["target_singular_values"], matricization_singular_values(target, [0]))
     assert np.isfinite(outer_sum(factors)).all()
+
+
+def test_float32_and_float64_runs_start_from_the_same_factors(tmp_path, data):
+    """The initial draw is float64 whatever the dtype, so the two precisions differ in their arithmetic only."""
+    import torch
+
+    from impreg.train.tf_dynamics import initial_model
+
+    base = initial_model((4, 4, 4), 16, 0.05, seed=3)
+    assert all(f.dtype == torch.float64 for f in base.factors)
+    rows = {}
+    for dtype in ("float32", "float64"):
+        run(_cfg(dtype=dtype, max_iterations=0, top_k=3), data, tmp_path / dtype)
+        rows[dtype] = pd.read_csv(tmp_path / dtype / "metrics.csv").iloc[0]
+    for k in range(3):
+        assert rows["float32"][f"top_index_{k}"] == rows["float64"][f"top_index_{k}"]
+        assert abs(rows["float32"][f"top_component_{k}"] / rows["float64"][f"top_component_{k}"] - 1) < 1e-6

@@ -40,7 +40,7 @@ from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
 from impreg.train.reliability import data_digest, fingerprint
 
 # 2: one initial draw per (seed, init) (format 1 rescaled one draw per seed); 3: rows log the
-# components' indices
+# components' indices, and a float32 run starts from the float64 draw
 CHECKPOINT_FORMAT = 3
 
 
@@ -78,6 +78,13 @@ def init_seed(seed: int, init_std: float) -> int:
     """
     bits = struct.unpack("<q", struct.pack("<d", float(init_std)))[0]  # exact, whatever the float
     return int(np.random.SeedSequence([seed, bits & (2**63 - 1)]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def initial_model(dims: tuple[int, ...], num_components: int, init_std: float, seed: int) -> CPFactorization:
+    """The factorization a run starts from, drawn in float64 whatever the run's dtype: a float32 run
+    starts from the float64 run's factors, rounded, so that the two differ in their arithmetic only."""
+    generator = torch.Generator().manual_seed(init_seed(seed, init_std))
+    return CPFactorization(dims, num_components, init_std, generator=generator, dtype=torch.float64)
 
 
 def max_cp_rank(dims: tuple[int, ...]) -> int:
@@ -145,8 +152,7 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
     if cfg.loss not in ("l2", "huber"):
         raise ValueError(f"unknown loss '{cfg.loss}' (expected l2 or huber)")
 
-    generator = torch.Generator().manual_seed(init_seed(cfg.seed, cfg.init_std))
-    model = CPFactorization(dims, num_components, cfg.init_std, generator=generator, dtype=dtype).to(device)
+    model = initial_model(dims, num_components, cfg.init_std, cfg.seed).to(device=device, dtype=dtype)
     optimizer = NormalizedGradRMSprop(model.parameters(), lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps)
     target = torch.as_tensor(data.target, dtype=dtype, device=device)
     target_norm = target.norm()
