@@ -262,6 +262,10 @@ class LocalityClaims:
         at = [x for x in xs if x >= onset]
         if not at:
             return self.skip(base, f"no x from the paper's onset x = {onset} on was run at this scale ({xs})")
+        if at == [xs[-1]]:
+            return self.skip(base, f"from the paper's onset x = {onset} on only the longest range, x = {xs[-1]}, was "
+                             "run: unregularized_at_chance judges that cell, and judging it here too would count one "
+                             "result twice")
         return self._at_chance(t, xs, lams, base, at)
 
     def regularizer_recovers(self, t: str, xs: list, lams: list, base: dict) -> Claim:
