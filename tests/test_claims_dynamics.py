@@ -84,6 +84,7 @@ def test_within_span():
     assert ok is False and lines[0] == "1: ours 1.5 to 2 over 2 seeds (0 below, 2 above)"
     assert within_span([11300], {0: [10100], 1: [11600]})[1] == ["11300: ours 10100 to 11600 over 2 seeds (1 below, 1 above)"]
     assert within_span([1.0], {0: [1.0]})[0] is False  # one seed spans nothing
+    assert within_span([None, 5.0], {0: [0.5, 4.0], 1: [2.0, 6.0]}) == (True, ["not compared", "5: ours 4 to 6 over 2 seeds (1 below, 1 above)"])
     assert within_span([1.0, 2.0], {0: [0.5, None], 1: [1.5, None]})[0] is False  # no seed learned a second
 
 

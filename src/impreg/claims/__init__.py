@@ -73,12 +73,15 @@ def _number(x: float) -> str:
     return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
-def within_span(paper: Sequence[float], per_seed: dict[int, Sequence[float | None]]) -> tuple[bool, list[str]]:
+def within_span(paper: Sequence[float | None], per_seed: dict[int, Sequence[float | None]]) -> tuple[bool, list[str]]:
     """Whether each of the paper's values (one unseeded run: one draw) lies within the range our seeds
     span at its position, at least two seeds having a value there; and per position that range and how
-    many seeds lie below and above the paper's value."""
+    many seeds lie below and above the paper's value. A paper value None is not compared."""
     ok, lines = True, []
     for k, p in enumerate(paper):
+        if p is None:
+            lines.append("not compared")
+            continue
         values = [v[k] for v in per_seed.values() if k < len(v) and v[k] is not None]
         if not values:
             ok, lines = False, lines + [f"{_number(p)}: no seed has a value"]

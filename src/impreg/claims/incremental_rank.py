@@ -152,7 +152,8 @@ class _Model:
                                             "settle at ≈ 38, 36, 24, 22, 17 (its target's terms are not given)")
         out |= {
             f"{m}_paper_escapes": (f"{t}: the paper's run is one draw: each of its escape iterations (the middle of "
-                                   "each jump) lies within the range of ours.", PAPER["escapes"][m]),
+                                   "each jump; one read as 0 is not compared) lies within the range of ours.",
+                                   PAPER["escapes"][m]),
             f"{m}_paper_plateaus": (f"{t}: the paper's run is one draw: each of its five settled values lies within "
                                     "the range of ours.", PAPER["plateaus"][m]),
             f"{m}_stepwise": (f"{t}: the reconstruction error falls in steps, one per learned component.",
@@ -210,10 +211,16 @@ class _Model:
         if m == "tf":
             claims.append(self.norms_match_target())
         n = len(PAPER["escapes"][m])
-        claims.append(self.typical(f"{m}_paper_escapes", PAPER["escapes"][m],
+        # Replaces comparing a paper escape read as 0 with our middles of jumps, which was ill-posed: the
+        # paper's mf and tf panels show their first value rising from the first iterations, and the
+        # middle of a jump is never at 0, so that position failed on the reading, not on the run.
+        read = [None if e == 0 else e for e in PAPER["escapes"][m]]
+        claims.append(self.typical(f"{m}_paper_escapes", read,
                                    {s: escapes(r, n, rel, frac) for s, r in self.by_seed.items()},
                                    f"the k-th largest value first reaching learned_fraction = {frac:g} of its final "
-                                   f"value, for values that end above {rel} x the final largest"))
+                                   f"value, for values that end above {rel} x the final largest; a paper escape "
+                                   "read as 0 (the value rises from the first iterations) is not compared: the "
+                                   "middle of a jump is never at 0"))
         claims.append(self.typical(f"{m}_paper_plateaus", PAPER["plateaus"][m],
                                    {s: [round(float(v), 2) for v in top(r)[-1, :n]] for s, r in self.by_seed.items()},
                                    "the k-th largest final value"))
