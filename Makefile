@@ -1,9 +1,5 @@
-# Self-installing entry points. Every target creates .venv from the pinned lock when it is missing.
-#   make replicate                 # the full replication, paper scale (SCALE=quick | smoke)
-#   make replicate TARGET=tf_dynamics SCALE=quick
-#   make test                      # every fast test (make test-slow: the slow ones)
-#   make figures                   # figures, tables, claims, report from the shipped runs (SCALE=quick)
-#   make ship                      # after a workflow run: ship its finished figures (docs/shipped_results.md)
+# Self-installing entry points; `make` or `make help` lists them. Every target but help and clean
+# creates .venv from the pinned lock when it is missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
@@ -12,13 +8,49 @@ PROFILE ?= default
 TARGET ?= all
 SNAKEMAKE_ARGS ?=
 CONFIG := config/$(if $(filter paper,$(SCALE)),config,$(SCALE)).yaml
-# Targets go first: --configfile takes several values and would swallow them.
-SNAKEMAKE_OPTS := --workflow-profile profiles/$(PROFILE) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
+RESULTS := results/$(SCALE)
+# The command a run's messages tell the user to run again: theirs, TARGET and PROFILE kept.
+RERUN := make replicate SCALE=$(SCALE)$(if $(filter-out all,$(TARGET)), TARGET="$(TARGET)")$(if $(filter-out default,$(PROFILE)), PROFILE=$(PROFILE))
+# Targets go first: --configfile takes several values and would swallow them. The terminal shows
+# progress, failures and the verdict, not every job (SNAKEMAKE_ARGS="--quiet host" shows them).
+SNAKEMAKE_OPTS := --workflow-profile profiles/$(PROFILE) --configfile $(CONFIG) --quiet rules host $(SNAKEMAKE_ARGS)
 
 # Rules call `python`, `papermill` and `impreg` from the environment: put the venv first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: venv replicate figures ship test test-slow test-all lint report benchmark clean
+.DEFAULT_GOAL := help
+.PHONY: help venv replicate figures ship test test-slow test-all lint report benchmark clean check-config
+
+define HELP
+impreg: every figure and table of Razin, Maman and Cohen (ICML 2021, 2022), each claim checked.
+Each scale writes under results/SCALE alone; a stopped or failed run keeps what it finished.
+
+  make figures [SCALE=quick]        the figures, claims, tables and reports of the runs shipped in
+                                    results/shipped/SCALE, without training: under 2 minutes
+                                    -> results/from_shipped/SCALE/REPLICATION.md and report.html
+  make replicate SCALE=smoke        the whole workflow on tiny settings and stand-in data, to check
+                                    a machine; checks no claim: 7 minutes on 2 CPU cores
+  make replicate SCALE=quick        the replication on a laptop CPU, sizes cut where the papers'
+                                    are out of reach: about 2 hours on 2 cores (locality: 71 min)
+  make replicate                    SCALE=paper, the papers' settings: days of CPU. Its rank_complexity*
+                                    and locality* figures want a GPU (locality: 36-107 GPU hours)
+  make replicate TARGET=ID          one figure: tf_dynamics, tf_dynamics_variants, incremental_rank,
+                                    htf_detail, rank_complexity, rank_complexity_mnist5k,
+                                    rank_complexity_cifar10, rank_complexity_digits, locality,
+                                    locality_resnet34; or paper1, paper2
+  make report [SCALE=...]           the HTML report of the replication at SCALE (results/SCALE/report.html)
+  make clean SCALE=...|all          delete results/SCALE (or every scale's), listed first;
+                                    results/shipped is never touched
+  make test | test-slow | lint      the fast tests (7 minutes on 2 cores), the slow ones, the linters
+  make ship SCALE=...               after a run: ship its finished figures (docs/shipped_results.md)
+
+Options: SCALE=paper|quick|smoke (default paper), TARGET (default all), PROFILE=slurm for a
+cluster (docs/slurm.md), SNAKEMAKE_ARGS for Snakemake itself (-n: what would run).
+endef
+export HELP
+
+help:
+	@echo "$$HELP"
 
 $(VENV)/.installed: envs/requirements.lock envs/requirements-slurm.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,10 +63,16 @@ $(VENV)/.installed: envs/requirements.lock envs/requirements-slurm.txt pyproject
 
 venv: $(VENV)/.installed
 
-replicate: venv
-	@test "$(PROFILE)" != slurm || $(BIN)/python -c "import snakemake_executor_plugin_slurm" 2>/dev/null || { echo "PROFILE=slurm needs the SLURM executor plugin: $(BIN)/pip install -r envs/requirements-slurm.txt"; exit 2; }
+# the config file of SCALE exists and is valid (any error names the file, the key and the rule)
+check-config: venv
 	@test -f $(CONFIG) || { echo "no config for SCALE=$(SCALE): expected $(CONFIG) (use paper, quick or smoke)"; exit 2; }
-	$(BIN)/snakemake $(TARGET) $(SNAKEMAKE_OPTS)
+	@$(BIN)/python -m impreg check-config $(CONFIG) > /dev/null
+
+# The HTML report is made when the run made every figure's report (TARGET=all).
+replicate: check-config
+	@test "$(PROFILE)" != slurm || $(BIN)/python -c "import snakemake_executor_plugin_slurm" 2>/dev/null || { echo "PROFILE=slurm needs the SLURM executor plugin: $(BIN)/pip install -r envs/requirements-slurm.txt"; exit 2; }
+	IMPREG_RERUN='$(RERUN)' $(BIN)/snakemake $(TARGET) $(SNAKEMAKE_OPTS)
+	@test "$(TARGET)" != all || $(MAKE) --no-print-directory html-report OUT=$(RESULTS) FROM_SHIPPED=False
 
 # The shipped outcome (docs/shipped_results.md): `figures` reads results/shipped/$(SCALE) and writes
 # results/from_shipped/$(SCALE), training nothing; `ship` copies a finished workflow run's runs in
@@ -42,20 +80,29 @@ replicate: venv
 # them and copies those over the shipped outputs (runs copied into results/shipped by hand: give
 # RUNS_COMMIT).
 SHIPPED := results/shipped/$(SCALE)
-FROM_SHIPPED := results/from_shipped/$(SCALE)
+FROM_SHIPPED_DIR := results/from_shipped/$(SCALE)
 RUNS_COMMIT ?=
 FIGURES ?=
 
-figures: venv
-	@test -f $(CONFIG) || { echo "no config for SCALE=$(SCALE): expected $(CONFIG) (use paper or quick)"; exit 2; }
-	$(BIN)/snakemake all $(SNAKEMAKE_OPTS) --config from_shipped=True
-	@echo "made from $(SHIPPED): $(FROM_SHIPPED)/REPLICATION.md"
+figures: check-config
+	IMPREG_RERUN='make figures SCALE=$(SCALE)' $(BIN)/snakemake all $(SNAKEMAKE_OPTS) --config from_shipped=True
+	@$(MAKE) --no-print-directory html-report OUT=$(FROM_SHIPPED_DIR) FROM_SHIPPED=True
+
+# the HTML report of the folder OUT (the Snakefile's `report:` opens it on the verdict)
+html-report:
+	@$(BIN)/snakemake all $(SNAKEMAKE_OPTS) --config from_shipped=$(FROM_SHIPPED) --report $(OUT)/report.html \
+		> $(OUT)/logs/report_html.log 2>&1 || { echo "the HTML report failed: see $(OUT)/logs/report_html.log"; exit 1; }
+	@echo "HTML report: $(OUT)/report.html"
+
+report: check-config
+	@test -f $(RESULTS)/REPLICATION.md || { echo "no replication at SCALE=$(SCALE) in $(RESULTS) yet: run make replicate SCALE=$(SCALE) first (make figures SCALE=$(SCALE) reports the shipped runs)"; exit 2; }
+	@$(MAKE) --no-print-directory html-report OUT=$(RESULTS) FROM_SHIPPED=False
 
 ship: venv
-	$(BIN)/python -m impreg ship-runs --results results --to $(SHIPPED) --scale $(SCALE) --config $(CONFIG) \
+	$(BIN)/python -m impreg ship-runs --results $(RESULTS) --to $(SHIPPED) --scale $(SCALE) --config $(CONFIG) \
 		$(if $(RUNS_COMMIT),--runs-commit $(RUNS_COMMIT)) $(if $(FIGURES),--figures $(FIGURES))
 	$(MAKE) figures SCALE=$(SCALE) PROFILE=$(PROFILE)
-	$(BIN)/python -m impreg ship-outputs --made $(FROM_SHIPPED) --to $(SHIPPED) --scale $(SCALE) --config $(CONFIG) \
+	$(BIN)/python -m impreg ship-outputs --made $(FROM_SHIPPED_DIR) --to $(SHIPPED) --scale $(SCALE) --config $(CONFIG) \
 		$(if $(RUNS_COMMIT),--runs-commit $(RUNS_COMMIT))
 
 # Test files run on PYTEST_WORKERS processes, each file whole on one of them (a file's module
@@ -77,15 +124,25 @@ lint: venv
 	$(BIN)/ruff check src tests benchmarks notebooks
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 
-report: venv
-	$(BIN)/snakemake report $(SNAKEMAKE_OPTS)
-	$(BIN)/snakemake $(SNAKEMAKE_OPTS) --report results/report.html
-
 benchmark: venv
 	$(BIN)/python benchmarks/tf_dynamics_step.py --threads 1
 	$(BIN)/python benchmarks/tf_dynamics_step.py --threads 1 --dtype float64 --full-runs
 
-# everything generated, but not the shipped outcome (tracked in git)
+# What a run wrote, per scale; never results/shipped (tracked in git). Without SCALE it only lists.
+CLEAN_SCALE := $(if $(filter command line environment,$(origin SCALE)),$(SCALE))
+CLEAN := $(wildcard $(if $(filter all,$(CLEAN_SCALE)),$(filter-out results/shipped,$(wildcard results/*)) .snakemake,\
+	results/$(CLEAN_SCALE) results/from_shipped/$(CLEAN_SCALE)))
+
 clean:
-	find results -mindepth 1 -maxdepth 1 ! -name shipped -exec rm -rf {} + 2>/dev/null || true
-	rm -rf .snakemake
+ifeq ($(CLEAN_SCALE),)
+	@echo "make clean deletes one scale's results: say which (results/shipped is never deleted):"
+	@for d in $(filter-out results/shipped results/from_shipped,$(wildcard results/*)) $(wildcard results/from_shipped/*); do \
+		echo "  $$(du -sh $$d | cut -f1)  $$d"; done
+	@echo "  make clean SCALE=smoke | quick | paper    (SCALE=all: every one of them and .snakemake)"
+else ifeq ($(CLEAN),)
+	@echo "nothing to delete for SCALE=$(CLEAN_SCALE)"
+else
+	@echo "deleting (results/shipped is kept):"
+	@du -sh $(CLEAN) | sed 's/^/  /'
+	@rm -rf $(CLEAN)
+endif

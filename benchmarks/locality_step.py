@@ -4,9 +4,11 @@ Plain: forward, BCE, backward, SGD. Regularized: two forwards with input gradien
 graph, BCE + lam * penalty, double backprop, SGD, in two formulations timed side by side: ``old``,
 torch's autograd throughout with the gradients taken at the input (kept here as the reference), and
 ``new``, the training code's step (``impreg.train.locality._train_step``). The ratios of their step
-times to the plain step's are the price of the regularizer.
+times to the plain step's are the price of the regularizer. ``--penalty-batches 16 32`` also times
+the training code's step with the penalty on that many samples of the batch (``sub16``, ``sub32``).
 
     PYTHONPATH=src python benchmarks/locality_step.py --width 8 --image-size 64 --threads 1
+    PYTHONPATH=src python benchmarks/locality_step.py --width 8 --image-size 64 --penalty-batches 16 32
     PYTHONPATH=src python benchmarks/locality_step.py --width 16 --image-size 64 --batch 16
     PYTHONPATH=src python benchmarks/locality_step.py --image-size 150 --batch 64 --channels-last --amp bf16  # GPU
 """
@@ -56,6 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bn-eval", action="store_true",
                    help="diagnostic, not the paper's setting: BatchNorm as a fixed affine map, which drops "
                         "its double backward and the penalty's path back into the forward graph")
+    p.add_argument("--penalty-batches", type=int, nargs="*", default=[],
+                   help="also time the step with the penalty on this many samples of the batch")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -145,7 +149,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     def new() -> None:
         _train_step(step, x, y, boxes())
 
-    times = time_interleaved({"plain": plain, "old": old, "new": new}, args.steps, args.warmup, device)
+    def on_part(k: int) -> Callable[[], None]:
+        part = _Step(model, opt, args.lam, autocast, fmt, input_conv=model.conv1, penalty_batch=k)
+        return lambda: _train_step(part, x, y, boxes())
+
+    modes = {"plain": plain, "old": old, "new": new} | {f"sub{k}": on_part(k) for k in args.penalty_batches}
+    times = time_interleaved(modes, args.steps, args.warmup, device)
     print(f"# {args.arch} width {args.width} ({count_parameters(model) / 1e6:.2f}M params), {args.task}, "
           f"{channels}x{args.image_size}x{args.image_size}, batch {args.batch}, {device_description(device)}, "
           f"channels_last={args.channels_last}, amp={args.amp}, bn_eval={args.bn_eval}, {args.steps} steps each")
@@ -154,7 +163,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     for name, t in times.items():
         print(f"{name:<8}{1e3 * median[name]:>10.1f}{1e3 * t.min():>9.1f}{args.batch / median[name]:>10.1f}"
               f"{median[name] / median['plain']:>9.2f}")
-    ratios = {f"{name}_ratio": median[name] / median["plain"] for name in ("old", "new")}
+    ratios = {f"{name}_ratio": median[name] / median["plain"] for name in modes if name != "plain"}
     ratios["new_ratio_min"] = float(times["new"].min() / times["plain"].min())
     print(f"ratios to plain (medians): old {ratios['old_ratio']:.2f}, new {ratios['new_ratio']:.2f} "
           f"(minimums: new {ratios['new_ratio_min']:.2f}); new is {median['old'] / median['new']:.2f}x faster than old")

@@ -185,6 +185,12 @@ def locality_runs(loc: dict) -> int:
                for f in loc["figures"].values())
 
 
+def planned_files(output: str, *kinds: str) -> set[str]:
+    """The files a dry-run's job blocks name under ``kinds`` (output, log, benchmark, input)."""
+    lines = re.findall(rf"^\s+(?:{'|'.join(kinds)}): (.*)$", output, re.M)
+    return {f.strip() for line in lines for f in line.split(",")}
+
+
 def job_counts(output: str) -> dict[str, int]:
     """Parse the 'Job stats' table of a dry-run."""
     table = output.split("Job stats:")[-1]

@@ -47,7 +47,7 @@ def test_the_commands_are_grouped_by_experiment():
         "rank_complexity": ["fetch-data", "make-data rank-complexity", "make-data stand-in-images",
                             "train rank-complexity"],
         "locality": ["make-data is-same-class-images", "make-data pathfinder", "train locality"],
-        "tools": ["report", "ship-outputs", "ship-runs"],
+        "tools": ["check-config", "report", "ship-outputs", "ship-runs"],
     }
 
 

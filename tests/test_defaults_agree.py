@@ -68,7 +68,8 @@ SCHEMA_KEYS: dict[type, list[tuple[str, str]]] = {
     LocalityConfig: [
         ("arch", "locality.figures.locality.arch"),
         ("width", "locality.width"),
-        *_keys("locality.train", ("lr", "momentum", "batch_size", "max_epochs", "patience", "eval_batch_size",
+        *_keys("locality.train", ("lr", "momentum", "batch_size", "max_epochs", "patience", "penalty_batch",
+                                  "probe_size", "eval_batch_size",
                                   "amp", "channels_last")),
         *_keys("locality.is_same_class", ("num_train", "num_test", "canvas_width", "canvas_height")),
         *_keys("locality.pathfinder", ("patch_size", "reg_distance", "test_fraction", "split_seed")),

@@ -4,6 +4,7 @@ REPLICATION.md lists those figures as not run (never as passed)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,17 @@ from impreg.data.images import missing_raw_files
 from impreg.report import write_replication_report
 
 sys.path.insert(0, str(ROOT / "workflow"))
-from run_outcome import figures_not_run, finish_failed_run, outcome_message, waiting_for  # noqa: E402
+from run_outcome import (  # noqa: E402
+    FailedJob,
+    RunPlan,
+    failure_line,
+    figures_not_run,
+    finish_failed_run,
+    finish_successful_run,
+    key_line,
+    outcome_message,
+    waiting_for,
+)
 
 MNIST_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                "t10k-labels-idx1-ubyte.gz"]
@@ -45,9 +56,11 @@ def test_report_lists_figures_not_run_and_counts_none_of_their_claims(tmp_path):
     text = out.read_text()
     lines = text.splitlines()
     assert "Claims: 1 pass, 0 fail, 1 not checked at this scale. Not run: 1 figure (rank_complexity)" in text
-    assert "| [rank_complexity](#rank_complexity) | P1 Fig. 4 (MNIST, Fashion-MNIST) — **not run** | – | – | – |" in lines
+    assert ("| [rank_complexity](#rank_complexity) | P1 Fig. 4 (MNIST, Fashion-MNIST) | **not run** | **not run** | – |"
+            in lines)
     assert "**Not run:** waiting for the MNIST files. None of its claims was computed." in lines
-    assert "| **paper claims** | | 1 | 0 | 0 |" in lines  # the figure not run adds nothing
+    assert "Paper claims: 0 pass, 0 fail, 1 not checked." not in text  # the figure not run adds nothing
+    assert "Paper claims: 1 pass, 0 fail, 0 not checked. Extension claims: 0 pass, 0 fail, 1 not checked." in text
     # the papers' order holds for figures run and not run alike
     assert text.index("## tf_dynamics") < text.index("## rank_complexity") < text.index("## rank_complexity_digits")
 
@@ -73,36 +86,74 @@ def test_the_message_says_what_is_missing_where_and_how_to_provide_it(tmp_path):
     data = tmp_path / "images"
     waiting = {"rank_complexity": {"mnist": [data / "MNIST" / "raw" / f for f in MNIST_FILES[:1]],
                                    "fmnist": [data / "FashionMNIST" / "raw" / MNIST_FILES[0]]}}
-    text = outcome_message(waiting, ["tf_dynamics"], data, "quick", "results/REPLICATION.md")
+    rerun = 'make replicate SCALE=quick TARGET="rank_complexity tf_dynamics"'
+    text = outcome_message(waiting, ["tf_dynamics"], data, rerun, "results/quick/REPLICATION.md")
     assert text.startswith(f"NOT RUN: 1 figure(s) wait for dataset files that are not in the data folder {data}")
     assert ("  rank_complexity: MNIST: MNIST/raw/train-images-idx3-ubyte.gz; Fashion-MNIST: "
             "FashionMNIST/raw/train-images-idx3-ubyte.gz") in text
     assert "python -m impreg fetch-data --datasets mnist fmnist --data-dir DIR" in text
-    assert "make replicate SCALE=quick" in text and "https://ossci-datasets.s3.amazonaws.com/mnist/" in text
-    assert "NOT RUN: tf_dynamics: a job failed" in text
-    assert text.endswith("results/REPLICATION.md lists these figures as not run.")
+    assert f"run the same command again ({rerun})" in text  # the user's TARGET kept
+    assert "https://ossci-datasets.s3.amazonaws.com/mnist/" in text
+    assert "NOT RUN: tf_dynamics: a job it needs failed" in text
+    assert text.endswith("results/quick/REPLICATION.md lists these figures as not run.")
+
+
+def test_a_failed_job_is_told_by_the_key_line_of_its_log(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text("loading\nimpreg: error: data file d.npz is truncated or corrupted; delete it and rerun\n")
+    job = FailedJob("tf_dynamics_train", {"init": "0.05", "seed": "0"}, str(log))
+    assert failure_line(job) == ("  tf_dynamics_train (init=0.05, seed=0): impreg: error: data file d.npz is truncated "
+                                 f"or corrupted; delete it and rerun (log: {log})")
+    notebook = "Traceback (most recent call last):\n  File x\nimpreg.io.DataFileError: m.csv is malformed\n\nend"
+    assert key_line(notebook) == "impreg.io.DataFileError: m.csv is malformed"
+    log.write_text("iteration 400\nSIGTERM: stopped after iteration 400; checkpoint c.pt written; run the same "
+                   "command to resume\n")
+    assert failure_line(job).startswith("  tf_dynamics_train (init=0.05, seed=0): interrupted, and resumable: stopped "
+                                        "after iteration 400; checkpoint c.pt written")
+    assert failure_line(FailedJob("report", {}, str(tmp_path / "none.log"))) == "  report: failed; it wrote no log"
+
+
+def _plan(claims: list[str], downloads: dict) -> RunPlan:
+    return RunPlan(claims, "results/smoke/REPLICATION.md", "results/smoke/verdict.rst", "results/smoke/figures",
+                   "smoke", "make replicate SCALE=smoke", downloads=downloads, data_dir="data")
 
 
 def test_finish_failed_run_rewrites_the_report_only_when_the_run_was_to_make_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    claims = ["results/claims/tf_dynamics.json", "results/claims/rank_complexity.json"]
+    claims = ["results/smoke/claims/tf_dynamics.json", "results/smoke/claims/rank_complexity.json"]
     write_claims(claims[0], [Claim("a", "s", 0.1, 0.1, "t", True)])
-    downloads = {"rank_complexity": {"mnist": ["results/data/mnist_natural.npz"]}}
+    downloads = {"rank_complexity": {"mnist": ["results/smoke/data/mnist_natural.npz"]}}
+    plan = _plan(claims, downloads)
 
     def dag(*outputs):
         return SimpleNamespace(needrun_jobs=lambda: [SimpleNamespace(output=list(outputs))])
 
-    message = finish_failed_run(dag(claims[1], "results/REPLICATION.md"), claims, downloads, "data", "smoke",
-                                "results/REPLICATION.md", {}, "results/figures")
+    message = finish_failed_run(plan, dag(claims[1], plan.replication), [])
     assert "rank_complexity: MNIST: MNIST/raw/train-images-idx3-ubyte.gz" in message
-    report = Path("results/REPLICATION.md").read_text()
-    assert "— **not run**" in report and "waiting for the MNIST files" in report and "## tf_dynamics" in report
-    Path("results/REPLICATION.md").unlink()
-    message = finish_failed_run(dag(claims[1]), claims, downloads, "data", "smoke", "results/REPLICATION.md", {},
-                                "results/figures")
-    assert "lists these figures" not in message and not Path("results/REPLICATION.md").exists()
-    assert finish_failed_run(dag(), claims[:1], downloads, "data", "smoke", "results/REPLICATION.md", {},
-                             "results/figures") == ""
+    report = Path(plan.replication).read_text()
+    assert "| **not run** |" in report and "waiting for the MNIST files" in report and "## tf_dynamics" in report
+    assert "Replication at smoke scale" in Path(plan.landing).read_text()
+    # it ends with one line per figure and the report
+    assert message.endswith("not run: waiting for the MNIST files (no download possible here); provide them in "
+                            f"{(tmp_path / 'data').absolute()} and run again\nReport: results/smoke/REPLICATION.md")
+    assert re.search(r"^  tf_dynamics +P1 Fig\. 3 +1 pass, 0 fail, 0 not checked$", message, re.M)
+    Path(plan.replication).unlink()
+    message = finish_failed_run(plan, dag(claims[1]), [])
+    assert "lists these figures" not in message and not Path(plan.replication).exists()
+    assert message.endswith("No report yet: it is made with every figure (TARGET=all).")
+    assert finish_failed_run(_plan(claims[:1], downloads), dag(), []) == finish_successful_run(_plan(claims[:1], downloads))
+
+
+def test_a_successful_run_ends_with_one_line_per_figure_and_the_report(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    claims = ["results/smoke/claims/tf_dynamics.json", "results/smoke/claims/locality.json"]
+    write_claims(claims[0], [Claim("a", "s", 0.1, 0.1, "t", True), not_checkable("b", "s", 1, "smoke")])
+    Path("results/smoke/REPLICATION.md").write_text("# report")
+    lines = finish_successful_run(_plan(claims, {})).splitlines()
+    assert lines == ["Verdicts, claim by claim (pass / fail / not checked):",
+                     "  tf_dynamics  P1 Fig. 3             1 pass, 0 fail, 1 not checked",
+                     "  locality     P2 Fig. C (ResNet18)  not run: not made yet at this scale",
+                     "Report: results/smoke/REPLICATION.md"]
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +179,7 @@ def offline_run(tmp_path_factory):
 def test_offline_run_makes_every_other_figure_and_ends_with_one_message(offline_run):
     wd, proc = offline_run
     assert proc.returncode != 0  # the replication is not complete
-    res = wd / "results"
+    res = wd / "results" / "smoke"
     for figure in ("tf_dynamics", "tf_dynamics_variants", "incremental_rank", "htf_detail",
                    "rank_complexity_digits", "rank_complexity_mnist5k"):
         assert (res / "figures" / f"{figure}.png").is_file(), proc.stderr[-5000:]
@@ -142,15 +193,17 @@ def test_offline_run_makes_every_other_figure_and_ends_with_one_message(offline_
     assert "FashionMNIST/raw/t10k-labels-idx1-ubyte.gz" in message
     assert "rank_complexity_cifar10: CIFAR-10: cifar-10-python.tar.gz" in message
     assert "fetch-data --datasets mnist fmnist cifar10" in message and str(wd / "no_data") in message
-    assert "results/REPLICATION.md lists these figures as not run." in message
+    assert "results/smoke/REPLICATION.md lists these figures as not run." in message
+    assert "run the same command again (snakemake --configfile offline.yaml)" in message
 
 
 @pytest.mark.slow
 def test_offline_report_lists_the_figures_not_run(offline_run):
     wd, proc = offline_run
-    report = (wd / "results" / "REPLICATION.md").read_text()
+    report = (wd / "results" / "smoke" / "REPLICATION.md").read_text()
     lines = report.splitlines()
-    assert "| [rank_complexity](#rank_complexity) | P1 Fig. 4 (MNIST, Fashion-MNIST) — **not run** | – | – | – |" in lines
+    assert any(x.startswith("| [rank_complexity](#rank_complexity) | P1 Fig. 4 (MNIST, Fashion-MNIST) | **not run** |")
+               for x in lines)
     assert any(x.startswith("| [rank_complexity_cifar10](#rank_complexity_cifar10) |") and "**not run**" in x
                for x in lines)
     assert "Not run: 2 figures (rank_complexity, rank_complexity_cifar10)" in report

@@ -167,8 +167,10 @@ def test_stop_rule_counts_validations(tmp_path, datasets):
 
 
 def test_bad_settings_are_rejected(tmp_path, datasets):
-    with pytest.raises(ValueError, match="unknown model"):
-        run_incremental(_cfg("cnn"), datasets["mf"], tmp_path)
+    with pytest.raises(ValueError, match=r"IncrementalRankConfig.model must be one of mf, tf, htf, got 'cnn'"):
+        _cfg("cnn")
+    with pytest.raises(ValueError, match=r"IncrementalRankConfig.alpha must be in \[0, 1\), got 1.5"):
+        _cfg("mf", alpha=1.5)
     with pytest.raises(ValueError, match="matrix target"):
         run_incremental(_cfg("mf"), datasets["tf"], tmp_path)
     with pytest.raises(ValueError, match="bad matricization"):

@@ -32,11 +32,11 @@ from impreg.train.locality import (
 from impreg.train.reliability import CHECKPOINT
 
 COLUMNS = ["epoch", "train_loss", "train_accuracy", "train_penalty", "test_loss", "test_accuracy",
-           "epoch_seconds", "train_images_per_second"]
+           "probe_penalty", "epoch_seconds", "train_images_per_second"]
 SUMMARY_KEYS = {"status", "epochs", "final_test_accuracy", "final_train_accuracy", "task", "x", "lam", "arch",
                 "width", "seed", "num_parameters", "device", "deterministic", "deterministic_reason", "amp",
                 "channels_last", "wall_seconds", "resumed_from", "peak_memory", "num_train", "num_test",
-                "stand_in", "data", "settings", "versions"}
+                "stand_in", "data", "settings", "versions", "final_probe_penalty", "probe_size"}
 
 
 def quiet(_: str) -> None:
@@ -117,7 +117,7 @@ def test_cli_reports_a_bad_setting_and_a_bad_file(pf_file, tmp_path, capsys):
     base = ["train", "locality", "--data", str(pf_file), "--out-dir", str(tmp_path / "r"), "--task", "pathfinder",
             "--x", "3", "--seed", "0", "--device", "cpu"]
     assert main([*base, "--lam", "-1"]) == 2
-    assert "LocalityConfig.lam must be >= 0" in capsys.readouterr().err
+    assert "argument --lam: -1.0 is not allowed: it must be >= 0" in capsys.readouterr().err
     broken = tmp_path / "broken.npz"
     broken.write_bytes(pf_file.read_bytes()[:300])
     assert main([*base[:2], "--data", str(broken), *base[4:], "--lam", "0"]) == 2
@@ -172,6 +172,11 @@ def test_plain_and_regularized_runs_write_the_documented_outputs(pf_data, tmp_pa
     assert all(r["train_penalty"] == "nan" for r in read_rows(tmp_path / "plain" / "metrics.csv"))
     penalties = [float(r["train_penalty"]) for r in read_rows(tmp_path / "reg" / "metrics.csv")]
     assert all(0 <= p <= 1 for p in penalties)
+    # the probe measures the penalty of every run, the plain one included, on the 8 test images
+    for name, summary in (("plain", plain), ("reg", reg)):
+        probes = [float(r["probe_penalty"]) for r in read_rows(tmp_path / name / "metrics.csv")]
+        assert all(0 <= p <= 1 for p in probes) and summary["probe_size"] == 8
+        assert summary["final_probe_penalty"] == probes[-1]
     # the penalty changes the training: same seed, same init, different numbers
     assert read_rows(tmp_path / "plain" / "metrics.csv") != read_rows(tmp_path / "reg" / "metrics.csv")
 
@@ -322,3 +327,50 @@ def test_regularized_step_matches_the_reference_formulation(task, dtype):
                 assert torch.equal(b, a), name
             else:
                 close(b, a, name)
+
+
+def test_the_probe_changes_nothing_else(pf_data, tmp_path):
+    """The probe runs in eval mode, draws no training randomness and updates no statistic: a run
+    with it trains bit for bit as one without it."""
+    with_probe = run(pf_cfg(lam=1.0), pf_data, tmp_path / "probe", log=quiet)
+    without = run(pf_cfg(lam=1.0, probe_size=0), pf_data, tmp_path / "none", log=quiet)
+    rows = {name: read_rows(tmp_path / name / "metrics.csv") for name in ("probe", "none")}
+    assert all(r.pop("probe_penalty") == "nan" for r in rows["none"])
+    assert all(math.isfinite(float(r.pop("probe_penalty"))) for r in rows["probe"])
+    assert rows["probe"] == rows["none"]
+    assert without["final_probe_penalty"] is None and with_probe["final_probe_penalty"] is not None
+
+
+def test_the_probe_depends_on_the_model_alone():
+    """Same weights, same probe value, whatever the run's seed or lambda; other weights, another.
+    Noise images: on a blank patch J the swap changes nothing and |cos| is exactly 1 for any model."""
+    from impreg.train.locality import _build_model, _Step, make_task, probe_penalty
+
+    n = 32
+    images = np.random.default_rng(0).integers(0, 256, (n, 16, 16)).astype(np.uint8)
+    data = PathfinderData(images=images, labels=(np.arange(n) % 2).astype(np.uint8),
+                          markers=np.zeros((n, 2, 2), np.float32), meta={"path_length": 3})
+
+    def probe(seed: int, lam: float, init_seed: int) -> float:
+        cfg = pf_cfg(seed=seed, lam=lam, width=4)
+        task = make_task(cfg, data, torch.device("cpu"))
+        model = _build_model(pf_cfg(seed=init_seed, width=4), 1, torch.device("cpu"), torch.contiguous_format)
+        step = _Step(model, torch.optim.SGD(model.parameters(), lr=0.1), lam, contextlib.nullcontext,
+                     torch.contiguous_format, input_conv=model.conv1)
+        return probe_penalty(step, task, cfg.probe_size)
+
+    value = probe(0, 0.0, init_seed=3)
+    assert 0 <= value < 1 and value == probe(5, 1.0, init_seed=3)
+    assert abs(value - probe(0, 0.0, init_seed=4)) > 1e-6
+
+
+def test_penalty_on_part_of_the_batch(pf_data, tmp_path):
+    """``penalty_batch`` below the batch changes the training; at or above it, it is the full penalty."""
+    rows = {}
+    for name, penalty_batch in (("full", 0), ("whole", 4), ("part", 2)):  # batches of 4
+        run(pf_cfg(lam=1.0, penalty_batch=penalty_batch), pf_data, tmp_path / name, log=quiet)
+        rows[name] = read_rows(tmp_path / name / "metrics.csv")
+    assert rows["whole"] == rows["full"] and rows["part"] != rows["full"]
+    assert all(0 <= float(r["train_penalty"]) <= 1 for r in read_rows(tmp_path / "part" / "metrics.csv"))
+    with pytest.raises(ValueError, match="penalty_batch"):
+        pf_cfg(penalty_batch=1)

@@ -107,7 +107,7 @@ def test_float32_and_float64_runs_start_from_the_same_factors(tmp_path, data):
     assert all(f.dtype == torch.float64 for f in base.factors)
     rows = {}
     for dtype in ("float32", "float64"):
-        run(_cfg(dtype=dtype, max_iterations=0, top_k=3), data, tmp_path / dtype)
+        run(_cfg(dtype=dtype, max_iterations=1, top_k=3), data, tmp_path / dtype)
         rows[dtype] = pd.read_csv(tmp_path / dtype / "metrics.csv").iloc[0]
     for k in range(3):
         assert rows["float32"][f"top_index_{k}"] == rows["float64"][f"top_index_{k}"]

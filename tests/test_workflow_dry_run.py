@@ -15,6 +15,7 @@ from helpers import (
     copy_workflow,
     job_counts,
     locality_runs,
+    planned_files,
     snakemake,
 )
 from impreg.config import load_config
@@ -48,6 +49,9 @@ def test_dry_run_every_preset(tmp_path, preset):
     assert counts["locality_train"] == locality_runs(loc)
     assert counts["locality_pathfinder_data"] == len(loc["pathfinder"]["path_lengths"])
     assert counts["locality_is_same_class_images"] == 1 and counts["locality_figure"] == len(LOCALITY_FIGURES)
+    # every file a job writes lies in this scale's folder, so that no scale overwrites another's
+    written = planned_files(proc.stdout + proc.stderr, "output", "log", "benchmark")
+    assert written and all(f.startswith(f"results/{resolved['scale']}/") for f in written), sorted(written)[:5]
 
 
 @pytest.mark.parametrize("gpu_here", [False, True])

@@ -1,6 +1,7 @@
 """File names and command lines of the factorization-dynamics rules (tf_dynamics.smk,
 tf_dynamics_variants.smk, incremental_rank.smk), kept out of the .smk files as Snakemake's
-linter asks. Every function takes the experiment's validated config section.
+linter asks. Every function takes the experiment's validated config section; paths are relative to
+the scale's results folder.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ IRK_MODELS = ("mf", "tf", "htf")
 
 def tfd_run(tfd: dict) -> str:
     """The run folder pattern, with wildcards {init} and {seed}."""
-    return "results/runs/tf_dynamics/order{order}_dim{mode_dim}_R{num_components}_init{{init}}_seed{{seed}}".format(
+    return "runs/tf_dynamics/order{order}_dim{mode_dim}_R{num_components}_init{{init}}_seed{{seed}}".format(
         **tfd
     )
 
@@ -35,7 +36,7 @@ def tfv_data_path(tfv: dict, name: str, seed: int) -> str:
     """The data file of a variant and seed; variants with the same task and sizes share it."""
     v = tfv["variants"][name]
     return (
-        f"results/data/tf_dynamics_variants/{v['task']}_order{v['order']}_dim{v['mode_dim']}_rank{v['target_rank']}"
+        f"data/tf_dynamics_variants/{v['task']}_order{v['order']}_dim{v['mode_dim']}_rank{v['target_rank']}"
         f"_norm{tfv['target_fro_norm']:g}_n{v['num_observations']}_seed{seed}.npz"
     )
 

@@ -39,7 +39,7 @@ class Figure:
     notebook: str  # notebooks/<notebook>.ipynb, captioned by workflow/report/<notebook>.rst
     experiment: str  # the config section whose changes_from_paper the report shows
     paper: int  # 1 or 2: its target list (paper1, paper2) and report category
-    runs: Callable[[dict], list[str]]  # config -> its run folders under results/runs, in notebook order
+    runs: Callable[[dict], list[str]]  # config -> its run folders (runs/<experiment>/<run>), in notebook order
     settings: Settings  # config -> notebook parameters apart from paths (a change reruns the figure)
     extras: tuple[str, ...] = ()  # keys of EXTRAS
     run_params: Settings = lambda config: {}  # config -> per-run parameters passed beside the run files
@@ -57,6 +57,10 @@ class Figure:
         tables = {k: v for k, v in extra.items() if k.startswith("table_")}
         return {"pdf": std["pdf"], "png": std["png"], **figures, "claims": std["claims"],
                 "notebook": std["notebook"], **tables}
+
+    def wants_gpu(self, config: dict) -> bool:
+        """Whether its runs ask for a GPU under ``config`` (its section's ``gpu``, or a CUDA device)."""
+        return bool(config[self.experiment].get("gpu")) or config["device"].startswith("cuda")
 
     def files(self, out: str) -> list[str]:
         """What its targets ask for: every output but the executed notebook, the extras last."""
@@ -103,12 +107,12 @@ def _locality(figure: str) -> Settings:
 
 
 def _tfv_dirs(c: dict) -> list[str]:
-    return [f"results/runs/tf_dynamics_variants/{run}" for run in tfv_runs(c["tf_dynamics_variants"])]
+    return [f"runs/tf_dynamics_variants/{run}" for run in tfv_runs(c["tf_dynamics_variants"])]
 
 
 def _irk_dirs(c: dict, models=IRK_MODELS) -> list[str]:
     irk = c["incremental_rank"]
-    return [f"results/runs/incremental_rank/{irk_run_name(irk, m, seed)}" for m in models for seed in irk["seeds"]]
+    return [f"runs/incremental_rank/{irk_run_name(irk, m, seed)}" for m in models for seed in irk["seeds"]]
 
 
 FIGURES: tuple[Figure, ...] = (

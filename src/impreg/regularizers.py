@@ -111,7 +111,7 @@ def _forward(model: nn.Module, x: torch.Tensor, input_conv: nn.Conv2d | None) ->
 
 
 def separation_penalty(model: nn.Module, x: torch.Tensor, box_i: Box, box_j: Box,
-                       input_conv: nn.Conv2d | None = None) -> PenaltyOutput:
+                       input_conv: nn.Conv2d | None = None, create_graph: bool = True) -> PenaltyOutput:
     """Mean over the batch of |cos(grad_I f(x), grad_I f(x'))|, x' = x with patch J from the next sample.
 
     Two forward passes in the model's current mode (in train mode BatchNorm statistics update twice,
@@ -120,7 +120,8 @@ def separation_penalty(model: nn.Module, x: torch.Tensor, box_i: Box, box_j: Box
 
     ``input_conv``, when given, must be the model's first layer and the only one that reads the input
     (a ResNet's ``conv1``): the input gradients are then taken at its output and mapped back onto
-    box I alone, and x needs no gradient of its own.
+    box I alone, and x needs no gradient of its own. ``create_graph=False`` measures the penalty
+    without the graph that training back-propagates through.
     """
     if len(x) < 2:
         raise ValueError("the penalty swaps patches between samples: it needs a batch of at least 2")
@@ -129,7 +130,7 @@ def separation_penalty(model: nn.Module, x: torch.Tensor, box_i: Box, box_j: Box
         logits, wrt = _forward(model, x, input_conv)
         logits_swapped, wrt_swapped = _forward(model, swap_patch(x, box_j), input_conv)
     # one backward pass over both graphs
-    grads = torch.autograd.grad([logits.sum(), logits_swapped.sum()], [wrt, wrt_swapped], create_graph=True)
+    grads = torch.autograd.grad([logits.sum(), logits_swapped.sum()], [wrt, wrt_swapped], create_graph=create_graph)
     if input_conv is None:
         grad_i, grad_i_swapped = (g[(..., *box_i.slices)] for g in grads)
     else:

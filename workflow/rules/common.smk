@@ -33,9 +33,14 @@ CLAIM_GPU = not workflow.local_exec or shutil.which("nvidia-smi") is not None
 # Per heavy rule: the wall time and memory a cluster job asks for (config `resources`, per scale).
 RESOURCES = config["resources"]
 
+# Everything a run at this scale writes lies under its own folder (data, runs, figures, claims,
+# tables, notebooks, logs, benchmarks, the reports), so that no scale overwrites or deletes another's
+# work. The helpers of workflow/*.py name paths relative to it.
+RESULTS = f"results/{config['scale']}"
+
 # Generated STAND-IN image files (tests and the smoke scale): made by rank_complexity's stand-in
 # rule, read by the rank_complexity data rule and by locality's Is Same Class images rule.
-STAND_IN_DIR = "results/data/rank_complexity/stand_in_images"
+STAND_IN_DIR = f"{RESULTS}/data/rank_complexity/stand_in_images"
 
 # The training rules, one per experiment, and the data rules that only call make-data: each rule
 # file adds its own, jobs.smk makes them.
@@ -52,8 +57,7 @@ CLAIMS = []
 # run's outputs are touched; a figure whose runs are not all shipped is left out, listed as not run.
 FROM_SHIPPED = config["from_shipped"]
 SHIPPED_DIR = f"results/shipped/{config['scale']}"
-OUT = f"results/from_shipped/{config['scale']}" if FROM_SHIPPED else "results"
-RUNS_DIR = f"{SHIPPED_DIR}/runs" if FROM_SHIPPED else "results/runs"
+OUT = f"results/from_shipped/{config['scale']}" if FROM_SHIPPED else RESULTS
 # the run files each figure rule reads (FIGURE_RUNS.files) and whether a figure is made (.made)
-FIGURE_RUNS = FigureRuns(RUNS_DIR, FROM_SHIPPED)
+FIGURE_RUNS = FigureRuns(SHIPPED_DIR if FROM_SHIPPED else RESULTS, FROM_SHIPPED, config["scale"])
 NOT_RUN = FIGURE_RUNS.not_run  # figure -> why it is not made (from_shipped only)

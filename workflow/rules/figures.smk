@@ -7,7 +7,7 @@ FIGURE_RULES = figure_rules(config)
 
 for _rule in FIGURE_RULES:
     _outputs = _rule.first.outputs(OUT, _rule.pattern)
-    _category = f"Paper {_rule.first.paper}"
+    _category = f"Paper {_rule.first.paper} figures"
     _outputs["png"] = report(_outputs["png"], caption=f"../report/{_rule.notebook}.rst", category=_category)
     if "full_png" in _outputs:
         _outputs["full_png"] = report(

@@ -17,7 +17,7 @@ TRAIN_RULES.append(
     table_train_rule(
         "incremental_rank",
         IRK_RUNS,
-        data=lambda *run: f"results/data/incremental_rank/{irk_data_name(IRK, *run)}.npz",
+        data=lambda *run: f"{RESULTS}/data/incremental_rank/{irk_data_name(IRK, *run)}.npz",
         args=lambda *run: irk_train_args(IRK, *run, config["device"]),
         command="incremental-rank {params.args} --data {input} --out-dir {params.out_dir}",
         gpu=ON_CUDA,

@@ -14,14 +14,14 @@ def data_rule(spec):
             spec.name
         localrule: True
         output:
-            f"results/data/{spec.experiment}/{{dataset}}.npz",
+            f"{RESULTS}/data/{spec.experiment}/{{dataset}}.npz",
         params:
             impreg=IMPREG,
             args=lambda wildcards: spec.args[wildcards.dataset],
         wildcard_constraints:
             dataset="|".join(re.escape(name) for name in spec.args),
         log:
-            f"results/logs/{spec.experiment}/data_{{dataset}}.log",
+            f"{RESULTS}/logs/{spec.experiment}/data_{{dataset}}.log",
         conda:
             CONDA_ENV
         shell:
@@ -29,7 +29,10 @@ def data_rule(spec):
 
 
 # One training rule per experiment: a job trains one run folder from its data file. A killed job
-# resumes from the run folder's checkpoint.pt when rerun (every training writes one).
+# resumes from the run folder's checkpoint.pt when rerun (every training writes one). The run files
+# are update() outputs: Snakemake keeps a finished run's files while it reruns the job and puts them
+# back when the job fails (a corrupt data file, a stopped job), so that a failure never costs a
+# finished run; the Snakefile's onerror then marks them incomplete, so that the job runs again.
 def train_rule(spec):
     rule:
         name:
@@ -37,8 +40,8 @@ def train_rule(spec):
         input:
             spec.input,
         output:
-            metrics=os.path.join(spec.run, "metrics.csv"),
-            summary=os.path.join(spec.run, "summary.json"),
+            metrics=update(f"{RESULTS}/{spec.run}/metrics.csv"),
+            summary=update(f"{RESULTS}/{spec.run}/summary.json"),
         wildcard_constraints:
             **spec.constraints,
         params:
@@ -51,9 +54,9 @@ def train_rule(spec):
             runtime=RESOURCES[spec.name]["runtime"],
             mem_mb=RESOURCES[spec.name]["mem_mb"],
         log:
-            spec.file("logs", "log"),
+            f"{RESULTS}/{spec.file('logs', 'log')}",
         benchmark:
-            spec.file("benchmarks", "tsv")
+            f"{RESULTS}/{spec.file('benchmarks', 'tsv')}"
         conda:
             CONDA_ENV
         shell:

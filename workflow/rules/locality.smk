@@ -7,7 +7,7 @@ LOC_TRAIN = LOC["train"]
 LOC_ISC = LOC["is_same_class"]
 LOC_PF = LOC["pathfinder"]
 LOC_TASKS = loc_tasks(LOC)  # task -> (its ranges, its lambdas)
-LOC_PF_DATA = "results/data/locality/pathfinder_L{length}.npz"
+LOC_PF_DATA = f"{RESULTS}/data/locality/pathfinder_L{{length}}.npz"
 LOC_WILDCARDS = {
     "task": "is_same_class|pathfinder",
     "arch": "resnet18|resnet34",
@@ -22,7 +22,7 @@ LOC_COMMON_FLAGS = (
     + " "
     + flags(
         LOC_TRAIN,
-        "lr momentum batch_size max_epochs patience eval_batch_size amp channels_last",
+        "lr momentum batch_size max_epochs patience penalty_batch probe_size eval_batch_size amp channels_last",
         device=config["device"],
     )
 )
@@ -44,7 +44,7 @@ rule locality_is_same_class_images:
         # files are read (and, when missing, downloaded once) from the untracked image folder
         stand_in=STAND_IN_DIR if LOC_ISC["stand_in"] and LOC_ISC["source"] == "cifar10" else [],
     output:
-        LOC_ISC_IMAGES,
+        f"{RESULTS}/{LOC_ISC_IMAGES}",
     params:
         impreg=IMPREG,
         upsample=LOC_ISC["upsample"],
@@ -52,7 +52,7 @@ rule locality_is_same_class_images:
             f"--data-dir {input.stand_in} --allow-stand-in" if input.stand_in else "--download"
         ),
     log:
-        "results/logs/locality/is_same_class_{source}.log",
+        f"{RESULTS}/logs/locality/is_same_class_{{source}}.log",
     conda:
         CONDA_ENV
     shell:
@@ -84,9 +84,9 @@ rule locality_pathfinder_data:
         runtime=RESOURCES["locality_pathfinder_data"]["runtime"],
         mem_mb=RESOURCES["locality_pathfinder_data"]["mem_mb"],
     log:
-        "results/logs/locality/pathfinder_L{length}.log",
+        f"{RESULTS}/logs/locality/pathfinder_L{{length}}.log",
     benchmark:
-        "results/benchmarks/locality/pathfinder_L{length}.tsv"
+        f"{RESULTS}/benchmarks/locality/pathfinder_L{{length}}.tsv"
     conda:
         CONDA_ENV
     shell:
@@ -101,7 +101,7 @@ TRAIN_RULES.append(
         label="{task}_{arch}_x{x}_lam{lam}_seed{seed}",
         # the task's source images, or the Pathfinder file of the run's path length
         input=lambda wc: (
-            LOC_ISC_IMAGES.format(source=LOC_ISC["source"])
+            f"{RESULTS}/{LOC_ISC_IMAGES.format(source=LOC_ISC['source'])}"
             if wc.task == "is_same_class"
             else LOC_PF_DATA.format(length=wc.x)
         ),

@@ -37,7 +37,7 @@ rule rank_complexity_stand_in:
         settings=f"--datasets {' '.join(RC_STAND_IN_DATASETS)} --seed {RC['data_seed']}"
         f" --num-train {RC['stand_in_num_train']} --num-test {RC['stand_in_num_test']}",
     log:
-        "results/logs/rank_complexity/stand_in.log",
+        f"{RESULTS}/logs/rank_complexity/stand_in.log",
     conda:
         CONDA_ENV
     shell:
@@ -53,7 +53,7 @@ rule rank_complexity_data:
         # and mnist5k come with the environment
         stand_in=lambda wc: STAND_IN_DIR if RC["stand_in"] and wc.dataset not in RC_OFFLINE else [],
     output:
-        RC_DATA,
+        f"{RESULTS}/{RC_DATA}",
     params:
         impreg=IMPREG,
         positive_class=lambda wc: RC["datasets"][wc.dataset]["positive_class"],
@@ -65,7 +65,7 @@ rule rank_complexity_data:
             else ("" if wc.dataset in RC_OFFLINE else "--download")
         ),
     log:
-        "results/logs/rank_complexity/data_{dataset}_{control}.log",
+        f"{RESULTS}/logs/rank_complexity/data_{{dataset}}_{{control}}.log",
     conda:
         CONDA_ENV
     shell:
@@ -79,7 +79,7 @@ TRAIN_RULES.append(
         experiment="rank_complexity",
         run=RC_RUN,
         label="{dataset}_{control}",
-        input=RC_DATA,
+        input=f"{RESULTS}/{RC_DATA}",
         params={"settings": lambda wc: RC_TRAIN_FLAGS[wc.dataset]},
         command="rank-complexity --data {input} --out-dir {params.out_dir} {params.settings}",
         gpu=RC["gpu"],

@@ -2,8 +2,8 @@
 from dynamics_rules import tfd_run
 
 TFD = config["tf_dynamics"]
-TFD_DATA = (
-    "results/data/tf_dynamics/order{order}_dim{mode_dim}_rank{target_rank}_norm{target_fro_norm:g}"
+TFD_DATA = f"{RESULTS}/" + (
+    "data/tf_dynamics/order{order}_dim{mode_dim}_rank{target_rank}_norm{target_fro_norm:g}"
     "_n{num_observations}_seed{{seed}}.npz".format(**TFD)
 )
 TFD_RUN = tfd_run(TFD)
@@ -24,7 +24,7 @@ rule tf_dynamics_data:
         fro_norm=TFD["target_fro_norm"],
         n=TFD["num_observations"],
     log:
-        "results/logs/tf_dynamics/data_seed{seed}.log",
+        f"{RESULTS}/logs/tf_dynamics/data_seed{{seed}}.log",
     conda:
         CONDA_ENV
     shell:

@@ -16,7 +16,7 @@ TRAIN_RULES.append(
     table_train_rule(
         "tf_dynamics_variants",
         TFV_RUNS,
-        data=lambda variant, init, seed: tfv_data_path(TFV, variant, seed),
+        data=lambda variant, init, seed: f"{RESULTS}/{tfv_data_path(TFV, variant, seed)}",
         args=lambda *run: tfv_train_args(TFV, *run, config["device"]),
         command="{params.args} --data {input} --out-dir {params.out_dir}",
         gpu=ON_CUDA,

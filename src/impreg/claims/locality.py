@@ -1,11 +1,14 @@
 """Claims of the locality figures (P2 Fig. C and its ResNet34 twin), from the table of cells.
 
-A cell is one (task, lambda, x): its runs' last-epoch test accuracies (%) are averaged over the
-non-diverged runs. Every claim is judged on those means (the paper reports means) by the rules of
-the config's ``claims`` section, fixed before the runs. A claim that needs a cell without a
-non-diverged run, a task not run at this scale, or a stand-in data set is not checkable; the two
-claims about the unregularized network fail when that network learned nothing at the shortest
-range, so that a network at chance everywhere can never pass them.
+A cell is one (task, lambda, x): its runs' last-epoch test accuracies (%) and final probe
+penalties are averaged over the non-diverged runs. Every claim is judged on those means (the paper
+reports means) by the rules of the config's ``claims`` section, fixed before the runs. A claim that
+compares two cells ("recovers", "grows with lambda", "lowers the penalty") also asks that the
+difference exceed ``spread_z`` standard errors over seeds, so that one run's last epoch cannot
+decide it, and is not checkable with fewer than ``min_seeds`` seeds in a cell. A claim that needs a
+cell without a non-diverged run, a task not run at this scale, or a stand-in data set is not
+checkable; the claims about the unregularized network fail when that network learned nothing at
+the shortest range, so that a network at chance everywhere can never pass them.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ STATEMENTS = {
     "regularizer_recovers": "the largest λ recovers much of the accuracy lost at the longest range",
     "accuracy_grows_with_lambda": "at the longest range accuracy grows with λ, the intermediate λ giving a "
                                   "partial gain",
+    "regularizer_lowers_penalty": "at the longest range the regularized network ends with a lower separation "
+                                  "penalty than the plain one (the mechanism: the plain network's input "
+                                  "gradients on one patch ignore a distant one)",
     "matches_paper": "mean test accuracies are near the paper's ResNet18 values in most cells",
 }
 
@@ -50,6 +56,8 @@ class Rules:
     paper_match_fraction: float
     monotone_slack: float
     learned_fraction: float
+    spread_z: float
+    min_seeds: int
 
 
 def task_names(config: dict) -> dict[str, str]:
@@ -85,11 +93,18 @@ def comparable_tasks(config: dict, grid: Grid, arch: str) -> dict[str, bool]:
             for t, (xs, _) in grid.items()}
 
 
-def cell_table(runs: pd.DataFrame, grid: Grid, arch: str, config: dict) -> pd.DataFrame:
-    """One row per (task, lambda, x): run counts, mean and std (ddof 0, as the original plotter) of
-    the non-diverged accuracies (%), and the paper's value where its plot shows the cell.
+def _sem(values: pd.Series) -> float:
+    """Standard error of the mean over seeds (sample std, ddof 1); NaN below two values."""
+    return float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) >= 2 else math.nan
 
-    ``runs`` has one row per run with columns task, x, lam, seed, diverged, accuracy, epochs, stand_in.
+
+def cell_table(runs: pd.DataFrame, grid: Grid, arch: str, config: dict) -> pd.DataFrame:
+    """One row per (task, lambda, x): run counts, mean and std (ddof 0, as the original plotter) and
+    standard error (ddof 1) of the non-diverged accuracies (%) and final probe penalties, the runs
+    that stopped at the epoch cap, and the paper's value where its plot shows the cell.
+
+    ``runs`` has one row per run with columns task, x, lam, seed, diverged, accuracy, epochs, stand_in,
+    and optionally penalty (NaN where a run measured none) and capped.
     """
     comparable = comparable_tasks(config, grid, arch)
     rows = []
@@ -99,6 +114,7 @@ def cell_table(runs: pd.DataFrame, grid: Grid, arch: str, config: dict) -> pd.Da
             for x in xs:
                 cell = runs[(runs["task"] == t) & (runs["lam"] == lam) & (runs["x"] == x)]
                 ok = cell.loc[~cell["diverged"], "accuracy"]
+                pen = (cell.loc[~cell["diverged"], "penalty"] if "penalty" in cell else pd.Series(dtype=float)).dropna()
                 p = paper_lambda(t, lam)
                 shown = comparable[t] and p is not None and x in PAPER["x"][t]
                 paper = PAPER["mean"][t][p][x] if shown else math.nan
@@ -106,7 +122,11 @@ def cell_table(runs: pd.DataFrame, grid: Grid, arch: str, config: dict) -> pd.Da
                 mean = float(ok.mean()) if len(ok) else math.nan
                 rows.append({"task": t, "arch": arch, "lam": lam, "x": x, "n_runs": len(cell),
                              "n_seeds": int(cell["seed"].nunique()), "n_diverged": int(cell["diverged"].sum()),
-                             "mean": mean, "std": float(np.std(ok)) if len(ok) else math.nan, "paper": paper,
+                             "mean": mean, "std": float(np.std(ok)) if len(ok) else math.nan, "sem": _sem(ok),
+                             "penalty_mean": float(pen.mean()) if len(pen) else math.nan,
+                             "penalty_std": float(np.std(pen)) if len(pen) else math.nan, "penalty_sem": _sem(pen),
+                             "n_penalty": len(pen),
+                             "n_capped": int(cell["capped"].sum()) if "capped" in cell else 0, "paper": paper,
                              "paper_std": paper_std, "difference": mean - paper,
                              "mean_epochs": float(cell["epochs"].mean()) if len(cell) else math.nan,
                              "stand_in": stand_in})
@@ -149,9 +169,32 @@ class LocalityClaims:
         self.arch_name = ARCH_NAMES.get(self.arch, self.arch)
 
     # -- building blocks -------------------------------------------------------------------------
-    def mean(self, t: str, lam: float, x: int) -> float:
+    def value(self, t: str, lam: float, x: int, column: str) -> float:
         t_ = self.table
-        return float(t_.loc[(t_["task"] == t) & (t_["lam"] == lam) & (t_["x"] == x), "mean"].item())
+        return float(t_.loc[(t_["task"] == t) & (t_["lam"] == lam) & (t_["x"] == x), column].item())
+
+    def mean(self, t: str, lam: float, x: int) -> float:
+        return self.value(t, lam, x, "mean")
+
+    def difference(self, t: str, x: int, lam_a: float, lam_b: float, of: str = "") -> tuple[float, float]:
+        """(mean of lam_b - mean of lam_a, its standard error over seeds) at x; ``of`` "penalty_" for the
+        probe penalties."""
+        diff = self.value(t, lam_b, x, f"{of}mean") - self.value(t, lam_a, x, f"{of}mean")
+        sem = math.hypot(self.value(t, lam_a, x, f"{of}sem"), self.value(t, lam_b, x, f"{of}sem"))
+        return diff, sem
+
+    def few_seeds(self, t: str, cells: list) -> str | None:
+        """Why a comparison of these cells cannot tell a difference from the noise of seeds (None: it can)."""
+        seeds = {(f"{lam:g}", x): int(self.value(t, lam, x, "n_runs") - self.value(t, lam, x, "n_diverged"))
+                 for lam, x in cells}
+        few = {cell: n for cell, n in seeds.items() if n < self.rules.min_seeds}
+        return (f"cells (λ, x) {list(few)} have {sorted(set(few.values()))} non-diverged seed(s), fewer than "
+                f"min_seeds = {self.rules.min_seeds}: a difference of means cannot be told from the noise of "
+                "seeds") if few else None
+
+    def spread_rule(self) -> str:
+        return (f"a difference counts only when it exceeds spread_z = {self.rules.spread_z:g} standard errors "
+                "over seeds (sqrt(sem_a^2 + sem_b^2), sample std)")
 
     def stand_in(self, t: str) -> bool:
         return bool(self.table.loc[self.table["task"] == t, "stand_in"].any())
@@ -182,8 +225,11 @@ class LocalityClaims:
         seeds = sorted(set(sel["n_seeds"])) if "n_seeds" in sel else []
         counts = f"seeds per cell: {seeds[0] if len(seeds) == 1 else seeds}" if seeds else ""
         diverged = f"{d} of {n} runs in the cells used diverged and are left out of the means" if d else ""
+        c = int(sel["n_capped"].sum()) if "n_capped" in sel else 0
+        capped = f"{c} of {n} runs in the cells used stopped at the epoch cap, not by the stopping rule" if c else ""
         return Claim(**base, measured=measured, tolerance=tolerance, passed=passed,
-                     note="; ".join(s for s in (detail, counts, diverged) if s), figure=self.figure, scale=self.scale)
+                     note="; ".join(s for s in (detail, counts, diverged, capped) if s), figure=self.figure,
+                     scale=self.scale)
 
     def not_learned(self, t: str, xs: list, lams: list) -> tuple[bool, dict, str]:
         """(learned, measured, rule) for the unregularized network at the shortest range."""
@@ -218,6 +264,8 @@ class LocalityClaims:
                 "regularizer_recovers": f"ResNet18: at x = {px[-1]}, λ = {lmax:g} {at[lmax]}% vs λ = 0 {at[l0]}% "
                                         f"(gain {at[lmax] - at[l0]:+.1f} points)",
                 "accuracy_grows_with_lambda": f"ResNet18: means by λ at x = {px[-1]}: {_series(at)}",
+                "regularizer_lowers_penalty": "not measured in the paper, which motivates the regularizer by it: a "
+                                              "plain network's gradient on I keeps its direction when x_J changes",
                 "matches_paper": {f"{lam:g}": _series(pmean[lam]) for lam in PAPER["lambdas"][t]},
                 "gain": at[lmax] - at[l0]}
 
@@ -262,10 +310,9 @@ class LocalityClaims:
         at = [x for x in xs if x >= onset]
         if not at:
             return self.skip(base, f"no x from the paper's onset x = {onset} on was run at this scale ({xs})")
-        if at == [xs[-1]]:
-            return self.skip(base, f"from the paper's onset x = {onset} on only the longest range, x = {xs[-1]}, was "
-                             "run: unregularized_at_chance judges that cell, and judging it here too would count one "
-                             "result twice")
+        if at == [xs[-1]]:  # the same cells as unregularized_at_chance: one result is not counted twice
+            return self.skip(base, f"the only x from the paper's onset x = {onset} on run here is the longest, "
+                                   f"{xs[-1]}: unregularized_at_chance judges it")
         return self._at_chance(t, xs, lams, base, at)
 
     def regularizer_recovers(self, t: str, xs: list, lams: list, base: dict) -> Claim:
@@ -273,8 +320,10 @@ class LocalityClaims:
         reason = f"needs λ = 0 and a positive λ (λ = {lams})" if lams[0] != 0 or len(lams) < 2 else None
         if reason or self.empty_reason(t, cells):
             return self.skip(base, reason or self.empty_reason(t, cells))
+        if self.few_seeds(t, cells):
+            return self.skip(base, self.few_seeds(t, cells))
         paper_gain = self.paper_facts(t)["gain"]
-        gain = self.mean(t, lams[-1], xs[-1]) - self.mean(t, lams[0], xs[-1])
+        gain, sem = self.difference(t, xs[-1], lams[0], lams[-1])
         need = self.rules.recovery_fraction * paper_gain
         px, plmax = PAPER["x"][t], PAPER["lambdas"][t][-1]
         detail = ([f"the paper gives no {self.arch_name} numbers: compared with its ResNet18 gain"]
@@ -286,28 +335,57 @@ class LocalityClaims:
             detail.append(f"the largest λ here is {lams[-1]:g}, the paper's {plmax:g}")
         if settings_differ(self.config, t):
             detail.append(f"settings differ from the paper's: {', '.join(settings_differ(self.config, t))}")
-        measured = {"x": xs[-1], "gain": round(gain, 2),
+        measured = {"x": xs[-1], "gain": round(gain, 2), "gain_sem": round(sem, 2),
                     "means": _series({lam: self.mean(t, lam, xs[-1]) for lam in lams})}
         tol = (f"gain of λ = {lams[-1]:g} over λ = 0 >= recovery_fraction x paper gain (x = {px[-1]}) = "
-               f"{self.rules.recovery_fraction} x {paper_gain:.1f} = {need:.2f} points")
-        return self.checked(t, base, gain >= need, measured, tol, cells, "; ".join(detail))
+               f"{self.rules.recovery_fraction} x {paper_gain:.1f} = {need:.2f} points, and {self.spread_rule()}")
+        passed = gain >= need and gain > self.rules.spread_z * sem
+        return self.checked(t, base, passed, measured, tol, cells, "; ".join(detail))
 
     def accuracy_grows_with_lambda(self, t: str, xs: list, lams: list, base: dict) -> Claim:
         cells = [(lam, xs[-1]) for lam in lams]
-        reason = "a single λ was run" if len(lams) < 2 else self.empty_reason(t, cells)
+        reason = "a single λ was run" if len(lams) < 2 else self.empty_reason(t, cells) or self.few_seeds(t, cells)
         if reason:
             return self.skip(base, reason)
-        slack = self.rules.monotone_slack
+        slack, z = self.rules.monotone_slack, self.rules.spread_z
         m = [self.mean(t, lam, xs[-1]) for lam in lams]
-        gains = [v - m[0] for v in m]
-        steps_ok = all(b >= a - slack for a, b in zip(m, m[1:]))
-        partial_ok = all(-slack < g < gains[-1] for g in gains[1:-1])
-        measured = {"x": xs[-1], "means": _series(dict(zip(lams, m))), "gains": _series(dict(zip(lams[1:], gains[1:]))),
+        steps = [self.difference(t, xs[-1], a, b) for a, b in zip(lams, lams[1:])]
+        gains = [self.difference(t, xs[-1], lams[0], lam) for lam in lams[1:]]
+        # a drop, or a gain, counts when it exceeds both the slack and the noise of seeds
+        steps_ok = all(d >= -max(slack, z * e) for d, e in steps)
+        top_gain, top_sem = gains[-1]
+        partial_ok = all(-max(slack, z * e) < g < top_gain for g, e in gains[:-1])
+        measured = {"x": xs[-1], "means": _series(dict(zip(lams, m))),
+                    "gains": _series({lam: g for lam, (g, _) in zip(lams[1:], gains)}),
+                    "gain_sems": _series({lam: e for lam, (_, e) in zip(lams[1:], gains)}),
                     "non_decreasing": steps_ok,
                     "intermediate_partial": partial_ok if len(lams) > 2 else "no intermediate λ"}
-        tol = (f"no drop > monotone_slack = {slack} points between successive λ; gain of λ = {lams[-1]:g} > {slack}; "
-               f"every intermediate λ's gain in (-{slack}, gain of λ = {lams[-1]:g})")
-        return self.checked(t, base, steps_ok and partial_ok and gains[-1] > slack, measured, tol, cells)
+        tol = (f"no drop between successive λ larger than both monotone_slack = {slack} points and spread_z = "
+               f"{z:g} standard errors; gain of λ = {lams[-1]:g} above both; every intermediate λ's gain above "
+               f"minus that and below the gain of λ = {lams[-1]:g}")
+        passed = steps_ok and partial_ok and top_gain > max(slack, z * top_sem)
+        return self.checked(t, base, passed, measured, tol, cells)
+
+    def regularizer_lowers_penalty(self, t: str, xs: list, lams: list, base: dict) -> Claim:
+        cells = [(lams[0], xs[-1]), (lams[-1], xs[-1])]
+        reason = f"needs λ = 0 and a positive λ (λ = {lams})" if lams[0] != 0 or len(lams) < 2 else None
+        if reason or self.empty_reason(t, cells) or self.few_seeds(t, cells):
+            return self.skip(base, reason or self.empty_reason(t, cells) or self.few_seeds(t, cells))
+        missing = [(f"{lam:g}", x) for lam, x in cells if self.value(t, lam, x, "n_penalty") == 0]
+        if missing:
+            return self.skip(base, f"the runs of cells (λ, x) {missing} measured no probe penalty")
+        drop, sem = self.difference(t, xs[-1], lams[-1], lams[0], of="penalty_")
+        accuracy = self.mean(t, lams[-1], xs[-1])
+        learned = accuracy > CHANCE + self.rules.chance_margin
+        measured = {"x": xs[-1], "drop": round(drop, 4), "drop_sem": round(sem, 4),
+                    "penalty_means": {f"{lam:g}": round(self.value(t, lam, xs[-1], "penalty_mean"), 4) for lam in lams},
+                    f"lambda_{lams[-1]:g}_accuracy": round(accuracy, 2), "learned": learned}
+        tol = (f"mean probe penalty of λ = 0 minus that of λ = {lams[-1]:g} > spread_z = {self.rules.spread_z:g} "
+               f"standard errors over seeds, and λ = {lams[-1]:g} above 50 + chance_margin = "
+               f"{CHANCE + self.rules.chance_margin}% on test there (a network that learned nothing lowers the "
+               "penalty it is trained on without showing anything)")
+        passed = learned and drop > self.rules.spread_z * sem
+        return self.checked(t, base, passed, measured, tol, cells, "" if learned else "the network learned nothing")
 
     def matches_paper(self, t: str, xs: list, lams: list, base: dict) -> Claim:
         cells = [(lam, x) for lam in lams for x in xs]

@@ -10,24 +10,45 @@ from __future__ import annotations
 
 import argparse
 
-from impreg.cli_args import add_dataclass_flags, dataclass_from_args
+from impreg.cli_args import (
+    add_dataclass_flags,
+    add_run_folder_flags,
+    at_least,
+    dataclass_from_args,
+    positive_float,
+)
 
 
 def make_data_ht_completion_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--order", type=int, default=4)
-    p.add_argument("--mode-dim", type=int, default=16)
-    p.add_argument("--ranks", default="5,5", help="layer widths of the target's HTF, comma-separated")
-    p.add_argument("--pattern", default="adjacent", help="mode tree pooling pattern (adjacent or interleaved)")
-    p.add_argument("--fro-norm", type=float, default=64.0)
-    p.add_argument("--num-observations", type=int, default=2048)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True)
+    from impreg.factorizations.hierarchical import PATTERNS
+
+    p.add_argument("--order", type=at_least(2), default=4, help="order of the target tensor (default: 4)")
+    p.add_argument("--mode-dim", type=at_least(1), default=16, help="size of every mode (default: 16)")
+    p.add_argument("--ranks", type=_ranks, default=[5, 5],
+                   help="layer widths of the target's HTF, comma-separated (default: 5,5)")
+    p.add_argument("--pattern", default="adjacent", choices=PATTERNS, help="mode tree pooling pattern (default: adjacent)")
+    p.add_argument("--fro-norm", type=positive_float, default=64.0,
+                   help="Frobenius norm the target is rescaled to (default: 64.0)")
+    p.add_argument("--num-observations", type=at_least(1), default=2048, help="observed entries (default: 2048)")
+    p.add_argument("--seed", type=at_least(0), default=0, help="seeds the target and the observed entries (default: 0)")
+    p.add_argument("--out", required=True, help="the npz file to write")
+
+
+def _ranks(text: str) -> list[int]:
+    """``5,5`` -> [5, 5]: integers >= 1."""
+    try:
+        ranks = [int(r) for r in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not comma-separated integers") from None
+    if min(ranks) < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: every rank must be >= 1")
+    return ranks
 
 
 def make_data_ht_completion(args: argparse.Namespace) -> None:
     from impreg.data.synthetic import make_ht_completion
 
-    ranks = [int(r) for r in args.ranks.split(",")]
+    ranks = args.ranks
     data = make_ht_completion(args.order, args.mode_dim, ranks, args.pattern, args.fro_norm,
                               args.num_observations, args.seed)
     data.save(args.out)
@@ -38,8 +59,7 @@ def make_data_ht_completion(args: argparse.Namespace) -> None:
 def train_incremental_rank_flags(p: argparse.ArgumentParser) -> None:
     from impreg.train.incremental_rank import IncrementalRankConfig
 
-    p.add_argument("--data", required=True, help="npz from `make-data tf-dynamics` (mf, tf) or `ht-completion` (htf)")
-    p.add_argument("--out-dir", required=True)
+    add_run_folder_flags(p, "npz from `make-data tf-dynamics` (mf, tf) or `ht-completion` (htf)")
     add_dataclass_flags(p, IncrementalRankConfig)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from impreg.cli_args import add_dataclass_flags, dataclass_from_args
+from impreg.cli_args import add_dataclass_flags, add_run_folder_flags, at_least, dataclass_from_args
 
 # the settings that identify a run: declared by hand, as required and with choices
 RUN_IDENTITY = ("task", "x", "lam", "seed", "amp")
@@ -26,7 +26,7 @@ def make_data_pathfinder_flags(p: argparse.ArgumentParser) -> None:
 
     d = PathfinderConfig()
     p.add_argument("--path-length", type=int, required=True, help="paddles per target snake (3, 5, 7, 9)")
-    p.add_argument("--num-samples", type=int, required=True)
+    p.add_argument("--num-samples", type=at_least(1), required=True, help="images to draw (half of them positive)")
     p.add_argument("--window", type=int, default=d.window, help=f"raw canvas side, px (default: {d.window})")
     p.add_argument("--output-size", type=int, default=d.output_size, help=f"side after resizing (default: {d.output_size})")
     p.add_argument("--geometry-scale", type=float, default=None,
@@ -36,7 +36,7 @@ def make_data_pathfinder_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="use a different seed per path length")
     p.add_argument("--workers", type=int, default=1, help="processes (the images do not depend on it)")
     p.add_argument("--chunk-size", type=int, default=256, help="images per work item (default: 256)")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="the npz file to write")
 
 
 def make_data_pathfinder(args: argparse.Namespace) -> None:
@@ -60,8 +60,8 @@ def make_data_is_same_class_images_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None, help="cifar10 folder (default: $IMPREG_DATA_DIR, else data/images)")
     p.add_argument("--download", action="store_true", help="fetch missing cifar10 files")
     p.add_argument("--allow-stand-in", action="store_true", help="accept a STAND-IN folder (tests, smoke scale)")
-    p.add_argument("--upsample", type=int, default=1, help="integer nearest-neighbour upsampling factor")
-    p.add_argument("--out", required=True)
+    p.add_argument("--upsample", type=at_least(1), default=1, help="integer nearest-neighbour upsampling factor")
+    p.add_argument("--out", required=True, help="the npz file to write")
 
 
 def make_data_is_same_class_images(args: argparse.Namespace) -> None:
@@ -80,15 +80,13 @@ def make_data_is_same_class_images(args: argparse.Namespace) -> None:
 def train_locality_flags(p: argparse.ArgumentParser) -> None:
     from impreg.train.locality import AMP_MODES, TASKS, LocalityConfig
 
-    p.add_argument("--data", required=True,
-                   help="npz from `make-data pathfinder` or `make-data is-same-class-images`")
-    p.add_argument("--out-dir", required=True)
+    add_run_folder_flags(p, "npz from `make-data pathfinder` or `make-data is-same-class-images`")
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint.pt")
     add_dataclass_flags(p, LocalityConfig, exclude=RUN_IDENTITY)
-    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--task", required=True, choices=TASKS, help="the binary task the ResNet is trained on")
     p.add_argument("--x", type=int, required=True, help="is_same_class: distance in px; pathfinder: path length")
     p.add_argument("--lam", type=float, required=True, help="separation penalty coefficient (0: none)")
-    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--seed", type=at_least(0), required=True, help="seeds the initialization and the batches")
     p.add_argument("--amp", default="none", choices=AMP_MODES, help="bf16 autocast (CUDA only; default: none)")
 
 

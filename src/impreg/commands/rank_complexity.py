@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 
-from impreg.cli_args import add_dataclass_flags, dataclass_from_args
+from impreg.cli_args import add_dataclass_flags, add_run_folder_flags, at_least, dataclass_from_args
 
 
 def fetch_data_flags(p: argparse.ArgumentParser) -> None:
     from impreg.data.formats import DATASETS
 
-    p.add_argument("--datasets", nargs="+", choices=DATASETS, default=["mnist", "fmnist", "cifar10"])
+    p.add_argument("--datasets", nargs="+", choices=DATASETS, default=["mnist", "fmnist", "cifar10"],
+                   help="the datasets to download (default: mnist fmnist cifar10)")
     p.add_argument("--data-dir", default=None, help="default: $IMPREG_DATA_DIR, else data/images")
 
 
@@ -32,11 +33,12 @@ def fetch_data(args: argparse.Namespace) -> None:
 def make_data_stand_in_images_flags(p: argparse.ArgumentParser) -> None:
     from impreg.data.stand_in import STAND_IN_DATASETS
 
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--datasets", nargs="+", choices=STAND_IN_DATASETS, default=list(STAND_IN_DATASETS))
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--num-train", type=int, default=600)
-    p.add_argument("--num-test", type=int, default=200)
+    p.add_argument("--out-dir", required=True, help="the folder to write the stand-in files into")
+    p.add_argument("--datasets", nargs="+", choices=STAND_IN_DATASETS, default=list(STAND_IN_DATASETS),
+                   help="the datasets to imitate (default: all)")
+    p.add_argument("--seed", type=at_least(0), default=0, help="seeds the generated images (default: 0)")
+    p.add_argument("--num-train", type=at_least(1), default=600, help="train images per dataset (default: 600)")
+    p.add_argument("--num-test", type=at_least(1), default=200, help="test images per dataset (default: 200)")
 
 
 def make_data_stand_in_images(args: argparse.Namespace) -> None:
@@ -51,15 +53,16 @@ def make_data_rank_complexity_flags(p: argparse.ArgumentParser) -> None:
     from impreg.data.formats import DATASETS
     from impreg.data.tensorize import CONTROLS
 
-    p.add_argument("--dataset", required=True, choices=DATASETS)
-    p.add_argument("--control", default="natural", choices=CONTROLS)
-    p.add_argument("--positive-class", type=int, default=6)
-    p.add_argument("--seed", type=int, default=0, help="seeds the random controls and the train subset")
-    p.add_argument("--train-subset", type=int, default=0, help="keep this many random train images (0: all)")
+    p.add_argument("--dataset", required=True, choices=DATASETS, help="the image dataset")
+    p.add_argument("--control", default="natural", choices=CONTROLS,
+                   help="the images as they are, or a random control (default: natural)")
+    p.add_argument("--positive-class", type=at_least(0), default=6, help="the class labelled 2, against the rest (default: 6)")
+    p.add_argument("--seed", type=at_least(0), default=0, help="seeds the random controls and the train subset")
+    p.add_argument("--train-subset", type=at_least(0), default=0, help="keep this many random train images (0: all)")
     p.add_argument("--data-dir", default=None, help="folder of the raw files (default: $IMPREG_DATA_DIR, else data/images)")
     p.add_argument("--download", action="store_true", help="fetch missing files from the canonical sources")
     p.add_argument("--allow-stand-in", action="store_true", help="accept a STAND-IN data folder (tests, smoke scale)")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="the npz file to write")
 
 
 def make_data_rank_complexity(args: argparse.Namespace) -> None:
@@ -77,11 +80,10 @@ def make_data_rank_complexity(args: argparse.Namespace) -> None:
 def train_rank_complexity_flags(p: argparse.ArgumentParser) -> None:
     from impreg.train.rank_complexity import RankComplexityConfig
 
-    p.add_argument("--data", required=True, help="npz from `make-data rank-complexity`")
-    p.add_argument("--out-dir", required=True)
+    add_run_folder_flags(p, "npz from `make-data rank-complexity`")
     add_dataclass_flags(p, RankComplexityConfig)
     # how to run rather than what to run, so not config fields
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--threads", type=at_least(0), default=0, help="torch threads (0: torch's default)")
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint.pt")
 
 

@@ -14,7 +14,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from impreg.cli_args import add_dataclass_flags, dataclass_from_args
+from impreg.cli_args import (
+    add_dataclass_flags,
+    add_run_folder_flags,
+    at_least,
+    dataclass_from_args,
+    positive_float,
+)
 
 
 def make_data_tf_dynamics_flags(p: argparse.ArgumentParser) -> None:
@@ -39,13 +45,14 @@ def make_data_tf_sensing(args: argparse.Namespace) -> None:
 
 def _add_cp_target_flags(p: argparse.ArgumentParser, observations: str) -> None:
     """Completion and sensing data share their target's flags; only what is observed differs."""
-    p.add_argument("--order", type=int, default=4)
-    p.add_argument("--mode-dim", type=int, default=10)
-    p.add_argument("--rank", type=int, default=5)
-    p.add_argument("--fro-norm", type=float, default=1.0)
-    p.add_argument("--num-observations", type=int, default=2000, help=observations)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True)
+    p.add_argument("--order", type=at_least(2), default=4, help="order of the target tensor (default: 4)")
+    p.add_argument("--mode-dim", type=at_least(1), default=10, help="size of every mode (default: 10)")
+    p.add_argument("--rank", type=at_least(1), default=5, help="CP rank of the target (default: 5)")
+    p.add_argument("--fro-norm", type=positive_float, default=1.0,
+                   help="Frobenius norm the target is rescaled to (default: 1.0)")
+    p.add_argument("--num-observations", type=at_least(1), default=2000, help=f"{observations} (default: 2000)")
+    p.add_argument("--seed", type=at_least(0), default=0, help="seeds the target and what is observed (default: 0)")
+    p.add_argument("--out", required=True, help="the npz file to write")
 
 
 def _write_cp_target(args: argparse.Namespace, make: Callable, observations: str) -> None:
@@ -78,8 +85,7 @@ def train_tf_sensing(args: argparse.Namespace) -> None:
 def _add_train_flags(p: argparse.ArgumentParser, data: str) -> None:
     from impreg.train.tf_dynamics import TFDynamicsConfig
 
-    p.add_argument("--data", required=True, help=data)
-    p.add_argument("--out-dir", required=True)
+    add_run_folder_flags(p, data)
     add_dataclass_flags(p, TFDynamicsConfig)
 
 

@@ -45,6 +45,7 @@ import torch
 from impreg.data.synthetic import CompletionData
 from impreg.factorizations.cp import CPFactorization
 from impreg.factorizations.hierarchical import (
+    PATTERNS,
     HierarchicalTensorFactorization,
     mode_tree,
     tree_node_modes,
@@ -52,7 +53,16 @@ from impreg.factorizations.hierarchical import (
 from impreg.factorizations.matrix import DeepMatrixFactorization
 from impreg.optim import NormalizedGradRMSprop
 from impreg.tensor_ranks import effective_rank, matricization_singular_values, thresholded_rank
-from impreg.train.common import DTYPES, resolve_device
+from impreg.train.common import (
+    AT_LEAST_ONE,
+    DTYPES,
+    DYNAMICS_RULES,
+    FRACTION,
+    NON_NEGATIVE,
+    check_settings,
+    one_of,
+    resolve_device,
+)
 from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
 from impreg.train.reliability import data_digest, fingerprint
 from impreg.train.tf_dynamics import max_cp_rank
@@ -94,6 +104,13 @@ class IncrementalRankConfig:
 
     # what does not change the numbers (the device and the checkpoint period): left out of the checkpoint's fingerprint
     NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = ("device", "checkpoint_every")
+
+    def __post_init__(self) -> None:
+        check_settings(self, {"model": one_of(MODELS)} | DYNAMICS_RULES | {
+            "depth": AT_LEAST_ONE, "mf_width": NON_NEGATIVE, "num_components": NON_NEGATIVE,
+            "htf_width": AT_LEAST_ONE, "pool_pattern": one_of(PATTERNS), "rank_rel_tol": FRACTION,
+            "stop_validations": NON_NEGATIVE,
+        })
 
 
 def modes_key(modes) -> str:

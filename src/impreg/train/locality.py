@@ -10,7 +10,14 @@ reported value is the *last* epoch's test accuracy, a fraction.
 
 Penalty boxes: Is Same Class uses the two image locations, I chosen uniformly per batch;
 Pathfinder uses a random ``patch_size`` square I and a non-overlapping square J at least
-``reg_distance`` px away, drawn per batch.
+``reg_distance`` px away, drawn per batch. With ``penalty_batch`` set, the penalty is taken on that
+many samples of each batch (the first of a random order) and the task loss on the whole batch.
+
+The probe: after every epoch, whatever ``lam``, the penalty is measured in eval mode on the first
+``probe_size`` test samples, in batches of ``PROBE_BATCH`` whose patch pairs come from a stream that
+depends on the batch index alone, so every run on the same data is probed on the same images and
+the same pairs (``probe_penalty`` in metrics.csv): the plain network's penalty beside the
+regularized one's.
 
 Randomness without saved generator states: the model is initialized under
 ``torch.manual_seed(seed)``, epoch e visits the train set in the order
@@ -64,7 +71,8 @@ ARCHS = ("resnet18", "resnet34")  # impreg.models.resnet.LAYERS, without importi
 AMP_MODES = ("none", "bf16")
 TIMING_COLUMNS = ("epoch_seconds", "train_images_per_second")  # the only columns that differ between reruns
 # Entropy tags that keep the seeded streams apart (any distinct constants would do).
-ORDER_STREAM, PATCH_STREAM, TRAIN_PAIRS_STREAM, TEST_PAIRS_STREAM = 1, 2, 3, 4
+ORDER_STREAM, PATCH_STREAM, TRAIN_PAIRS_STREAM, TEST_PAIRS_STREAM, PROBE_STREAM = 1, 2, 3, 4, 5
+PROBE_BATCH = 64  # the paper's batch: each probe batch swaps patch J among its own samples
 # what makes a CUDA run's bits vary from rerun to rerun (reliability.determinism)
 ATOMIC_OPS = "the backward passes of cuDNN's convolutions and of the adaptive average pooling"
 
@@ -99,6 +107,8 @@ class LocalityConfig:
     reg_distance: int = 0  # pathfinder: least gap between the two patches (px)
     test_fraction: float = 0.5  # pathfinder: share of the file's images held out for testing
     split_seed: int = 42  # pathfinder: seeds the train/test split
+    penalty_batch: int = 0  # samples of each batch the penalty is taken on (0: the whole batch)
+    probe_size: int = 512  # test samples the penalty is measured on after every epoch (0: none)
     eval_batch_size: int = 256
     device: str = "auto"
     amp: str = "none"  # none or bf16 (CUDA only)
@@ -108,7 +118,8 @@ class LocalityConfig:
 
     def __post_init__(self) -> None:
         for name in ("x", "width", "seed", "batch_size", "max_epochs", "patience", "num_train", "num_test",
-                     "canvas_width", "canvas_height", "patch_size", "reg_distance", "split_seed", "eval_batch_size", "threads"):
+                     "canvas_width", "canvas_height", "patch_size", "reg_distance", "split_seed", "penalty_batch",
+                     "probe_size", "eval_batch_size", "threads"):
             value = getattr(self, name)
             _require(isinstance(value, (int, np.integer)) and not isinstance(value, bool)
                      or isinstance(value, float) and value.is_integer(), name, value, "an integer")
@@ -133,7 +144,9 @@ class LocalityConfig:
         for name in ("width", "max_epochs", "num_test", "canvas_width", "canvas_height", "patch_size",
                      "eval_batch_size"):
             _require(getattr(self, name) >= 1, name, getattr(self, name), ">= 1")
-        for name in ("seed", "patience", "reg_distance", "split_seed", "threads"):
+        _require(self.penalty_batch == 0 or self.penalty_batch >= 2, "penalty_batch", self.penalty_batch,
+                 "0 (the whole batch) or >= 2 (patches are swapped between samples)")
+        for name in ("seed", "patience", "reg_distance", "split_seed", "probe_size", "threads"):
             _require(getattr(self, name) >= 0, name, getattr(self, name), ">= 0")
         _require(isinstance(self.channels_last, bool), "channels_last", self.channels_last, "true or false")
         _require(isinstance(self.keep_checkpoint, bool), "keep_checkpoint", self.keep_checkpoint, "true or false")
@@ -306,6 +319,7 @@ class _Step:
     autocast: Callable[[], contextlib.AbstractContextManager]
     memory_format: torch.memory_format
     input_conv: nn.Conv2d | None = None  # the model's first layer (separation_penalty's input_conv)
+    penalty_batch: int = 0  # the penalty on this many samples of the batch (0: all of them)
 
 
 def task_loss(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -322,7 +336,11 @@ def _train_step(step: _Step, x: torch.Tensor, y: torch.Tensor,
     with step.autocast():
         if boxes is None:  # lam == 0: one forward, no input gradients
             logits = step.model(x)
-        else:
+        elif 0 < step.penalty_batch < len(x):  # the task loss on the batch, the penalty on part of it
+            logits = step.model(x)
+            penalty = separation_penalty(step.model, x[:step.penalty_batch], *boxes,
+                                         input_conv=step.input_conv).penalty
+        else:  # the penalty's first forward gives the logits too
             out = separation_penalty(step.model, x, *boxes, input_conv=step.input_conv)
             logits, penalty = out.logits, out.penalty
     bce = task_loss(logits, y)
@@ -380,6 +398,28 @@ def evaluate(step: _Step, task, batch_size: int,
     return loss_sum.item() / task.num_test, correct.item() / task.num_test
 
 
+def probe_penalty(step: _Step, task, size: int, after_batch: Callable[[], None] | None = None) -> float:
+    """The penalty in eval mode on the first ``size`` test samples, in batches of ``PROBE_BATCH``
+    with patch pairs drawn from ``default_rng([PROBE_STREAM, batch])``: the same images and pairs
+    for every run on the same data, whatever its seed or lambda (NaN when ``size`` is 0)."""
+    size = min(size, task.num_test)
+    if size < 2:
+        return math.nan
+    device = task.test_labels.device
+    step.model.eval()
+    total = 0.0
+    for b, (start, stop) in enumerate(batch_bounds(size, PROBE_BATCH)):
+        boxes = task.penalty_boxes(np.random.default_rng([PROBE_STREAM, b]))
+        x = task.test_inputs(torch.arange(start, stop, device=device)).contiguous(memory_format=step.memory_format)
+        with torch.enable_grad(), step.autocast():
+            out = separation_penalty(step.model, x, *boxes, input_conv=step.input_conv, create_graph=False)
+        total += out.penalty.item() * (stop - start)
+        if after_batch is not None:
+            after_batch()
+    step.model.train()
+    return total / size
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -406,8 +446,9 @@ def _build_model(cfg: LocalityConfig, channels: int, device: torch.device,
 
 def _epoch_line(row: dict, cfg: LocalityConfig, streak: int) -> str:
     penalty = "" if cfg.lam == 0 else f" penalty {row['train_penalty']:.4f}"
+    probe = "" if math.isnan(row["probe_penalty"]) else f" probe penalty {row['probe_penalty']:.4f}"
     return (f"epoch {row['epoch']}/{cfg.max_epochs}: train loss {row['train_loss']:.4f} acc "
-            f"{row['train_accuracy']:.4f}{penalty} | test loss {row['test_loss']:.4f} acc {row['test_accuracy']:.4f} "
+            f"{row['train_accuracy']:.4f}{penalty} | test loss {row['test_loss']:.4f} acc {row['test_accuracy']:.4f}{probe} "
             f"| {row['epoch_seconds']:.1f} s, {row['train_images_per_second']:.0f} img/s, perfect streak {streak}")
 
 
@@ -420,9 +461,10 @@ def run_epoch(step: _Step, task, cfg: LocalityConfig, epoch: int,
     train = train_epoch(step, task, cfg.seed, epoch, cfg.batch_size, after_batch)
     train_seconds = time.perf_counter() - start
     test_loss, test_accuracy = evaluate(step, task, cfg.eval_batch_size, after_batch)
+    probe = probe_penalty(step, task, cfg.probe_size, after_batch)
     row = dict(epoch=epoch + 1, train_loss=train["train_loss"],
                train_accuracy=train["train_correct"] / task.num_train, train_penalty=train["train_penalty"],
-               test_loss=test_loss, test_accuracy=test_accuracy,
+               test_loss=test_loss, test_accuracy=test_accuracy, probe_penalty=probe,
                epoch_seconds=round(time.perf_counter() - start, 4),
                train_images_per_second=round(task.num_train / max(train_seconds, 1e-9), 2))
     return row, train["train_correct"]
@@ -451,7 +493,7 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = _build_model(cfg, task.channels, device, fmt)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=0.0)
-    step = _Step(model, optimizer, cfg.lam, autocast, fmt, input_conv=model.conv1)
+    step = _Step(model, optimizer, cfg.lam, autocast, fmt, input_conv=model.conv1, penalty_batch=cfg.penalty_batch)
     stand_in = bool(task.meta.get("stand_in", False))
     log(f"locality {cfg.task} x={cfg.x} lam={cfg.lam} seed={cfg.seed}{' [STAND-IN DATA]' if stand_in else ''}: "
         f"{cfg.arch} width {cfg.width} ({sum(p.numel() for p in model.parameters()):,} params) on "
@@ -499,7 +541,9 @@ def _summary(cfg: LocalityConfig, task, model: nn.Module, state: LoopState) -> d
     return dict(
         final_test_accuracy=last["test_accuracy"], final_train_accuracy=last["train_accuracy"],
         final_test_loss=_finite_or_none(last["test_loss"]), final_train_loss=_finite_or_none(last["train_loss"]),
-        final_train_penalty=_finite_or_none(last["train_penalty"]), perfect_train_streak=state.counters["streak"],
+        final_train_penalty=_finite_or_none(last["train_penalty"]),
+        final_probe_penalty=_finite_or_none(last["probe_penalty"]), probe_size=min(cfg.probe_size, task.num_test),
+        perfect_train_streak=state.counters["streak"],
         task=cfg.task, x=cfg.x, lam=cfg.lam, arch=cfg.arch, width=cfg.width, seed=cfg.seed,
         num_parameters=sum(p.numel() for p in model.parameters()), amp=cfg.amp, channels_last=uses_channels_last(cfg, model.conv1.weight.device),
         num_train=task.num_train, num_test=task.num_test, input_shape=[task.channels, *task.input_hw],

@@ -46,7 +46,17 @@ from impreg.factorizations.pixel_cp import (
     clamped_sq_error,
     mse_per_model,
 )
-from impreg.train.common import DTYPES, device_description, resolve_device
+from impreg.train.common import (
+    AT_LEAST_ONE,
+    DEVICE,
+    DTYPES,
+    NON_NEGATIVE,
+    POSITIVE,
+    check_settings,
+    device_description,
+    one_of,
+    resolve_device,
+)
 from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
 from impreg.train.reliability import fingerprint
 
@@ -86,17 +96,13 @@ class RankComplexityConfig:
 
     def __post_init__(self) -> None:
         self.ranks, self.seeds = tuple(int(r) for r in self.ranks), tuple(int(s) for s in self.seeds)
-        if not self.ranks or min(self.ranks) < 1 or len(set(self.ranks)) != len(self.ranks):
-            raise ValueError(f"ranks must be distinct integers >= 1, got {list(self.ranks)}")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
-            raise ValueError(f"seeds must be distinct integers >= 0, got {list(self.seeds)}")
-        for key in ("epochs", "batch_size", "eval_every", "eval_batch_size"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
-        if self.checkpoint_every < 0:
-            raise ValueError(f"checkpoint_every must be >= 0, got {self.checkpoint_every}")
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype}")
+        check_settings(self, {
+            "ranks": (lambda v: bool(v) and min(v) >= 1 and len(set(v)) == len(v), "distinct integers >= 1"),
+            "seeds": (lambda v: bool(v) and min(v) >= 0 and len(set(v)) == len(v), "distinct integers >= 0"),
+            "epochs": AT_LEAST_ONE, "batch_size": AT_LEAST_ONE, "lr": POSITIVE, "init_std": NON_NEGATIVE,
+            "max_test_sample_loss": POSITIVE, "eval_every": AT_LEAST_ONE, "checkpoint_every": NON_NEGATIVE,
+            "eval_batch_size": AT_LEAST_ONE, "device": DEVICE, "dtype": one_of(DTYPES),
+        })
 
     def specs(self) -> list[ModelSpec]:
         """The pack: group g = seeds[g] holds one model per rank."""

@@ -35,9 +35,19 @@ from impreg.data.synthetic import CompletionData, SensingData
 from impreg.factorizations.cp import CPFactorization
 from impreg.optim import NormalizedGradRMSprop
 from impreg.tensor_ranks import matricization_singular_values
-from impreg.train.common import DTYPES, resolve_device
+from impreg.train.common import (
+    DTYPES,
+    DYNAMICS_RULES,
+    NON_NEGATIVE,
+    POSITIVE,
+    check_settings,
+    one_of,
+    resolve_device,
+)
 from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
 from impreg.train.reliability import data_digest, fingerprint
+
+LOSSES = ("l2", "huber")
 
 # 2: one initial draw per (seed, init) (format 1 rescaled one draw per seed); 3: rows log the
 # components' indices, and a float32 run starts from the float64 draw
@@ -67,6 +77,10 @@ class TFDynamicsConfig:
 
     # what does not change the numbers (the device and the checkpoint period): left out of the checkpoint's fingerprint
     NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = ("device", "checkpoint_every")
+
+    def __post_init__(self) -> None:
+        check_settings(self, DYNAMICS_RULES | {"num_components": NON_NEGATIVE, "loss": one_of(LOSSES),
+                                               "huber_delta": POSITIVE, "stop_patience": NON_NEGATIVE})
 
 
 def init_seed(seed: int, init_std: float) -> int:
@@ -149,8 +163,6 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
     dtype = DTYPES[cfg.dtype]
     dims = tuple(data.target.shape)
     num_components = cfg.num_components or max_cp_rank(dims)
-    if cfg.loss not in ("l2", "huber"):
-        raise ValueError(f"unknown loss '{cfg.loss}' (expected l2 or huber)")
 
     model = initial_model(dims, num_components, cfg.init_std, cfg.seed).to(device=device, dtype=dtype)
     optimizer = NormalizedGradRMSprop(model.parameters(), lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps)
