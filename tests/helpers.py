@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ["Snakefile", "config", "workflow", "notebooks", "profiles", "envs", "src"]
@@ -62,7 +63,7 @@ FIGURE3_TARGET = {"kind": "cp_completion", "order": 4, "mode_dim": 10, "rank": 5
 
 
 def fake_dynamics_history(seed: int, escapes, final_error: float, meta: dict | None = None, order=None,
-                          finals=None, width: float = 30.0, blow_up: float = 0.0) -> tuple[dict, "pd.DataFrame"]:
+                          finals=None, width: float = 30.0, blow_up: float = 0.0) -> tuple[dict, pd.DataFrame]:
     """A fabricated tf_dynamics-style run (summary, metrics) on a real target: the target of ``meta``
     (Figure 3's, drawn with ``seed``, by default) has its terms learned one each at ``escapes`` (the
     terms ``order``, largest first by default), each a sigmoid rise of ``width`` iterations, so the
@@ -71,7 +72,6 @@ def fake_dynamics_history(seed: int, escapes, final_error: float, meta: dict | N
     differ from the target's terms); ``blow_up`` grows one more component, in a direction of its own,
     from iteration 3000 to that norm. Components are logged as order statistics with their indices
     (term j is component 10 + j) and saved at the end as a run saves them."""
-    import pandas as pd
 
     from impreg.data.synthetic import cp_target_components
     from impreg.tensor_ranks import matricization_singular_values

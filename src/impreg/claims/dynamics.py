@@ -490,7 +490,7 @@ def _typical_draw(d: _Dynamics) -> list[Claim]:
         off = d.seeds.left_out(i)
         claims.append(d.build(f"paper_final_error_init_{i:g}", f"paper's value: {lines[0]}; per seed {per_seed}"
                               + (f"; left out (did not converge): {off}" if off else ""),
-                              f"the paper's value within [min, max] of the judged runs' final errors", ok))
+                              "the paper's value within [min, max] of the judged runs' final errors", ok))
     return claims
 
 

@@ -251,7 +251,7 @@ class _Model:
         """The CP panel's settled norms against its target's terms (drawn again from the data's metadata):
         the k-th largest final norm at the k-th largest term's norm. The runs save no factors, so the
         pairing is by size, not by direction."""
-        r_, rel = self.rules, self.rules["match_norm_rel_tol"]
+        rel = self.rules["match_norm_rel_tol"]
         pairs = {s: [(round(float(t), 2), round(float(v), 2)) for t, v in
                      zip(target_of(r)[1].norms, top(r)[-1])] for s, r in self.by_seed.items()}
         return self.voted("tf_norms_match_target", f"(target term, learned) norms per seed {pairs}",
