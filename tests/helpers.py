@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ["Snakefile", "config", "workflow", "notebooks", "profiles", "envs", "src"]
@@ -57,39 +58,77 @@ def _sigmoid(t, center, width=30.0):
     return 1 / (1 + np.exp(-(t - center) / width))
 
 
-def fake_dynamics_run(dirpath: Path, init: float, seed: int, escapes, finals, final_error: float,
-                      diverge_at: int | None = None, width: float = 30.0) -> Path:
-    """A fabricated tf_dynamics-style run: components rise at ``escapes`` to ``finals`` and the
-    reconstruction error falls in matching steps to ``final_error`` (for notebook tests); each rise is
-    a sigmoid of ``width`` iterations.
+FIGURE3_TARGET = {"kind": "cp_completion", "order": 4, "mode_dim": 10, "rank": 5, "fro_norm": 1.0,
+                  "num_observations": 2000}
+
+
+def fake_dynamics_history(seed: int, escapes, final_error: float, meta: dict | None = None, order=None,
+                          finals=None, width: float = 30.0, blow_up: float = 0.0) -> tuple[dict, pd.DataFrame]:
+    """A fabricated tf_dynamics-style run (summary, metrics) on a real target: the target of ``meta``
+    (Figure 3's, drawn with ``seed``, by default) has its terms learned one each at ``escapes`` (the
+    terms ``order``, largest first by default), each a sigmoid rise of ``width`` iterations, so the
+    reconstruction error steps down exactly through the levels the target predicts, to ``final_error``
+    (added in quadrature). ``finals`` replaces the learned norms the run ends with (its components then
+    differ from the target's terms); ``blow_up`` grows one more component, in a direction of its own,
+    from iteration 3000 to that norm. Components are logged as order statistics with their indices
+    (term j is component 10 + j) and saved at the end as a run saves them."""
+
+    from impreg.data.synthetic import cp_target_components
+    from impreg.tensor_ranks import matricization_singular_values
+
+    meta = dict(FIGURE3_TARGET if meta is None else meta, seed=seed)
+    tensor, terms = cp_target_components(meta)
+    rank, order = len(terms.norms), list(range(len(terms.norms))) if order is None else list(order)
+    t = np.arange(0, 16000, 25)
+    progress = np.zeros((len(t), rank))
+    for j, c in zip(order, escapes):
+        progress[:, j] = _sigmoid(t, c, width)
+    cells = [f[:, :, None] * f[:, None, :] for f in terms.factors]  # (d, rank, rank) per mode
+    gram = np.prod([c.sum(axis=0) for c in cells], axis=0) * np.outer(terms.norms, terms.norms)
+    missing = 1.0 - progress
+    resid = np.sqrt(np.einsum("ti,ij,tj->t", missing, gram, missing)) / np.linalg.norm(tensor)
+    spurious = blow_up * _sigmoid(t, 3000.0, 300.0) if blow_up else np.zeros(len(t))
+    err = np.sqrt(resid**2 + final_error**2 + (spurious / np.linalg.norm(tensor)) ** 2)
+    end_norms = terms.norms if finals is None else np.asarray(finals, dtype=float)
+    norms = np.concatenate([np.maximum(progress * end_norms, 1e-6), spurious[:, None] + 1e-7,
+                            np.full((len(t), 9), 1e-6) * (1 - np.arange(9) / 100)], axis=1)
+    index = np.array([10 + j for j in range(rank)] + [999] + list(range(9)))
+    top = np.argsort(-norms, axis=1, kind="stable")[:, :10]
+    df = pd.DataFrame({"iteration": t, "train_loss": err**2 * 1e-4, "reconstruction_error": err})
+    for k in range(10):
+        df[f"top_component_{k}"] = np.take_along_axis(norms, top[:, k:k + 1], axis=1)[:, 0]
+    for k in range(10):
+        df[f"top_index_{k}"] = index[top[:, k]]
+    rng = np.random.default_rng(seed + 1000)
+    unit = [np.concatenate([f, rng.standard_normal((f.shape[0], 10))], axis=1) for f in terms.factors]
+    unit = [u / np.linalg.norm(u, axis=0) for u in unit]
+    last = top[-1]
+    summary = {"seed": seed, "data": meta,
+               "target_singular_values": matricization_singular_values(tensor, [0]).tolist(),
+               "final_components": {"index": index[last].tolist(), "norm": norms[-1, last].tolist(),
+                                    "factors": [u[:, last].tolist() for u in unit]}}
+    return summary, df
+
+
+def fake_dynamics_run(dirpath: Path, init: float, seed: int, escapes, final_error: float,
+                      diverge_at: int | None = None, **kw) -> Path:
+    """``fake_dynamics_history`` written as a run folder (for notebook tests).
 
     With ``diverge_at``, the run is cut there as the training loop leaves a diverged run: its last
     row holds the non-finite loss (inf) and values (NaN) and summary.json says ``diverged``."""
     import json
 
-    import pandas as pd
-
-    t = np.arange(0, 16000, 25)
-    tops = np.full((len(t), 10), 1e-6)
-    err = np.ones(len(t))
-    for k, (c, f) in enumerate(zip(escapes, finals)):
-        tops[:, k] = np.maximum(f * _sigmoid(t, c, width), 1e-6)
-    for c, d in zip(escapes, np.diff(np.linspace(1.0, final_error, len(escapes) + 1))):
-        err = err + d * _sigmoid(t, c, width)
-    tops = -np.sort(-tops, axis=1)
-    df = pd.DataFrame({"iteration": t, "train_loss": err**2 * 1e-4, "reconstruction_error": err})
-    for k in range(10):
-        df[f"top_component_{k}"] = tops[:, k]
-    status, iterations = "converged", int(t[-1])
+    summary, df = fake_dynamics_history(seed, escapes, final_error, **kw)
+    status, iterations = "converged", int(df["iteration"].iloc[-1])
     if diverge_at is not None:
         df = df[df["iteration"] <= diverge_at].copy()
         df.loc[df.index[-1], "train_loss"] = np.inf
-        df.loc[df.index[-1], df.columns[2:]] = np.nan
+        df.loc[df.index[-1], [c for c in df.columns[2:] if not c.startswith("top_index_")]] = np.nan
         status, iterations = "diverged", int(df["iteration"].iloc[-1])
     dirpath.mkdir(parents=True)
     df.to_csv(dirpath / "metrics.csv", index=False)
-    summary = {"status": status, "iterations": iterations, "seed": seed, "wall_seconds": 1.0,
-               "settings": {"init_std": init, "seed": seed}}
+    summary |= {"status": status, "iterations": iterations, "wall_seconds": 1.0,
+                "settings": {"init_std": init, "seed": seed}}
     (dirpath / "summary.json").write_text(json.dumps(summary))
     return dirpath
 

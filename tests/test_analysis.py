@@ -23,14 +23,20 @@ def test_one_at_a_time_tells_sequential_from_simultaneous():
     t = np.arange(0, 5000, 25)
     sequential = np.stack([0.6 * _sigmoid(t, 1000), 0.4 * _sigmoid(t, 2500), 0.2 * _sigmoid(t, 4000),
                            np.full_like(t, 1e-4, dtype=float)], axis=1)
-    assert one_at_a_time(t, sequential, negligible=0.01, count=3) == [True, True]
+    assert one_at_a_time(t, sequential, negligible=0.01, count=3, learned_fraction=0.5) == [True, True]
     together = sequential.copy()
     together[:, 1] = 0.4 * _sigmoid(t, 1000)  # second learned with the first
-    assert one_at_a_time(t, together, negligible=0.01, count=3) == [False, True]
+    assert one_at_a_time(t, together, negligible=0.01, count=3, learned_fraction=0.5) == [False, True]
     # a component that never grows is not "learned"
     stalled = sequential.copy()
     stalled[:, 1:] = 1e-4
-    assert one_at_a_time(t, stalled, negligible=0.01, count=3) == [True, False]
+    assert one_at_a_time(t, stalled, negligible=0.01, count=3, learned_fraction=0.5) == [True, False]
+    # learned means having reached the stated fraction of the final norm: a second component close behind
+    # is still negligible when the first is at half its final norm, but no longer when it is at 90%
+    close = sequential.copy()
+    close[:, 1] = 0.4 * _sigmoid(t, 1080)
+    assert one_at_a_time(t, close, negligible=0.01, count=3, learned_fraction=0.5) == [True, True]
+    assert one_at_a_time(t, close, negligible=0.01, count=3, learned_fraction=0.9) == [False, True]
 
 
 def test_staircase_has_intermediate_plateaus_and_smooth_decay_has_none():

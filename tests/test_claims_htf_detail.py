@@ -1,4 +1,5 @@
-"""The HTF detail claims on fabricated runs: each claim passes on a run that shows it and fails on one that does not."""
+"""The HTF detail claims on fabricated runs: each judged claim passes on a run that shows it and fails on one
+that does not; the off-tree ranks, which follow from recovering the target, are reported, not judged."""
 
 from __future__ import annotations
 
@@ -57,10 +58,18 @@ def _seeds(config, **kw):
     return _claims(config, [_run(seed=s, **kw) for s in (0, 1, 2)])
 
 
+def _judged(claims: dict) -> dict:
+    return {k: c for k, c in claims.items() if k != "off_tree_ranks"}
+
+
 def test_every_claim_passes_on_runs_that_show_it(config):
     claims = _seeds(config)
     assert set(claims) == set(SPECS)
-    assert all(c.passed is True for c in claims.values()), {c.id: c.measured for c in claims.values() if not c.passed}
+    assert all(c.passed is True for c in _judged(claims).values()), {c.id: c.measured for c in claims.values()
+                                                                     if not c.passed}
+    off = claims["off_tree_ranks"]
+    assert off.passed is None and "not judged" in off.note and "htf_recovers_target" in off.note
+    assert "'learned': 10, 'target': 10, 'learned in tree': 5" in off.measured
 
 
 @pytest.mark.parametrize("cid, kw", [
@@ -77,7 +86,7 @@ def test_every_claim_passes_on_runs_that_show_it(config):
 def test_each_claim_fails_on_runs_that_do_not_show_it(config, cid, kw):
     claims = _seeds(config, **kw)
     assert claims[cid].passed is False, claims[cid].measured
-    others = {k: c.passed for k, c in claims.items() if k != cid}
+    others = {k: c.passed for k, c in _judged(claims).items() if k != cid}
     assert all(others.values()), others
 
 
@@ -87,40 +96,29 @@ def test_one_at_a_time_is_the_incremental_rank_rule(config):
     values = runs[0]["history"][[f"local_0-1_{k}" for k in range(10)]].to_numpy()
     rules = config["htf_detail"]["claims"]
     assert rules["min_learned"] == config["incremental_rank"]["claims"]["min_learned"]
+    assert rules["learned_fraction"] == config["incremental_rank"]["claims"]["learned_fraction"]
     assert not learned_one_at_a_time(runs[0]["history"]["iteration"], values, rules["negligible_rel"],
-                                     rules["min_learned"])
+                                     rules["min_learned"], rules["learned_fraction"])
     claims = _claims(config, runs)
     assert claims["node12_one_at_a_time"].passed is False
     assert "learned per seed {0: 3, 1: 3, 2: 3}" in claims["node12_one_at_a_time"].measured
 
 
-def test_off_tree_is_judged_against_the_targets_rank(config):
-    # the learned {1,3} rank (6) exceeds the learned {1,2} rank (5) but falls short of the target's 10:
-    # the matricization outside the tree is held low, so the claim fails
-    claims = _seeds(config, final02=SV02[:6] + [1e-5] * 58)
-    c = claims["off_tree_not_low"]
-    assert c.passed is False
-    assert "'learned': 6, 'target': 10, 'learned in tree': 5" in c.measured
-    assert "target's own {1,3} rank" in c.note
-    # a target whose {1,3} rank is 6: the same fit reaches it
-    assert _seeds(config, final02=SV02[:6] + [1e-5] * 58,
-                  target02=SV02[:6] + [1e-6] * 58)["off_tree_not_low"].passed is True
-
-
-def test_off_tree_fails_for_a_model_that_learned_nothing(config):
-    # at initialization every matricization is full rank: {1,3} reaches the target's rank, but not above {1,2}
+def test_in_tree_low_rank_fails_for_a_model_that_learned_nothing(config):
+    # at initialization every matricization is full rank
     full = list(np.linspace(1e-3, 9e-4, 64))
     claims = _seeds(config, final01=full, final02=full)
-    assert claims["off_tree_not_low"].passed is False
     assert claims["in_tree_low_rank"].passed is False
 
 
-def test_diverged_runs_never_hold_capped_runs_do(config):
-    claims = _claims(config, [_run(seed=s, status="diverged" if s < 2 else "converged") for s in (0, 1, 2)])
-    assert all(c.passed is False for c in claims.values())
-    assert all("holds on 1 of 3 seeds [2]" in c.measured and "'diverged'" in c.measured for c in claims.values())
-    claims = _claims(config, [_run(seed=s, status="max_iterations") for s in (0, 1, 2)])
-    assert all(c.passed is True and "max_iterations" in c.measured for c in claims.values())
+def test_runs_that_did_not_converge_are_left_out(config):
+    claims = _judged(_claims(config, [_run(seed=s, status="diverged" if s == 0 else "converged") for s in (0, 1, 2)]))
+    assert all(c.passed is True for c in claims.values())
+    assert all("holds on 2 of 2 judged seeds [1, 2]" in c.measured and "{0: 'diverged'}" in c.measured
+               for c in claims.values())
+    # stopped by the cap on two of three seeds: too few judged to decide, whatever the third shows
+    claims = _judged(_claims(config, [_run(seed=s, status="max_iterations" if s else "converged") for s in (0, 1, 2)]))
+    assert all(c.passed is None and "too few to decide" in c.note for c in claims.values())
 
 
 def test_smoke_scale_is_unchecked(config):

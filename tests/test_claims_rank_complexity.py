@@ -145,6 +145,16 @@ def test_mnist5k_at_the_paper_epochs_is_judged_and_says_what_differs():
     assert all(c.passed is None and c.note.startswith("runs of 2000 optimizer steps") for c in short.values())
 
 
+def test_a_flat_random_test_curve_above_the_variance_does_not_rise():
+    # random images at 0.14 from rank 1 on (as 4000 MNIST images give): above 1.3x the variance at R = 15,
+    # and a hair above the R = 1 value, but no rise with the rank
+    values = _values()
+    values["random_image_test"].update({1: 0.140, 5: 0.141, 10: 0.141, 15: 0.1414})
+    claims = _claims(_runs(values=values))
+    assert claims["mnist_random_test_rises"].passed is False
+    assert "rise_min_share = 0.25" in claims["mnist_random_test_rises"].tolerance
+
+
 def test_stand_in_data_is_never_checked():
     claims = _claims(_runs(stand_in=True), scale="smoke")
     assert all(c.passed is None and "stand-in" in c.note for c in claims.values())

@@ -87,3 +87,29 @@ def test_files_whose_arrays_disagree_are_named(tmp_path):
         data.save(tmp_path / name)
         with pytest.raises(DataFileError, match=f"{tmp_path / name} is inconsistent: {what}"):
             cls.load(tmp_path / name)
+
+
+def test_cp_target_components_draw_the_data_files_target_again():
+    """The terms of a completion or sensing target, from its metadata alone, sum to its target; unit
+    factor columns, largest norm first."""
+    from impreg.data.synthetic import cp_target_components, make_cp_sensing
+
+    for data in (make_cp_completion(4, 5, 3, 1.0, 50, seed=3), make_cp_sensing(3, 4, 2, 2.0, 10, seed=5)):
+        tensor, comps = cp_target_components(data.meta)
+        np.testing.assert_array_equal(tensor, data.target)
+        np.testing.assert_allclose(comps.tensor(range(len(comps.norms))), data.target, rtol=0, atol=1e-12)
+        assert (np.diff(comps.norms) <= 0).all()
+        np.testing.assert_allclose([np.linalg.norm(f, axis=0) for f in comps.factors], 1.0, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="CP target"):
+        cp_target_components({"kind": "ht_completion"})
+
+
+def test_unit_components_move_column_norms_into_the_terms():
+    from impreg.data.synthetic import outer_sum, unit_components
+
+    rng = np.random.default_rng(0)
+    factors = [rng.standard_normal((3, 4)) for _ in range(3)]
+    comps = unit_components([2.0] * 4, factors)
+    np.testing.assert_allclose(comps.tensor(range(4)), 2.0 * outer_sum(factors), rtol=0, atol=1e-12)
+    single = comps.tensor([1])
+    assert np.linalg.norm(single) == pytest.approx(comps.norms[1], rel=1e-12)

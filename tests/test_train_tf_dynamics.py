@@ -27,7 +27,7 @@ def test_run_writes_metrics_and_summary(tmp_path, data):
         assert key in on_disk
     assert on_disk["settings"]["init_std"] == 0.05 and on_disk["settings"]["num_components"] == 16
     assert list(metrics.columns[:3]) == ["iteration", "train_loss", "reconstruction_error"]
-    assert [f"top_component_{k}" for k in range(5)] == list(metrics.columns[3:])
+    assert [f"top_component_{k}" for k in range(5)] + [f"top_index_{k}" for k in range(5)] == list(metrics.columns[3:])
     assert metrics["iteration"].iloc[0] == 0 and metrics["iteration"].iloc[-1] == summary["iterations"]
     # order statistics: each row sorted in decreasing order
     tops = metrics.filter(like="top_component_").to_numpy()
@@ -74,3 +74,41 @@ def test_written_out_loss_gradient_matches_autograd(loss):
     value, grad = completion_loss_and_grad(full.detach(), mask, torch.where(mask, target, 0.0), count, loss, 0.7)
     torch.testing.assert_close(value, ref.detach())
     torch.testing.assert_close(grad, expected)
+
+
+def test_summary_holds_the_final_components_and_the_target_spectrum(tmp_path, data):
+    """The largest components' unit factors, norms and indices (those of the last logged row), and the
+    target's mode-0 singular values, which identify the target drawn again from the data's metadata."""
+    import numpy as np
+
+    from impreg.data.synthetic import cp_target_components, outer_sum
+    from impreg.tensor_ranks import matricization_singular_values
+
+    summary = run(_cfg(max_iterations=200), data, tmp_path)
+    last = pd.read_csv(tmp_path / "metrics.csv").iloc[-1]
+    comps = summary["final_components"]
+    assert comps["index"] == [int(last[f"top_index_{k}"]) for k in range(5)]
+    assert comps["norm"] == [last[f"top_component_{k}"] for k in range(5)]
+    factors = [np.asarray(f) for f in comps["factors"]]
+    assert [f.shape for f in factors] == [(4, 5)] * 3
+    np.testing.assert_allclose([np.linalg.norm(f, axis=0) for f in factors], 1.0, rtol=0, atol=1e-6)
+    target, _ = cp_target_components(data.meta)
+    np.testing.assert_array_equal(summary["target_singular_values"], matricization_singular_values(target, [0]))
+    assert np.isfinite(outer_sum(factors)).all()
+
+
+def test_float32_and_float64_runs_start_from_the_same_factors(tmp_path, data):
+    """The initial draw is float64 whatever the dtype, so the two precisions differ in their arithmetic only."""
+    import torch
+
+    from impreg.train.tf_dynamics import initial_model
+
+    base = initial_model((4, 4, 4), 16, 0.05, seed=3)
+    assert all(f.dtype == torch.float64 for f in base.factors)
+    rows = {}
+    for dtype in ("float32", "float64"):
+        run(_cfg(dtype=dtype, max_iterations=1, top_k=3), data, tmp_path / dtype)
+        rows[dtype] = pd.read_csv(tmp_path / dtype / "metrics.csv").iloc[0]
+    for k in range(3):
+        assert rows["float32"][f"top_index_{k}"] == rows["float64"][f"top_index_{k}"]
+        assert abs(rows["float32"][f"top_component_{k}"] / rows["float64"][f"top_component_{k}"] - 1) < 1e-6

@@ -20,9 +20,10 @@ def count_above(values: Sequence[float], threshold: float) -> int:
     return int(np.sum(np.asarray(values) > threshold))
 
 
-def one_at_a_time(iterations: Sequence[int], order_stats: np.ndarray, negligible: float, count: int) -> list[bool]:
+def one_at_a_time(iterations: Sequence[int], order_stats: np.ndarray, negligible: float, count: int,
+                  learned_fraction: float) -> list[bool]:
     """For each of the first ``count - 1`` learned components: is the next one still negligible
-    when this one reaches half of its final norm?
+    when this one is learned, i.e. reaches ``learned_fraction`` of its final norm?
 
     ``order_stats`` is (time, k): column j holds the (j+1)-th largest norm at each logged step.
     A component learned together with the next would have that next one already grown.
@@ -34,7 +35,7 @@ def one_at_a_time(iterations: Sequence[int], order_stats: np.ndarray, negligible
         if final <= negligible:
             result.append(False)
             continue
-        t = np.flatnonzero(order_stats[:, j] >= 0.5 * final)[0]
+        t = np.flatnonzero(order_stats[:, j] >= learned_fraction * final)[0]
         result.append(bool(order_stats[t, j + 1] < negligible))
     return result
 

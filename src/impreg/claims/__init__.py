@@ -8,6 +8,7 @@ could not be checked at this scale (with the reason in ``note``): it never passe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,43 @@ def numeric_rules(config: dict) -> dict:
 def majority(holds: list[bool]) -> bool:
     """A claim checked on several seeds passes when it holds on more than half of them."""
     return sum(bool(h) for h in holds) * 2 > len(holds)
+
+
+def judged_verdict(per_seed: dict[int, bool], left_out: dict, total: int) -> tuple[str, bool | None, str]:
+    """The verdict of a claim checked on the judged seeds (``per_seed``) of ``total``: which hold (the
+    runs left out named), the majority, and a note when too few seeds were judged to decide (verdict
+    None: at most half of them)."""
+    held = [s for s, ok in per_seed.items() if ok]
+    text = (f"holds on {len(held)} of {len(per_seed)} judged seeds {held}"
+            + (f"; left out (did not converge): {left_out}" if left_out else ""))
+    if 2 * len(per_seed) <= total:
+        return text, None, f"judged on {len(per_seed)} of {total} seeds (the others did not converge): too few to decide"
+    return text, majority(list(per_seed.values())), ""
+
+
+def _number(x: float) -> str:
+    """Four significant digits, whole numbers (iterations) in full."""
+    return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
+def within_span(paper: Sequence[float | None], per_seed: dict[int, Sequence[float | None]]) -> tuple[bool, list[str]]:
+    """Whether each of the paper's values (one unseeded run: one draw) lies within the range our seeds
+    span at its position, at least two seeds having a value there; and per position that range and how
+    many seeds lie below and above the paper's value. A paper value None is not compared."""
+    ok, lines = True, []
+    for k, p in enumerate(paper):
+        if p is None:
+            lines.append("not compared")
+            continue
+        values = [v[k] for v in per_seed.values() if k < len(v) and v[k] is not None]
+        if not values:
+            ok, lines = False, lines + [f"{_number(p)}: no seed has a value"]
+            continue
+        below, above = sum(v < p for v in values), sum(v > p for v in values)
+        ok = ok and len(values) >= 2 and min(values) <= p <= max(values)
+        lines.append(f"{_number(p)}: ours {_number(min(values))} to {_number(max(values))} over {len(values)} seeds "
+                     f"({below} below, {above} above)")
+    return ok, lines
 
 
 def write_claims(path: str | Path, claims: list[Claim]) -> None:

@@ -6,7 +6,7 @@ A run is a dict with ``seed``, ``status``, ``iterations``, ``summary`` and ``his
 ``sv_<modes>_<k>`` (the k-th largest singular value of a tracked matricization); the summary holds the
 full spectra ``target_matricization_singular_values`` and ``final_matricization_singular_values`` by
 matricization, and ``target_split_modes`` (the root's split). Modes are 0-based: the paper's {1,2} is
-``0-1``. Each claim is checked on every seed (majority rule) with the helpers of the incremental-rank
+``0-1``. Each claim is checked on every judged seed (majority rule) with the helpers of the incremental-rank
 claims, so the same run is judged the same way in both figures.
 """
 
@@ -38,9 +38,8 @@ SPECS = {
                         "≈ target rank (5): plateaus ≈9.5, 4.8, 2.5, 1.5, 0.8, the rest ≈0"),
     "in_tree_low_rank": ("The learned tensor's {1,2} matricization (in the tree) has low rank: at most the target "
                          "rank and close to the target's own.", "low (≈5): low hierarchical tensor rank"),
-    "off_tree_not_low": ("The learned tensor's {1,3} matricization (not in the tree) is not held to the hierarchical "
-                         "rank: its rank reaches the target's own {1,3} rank and exceeds the learned {1,2} rank.",
-                         "not constrained by the hierarchical rank"),
+    "off_tree_ranks": ("The learned tensor's {1,3} matricization (not in the tree) against the target's (reported, "
+                       "not judged).", "not constrained by the hierarchical rank"),
 }
 
 
@@ -110,30 +109,33 @@ class _Detail:
                      f"0-based modes in the run files ({k.in_tree} = paper's {paper_modes(k.in_tree)}, "
                      f"{k.off_tree} = paper's {paper_modes(k.off_tree)})")
 
-    def claim(self, cid: str, measured, tolerance: str, passed: bool, detail: str = "") -> Claim:
+    def claim(self, cid: str, measured, tolerance: str, passed: bool | None, detail: str = "") -> Claim:
         statement, paper = SPECS[cid]
         return Claim(cid, statement, paper, measured, tolerance, passed,
                      note=f"{detail}; {self.note}" if detail else self.note, figure=FIGURE, scale=self.scale)
 
+    def voted(self, cid: str, measured: str, tolerance: str, per_seed: dict[int, bool]) -> Claim:
+        """A claim checked on every judged seed (the incremental_rank rule): a majority must hold."""
+        text, passed, note = seed_verdict(self.by_seed, per_seed)
+        return self.claim(cid, f"{text}; {measured}", f"{tolerance}; majority of judged seeds", passed, note)
+
     def one_at_a_time(self, cid: str, prefix: str) -> Claim:
-        rel, need = self.rules["negligible_rel"], self.rules["min_learned"]
+        rel, need, frac = self.rules["negligible_rel"], self.rules["min_learned"], self.rules["learned_fraction"]
         per_seed = holds(self.by_seed, lambda r: learned_one_at_a_time(r["history"]["iteration"], curves(r, prefix),
-                                                                       rel, need))
+                                                                       rel, need, frac))
         counts = {s: count_learned(curves(r, prefix), rel) for s, r in self.by_seed.items()}
-        text, ok = seed_verdict(self.by_seed, per_seed)
-        return self.claim(cid, f"learned per seed {counts}; {text}",
-                          f"at least min_learned = {need} learned; next value below {rel} x final largest at each "
-                          "half-rise (the incremental_rank rule); majority of seeds", ok)
+        return self.voted(cid, f"learned per seed {counts}",
+                          f"at least min_learned = {need} learned; next value below {rel} x final largest when each "
+                          f"reaches learned_fraction = {frac:g} of its final value (the incremental_rank rule)", per_seed)
 
     def about_rank(self, cid: str, prefix: str, key: str) -> Claim:
         rel, tol = self.rules["negligible_rel"], self.rules["count_tol"]
         counts = {s: (count_learned(curves(r, prefix), rel), target_count(r, key, rel)) for s, r in self.by_seed.items()}
         per_seed = holds(self.by_seed, lambda r: abs(counts[r["seed"]][0] - counts[r["seed"]][1]) <= tol
                          and counts[r["seed"]][0] <= self.target_rank + tol)
-        text, ok = seed_verdict(self.by_seed, per_seed)
-        return self.claim(cid, f"(learned, target's {key}) counts per seed {counts}; {text}",
-                          f"within {tol} of the target's count (above {rel} x the largest) and at most rank + {tol}; "
-                          "majority of seeds", ok)
+        return self.voted(cid, f"(learned, target's {key}) counts per seed {counts}",
+                          f"within {tol} of the target's count (above {rel} x the largest) and at most rank + {tol}",
+                          per_seed)
 
     def in_tree_low_rank(self) -> Claim:
         k, tol, ctol = self.keys, self.rules["rank_rel_tol"], self.rules["count_tol"]
@@ -141,28 +143,24 @@ class _Detail:
                  for s, r in self.by_seed.items()}
         per_seed = holds(self.by_seed, lambda r: ranks[r["seed"]]["learned"] <= self.target_rank
                          and abs(ranks[r["seed"]]["learned"] - ranks[r["seed"]]["target"]) <= ctol)
-        text, ok = seed_verdict(self.by_seed, per_seed)
-        return self.claim("in_tree_low_rank", f"ranks of {k.in_tree} per seed {ranks}; {text}",
+        return self.voted("in_tree_low_rank", f"ranks of {k.in_tree} per seed {ranks}",
                           f"rank (singular values above {tol} x the largest) <= {self.target_rank} and within {ctol} "
-                          "of the target's; majority of seeds", ok)
+                          "of the target's", per_seed)
 
-    def off_tree_not_low(self) -> Claim:
-        k, tol, ctol = self.keys, self.rules["rank_rel_tol"], self.rules["count_tol"]
+    def off_tree_ranks(self) -> Claim:
+        """Reported, not judged: once the learned tensor is the target, its off-tree rank is the target's,
+        so a verdict here would count the recovery of the target (incremental_rank's htf_recovers_target)
+        a second time."""
+        k, tol = self.keys, self.rules["rank_rel_tol"]
         ranks = {s: {"learned": rank_of(r, k.off_tree, "final", tol), "target": rank_of(r, k.off_tree, "target", tol),
                      "learned in tree": rank_of(r, k.in_tree, "final", tol)} for s, r in self.by_seed.items()}
-        per_seed = holds(self.by_seed, lambda r: ranks[r["seed"]]["learned"] >= ranks[r["seed"]]["target"] - ctol
-                         and ranks[r["seed"]]["learned"] > ranks[r["seed"]]["learned in tree"])
-        text, ok = seed_verdict(self.by_seed, per_seed)
         return self.claim(
-            "off_tree_not_low", f"ranks of {k.off_tree} (and the learned {k.in_tree}) per seed {ranks}; {text}",
-            f"learned rank of {k.off_tree} >= the target's rank of {k.off_tree} - {ctol} and > the learned rank of "
-            f"{k.in_tree}, every rank counting singular values above {tol} x the largest; majority of seeds", ok,
-            detail=(f"compared with the target's own {paper_modes(k.off_tree)} rank, counted by the learned "
-                    f"tensor's rule (singular values above {tol} x its largest): outside the tree the target's rank "
-                    f"is bounded by the leaves' widths (up to {self.target_rank}² = {self.target_rank ** 2}), not "
-                    "by the hierarchical rank, and where it ends depends on the draw's spectrum, so a fit that is "
-                    "not held low reaches the target's count; exceeding the learned in-tree rank as well keeps a "
-                    "model that learned nothing (full rank everywhere) from passing"))
+            "off_tree_ranks", f"ranks of {k.off_tree} (and the learned {k.in_tree}) per seed {ranks}",
+            f"every rank counting singular values above {tol} x the largest; reported, not judged", None,
+            detail=(f"not judged: the learned {paper_modes(k.off_tree)} rank equals the target's whenever the "
+                    "learned tensor recovers the target, which incremental_rank's htf_recovers_target already "
+                    "judges; outside the tree the target's rank is bounded by the leaves' widths (up to "
+                    f"{self.target_rank}² = {self.target_rank ** 2}), not by the hierarchical rank"))
 
     def all(self) -> list[Claim]:
         if self.scale == "smoke":
@@ -176,7 +174,7 @@ class _Detail:
                 self.about_rank("node12_about_rank", f"local_{k.node}_", k.node),
                 self.about_rank("root_about_rank", f"local_{k.root}_", k.root_split),
                 self.in_tree_low_rank(),
-                self.off_tree_not_low()]
+                self.off_tree_ranks()]
 
 
 def htf_detail_claims(runs: list[Run], config: dict, htf: dict, target_rank: int, scale: str) -> list[Claim]:

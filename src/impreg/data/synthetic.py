@@ -20,13 +20,62 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def outer_sum(factors: Sequence[np.ndarray]) -> np.ndarray:
+    """The sum over r of the outer products of the columns r of ``factors`` (one (d_n, R) matrix per mode)."""
+    letters = LETTERS[: len(factors)]
+    return np.einsum(",".join(f"{c}r" for c in letters) + "->" + letters, *factors)
+
+
+def _random_cp_factors(dims: tuple[int, ...], rank: int, fro_norm: float,
+                       rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray], float]:
+    """The tensor of :func:`random_cp_tensor`, its N(0, 1) factors and the scale they were multiplied by."""
+    factors = [rng.standard_normal((d, rank)) for d in dims]
+    tensor = outer_sum(factors)
+    scale = fro_norm / np.linalg.norm(tensor)
+    return tensor * scale, factors, scale
+
+
 def random_cp_tensor(dims: tuple[int, ...], rank: int, fro_norm: float, rng: np.random.Generator) -> np.ndarray:
     """Sum of ``rank`` outer products of N(0, 1) vectors, rescaled to Frobenius norm ``fro_norm``."""
-    factors = [rng.standard_normal((d, rank)) for d in dims]
-    letters = "abcdefghijklmnopqrstuvwxyz"[: len(dims)]
-    spec = ",".join(f"{c}r" for c in letters) + "->" + letters
-    tensor = np.einsum(spec, *factors)
-    return tensor * (fro_norm / np.linalg.norm(tensor))
+    return _random_cp_factors(dims, rank, fro_norm, rng)[0]
+
+
+@dataclass
+class CPComponents:
+    """Rank-one terms of a CP tensor, largest first: term r is ``norms[r]`` times the outer product of
+    the unit vectors ``factors[n][:, r]`` (one (d_n, R) matrix per mode)."""
+
+    norms: np.ndarray
+    factors: list[np.ndarray]
+
+    def tensor(self, terms: Sequence[int]) -> np.ndarray:
+        """The sum of the terms ``terms``."""
+        terms = list(terms)
+        return outer_sum([f[:, terms] * (self.norms[terms] if n == 0 else 1.0) for n, f in enumerate(self.factors)])
+
+
+def unit_components(scales: Sequence[float], factors: Sequence[np.ndarray]) -> CPComponents:
+    """The terms scale_r * (outer product of the columns r of ``factors``) with unit factor columns
+    (each column's norm moved into the term's norm), sorted by norm, largest first."""
+    factors = [np.asarray(f, dtype=np.float64) for f in factors]
+    lengths = [np.linalg.norm(f, axis=0) for f in factors]
+    norms = np.asarray(scales, dtype=np.float64) * np.prod(lengths, axis=0)
+    order = np.argsort(-norms, kind="stable")
+    return CPComponents(norms[order], [(f / n)[:, order] for f, n in zip(factors, lengths)])
+
+
+def cp_target_components(meta: dict[str, Any]) -> tuple[np.ndarray, CPComponents]:
+    """The CP target of a completion or sensing data file and its rank-one terms, drawn again from the
+    file's metadata (the data rules draw the target's factors first from ``default_rng(seed)``)."""
+    if meta.get("kind") not in ("cp_completion", "cp_sensing"):
+        raise ValueError(f"not the metadata of a CP target: {meta}")
+    dims, rank = (int(meta["mode_dim"]),) * int(meta["order"]), int(meta["rank"])
+    tensor, factors, scale = _random_cp_factors(dims, rank, float(meta["fro_norm"]),
+                                                np.random.default_rng(int(meta["seed"])))
+    return tensor, unit_components([scale] * rank, factors)
 
 
 def _save_npz(path: str | Path, meta: dict[str, Any], **arrays: np.ndarray) -> None:

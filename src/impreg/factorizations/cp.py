@@ -104,6 +104,15 @@ class CPFactorization(nn.Module):
         return prod.sum(dim=1)
 
     @torch.no_grad()
+    def top_components(self, k: int) -> dict[str, list]:
+        """The ``k`` largest components (by norm, largest first) as plain lists: their ``index``, their
+        ``norm`` and their unit factor columns (``factors``: per mode a (d_n, k) nested list)."""
+        top = torch.topk(self.component_norms(), min(k, self.num_components))
+        columns = [f[:, top.indices] for f in self.factors]
+        return {"index": top.indices.tolist(), "norm": top.values.tolist(),
+                "factors": [(c / c.norm(dim=0)).tolist() for c in columns]}
+
+    @torch.no_grad()
     def component_norms(self) -> torch.Tensor:
         """Frobenius norm of each rank-one term: the product of its factor column norms, (R,)."""
         norms = torch.ones(self.num_components, dtype=self.factors[0].dtype, device=self.factors[0].device)

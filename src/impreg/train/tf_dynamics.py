@@ -34,6 +34,7 @@ import torch
 from impreg.data.synthetic import CompletionData, SensingData
 from impreg.factorizations.cp import CPFactorization
 from impreg.optim import NormalizedGradRMSprop
+from impreg.tensor_ranks import matricization_singular_values
 from impreg.train.common import (
     DTYPES,
     DYNAMICS_RULES,
@@ -48,7 +49,9 @@ from impreg.train.reliability import data_digest, fingerprint
 
 LOSSES = ("l2", "huber")
 
-CHECKPOINT_FORMAT = 2  # 2: one initial draw per (seed, init) (format 1 rescaled one draw per seed)
+# 2: one initial draw per (seed, init) (format 1 rescaled one draw per seed); 3: rows log the
+# components' indices, and a float32 run starts from the float64 draw
+CHECKPOINT_FORMAT = 3
 
 
 @dataclass
@@ -89,6 +92,13 @@ def init_seed(seed: int, init_std: float) -> int:
     """
     bits = struct.unpack("<q", struct.pack("<d", float(init_std)))[0]  # exact, whatever the float
     return int(np.random.SeedSequence([seed, bits & (2**63 - 1)]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def initial_model(dims: tuple[int, ...], num_components: int, init_std: float, seed: int) -> CPFactorization:
+    """The factorization a run starts from, drawn in float64 whatever the run's dtype: a float32 run
+    starts from the float64 run's factors, rounded, so that the two differ in their arithmetic only."""
+    generator = torch.Generator().manual_seed(init_seed(seed, init_std))
+    return CPFactorization(dims, num_components, init_std, generator=generator, dtype=torch.float64)
 
 
 def max_cp_rank(dims: tuple[int, ...]) -> int:
@@ -154,8 +164,7 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
     dims = tuple(data.target.shape)
     num_components = cfg.num_components or max_cp_rank(dims)
 
-    generator = torch.Generator().manual_seed(init_seed(cfg.seed, cfg.init_std))
-    model = CPFactorization(dims, num_components, cfg.init_std, generator=generator, dtype=dtype).to(device)
+    model = initial_model(dims, num_components, cfg.init_std, cfg.seed).to(device=device, dtype=dtype)
     optimizer = NormalizedGradRMSprop(model.parameters(), lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps)
     target = torch.as_tensor(data.target, dtype=dtype, device=device)
     target_norm = target.norm()
@@ -190,6 +199,8 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
             seed=cfg.seed, num_components=num_components, dims=list(dims),
             final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
             final_top_component_norms=[final[f"top_component_{k}"] for k in range(min(cfg.top_k, num_components))],
+            final_components=model.top_components(cfg.top_k),
+            target_singular_values=matricization_singular_values(data.target, [0]).tolist(),
             data=data.meta)
 
     loop = Loop(experiment="tf_dynamics", unit="iteration", total=cfg.max_iterations,
@@ -218,9 +229,12 @@ def _loss_function(cfg: TFDynamicsConfig, data: CompletionData | SensingData, ta
 
 
 def _log_row(iteration, loss_value, full, target, target_norm, model, top_k) -> dict:
+    """The logged metrics; the largest norms as order statistics, with which component holds each
+    (``top_index_<k>``), so that a component's curve can be followed while it is among them."""
     norms = model.component_norms()
-    top = torch.topk(norms, min(top_k, norms.numel())).values.tolist()
+    top = torch.topk(norms, min(top_k, norms.numel()))
     row = {"iteration": iteration, "train_loss": loss_value,
            "reconstruction_error": float((full - target).norm() / target_norm)}
-    row.update({f"top_component_{k}": v for k, v in enumerate(top)})
+    row.update({f"top_component_{k}": v for k, v in enumerate(top.values.tolist())})
+    row.update({f"top_index_{k}": i for k, i in enumerate(top.indices.tolist())})
     return row
