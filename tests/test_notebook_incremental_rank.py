@@ -218,6 +218,7 @@ def test_incremental_rank_runs_that_did_not_converge_are_left_out(tmp_path, full
     assert f"diverged runs marked in the figure: models {marked}" in (tmp_path / "out.ipynb").read_text()
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_incremental_rank_smoke_is_unchecked_and_malformed_file_fails(tmp_path, full_config):
     runs = _runs(tmp_path)
     proc = papermill(INCREMENTAL, tmp_path / "out.ipynb",
@@ -253,6 +254,7 @@ def test_htf_detail_claims(tmp_path, full_config):
     assert claims["off_tree_ranks"].passed is None  # it follows from recovering the target: reported only
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_htf_detail_fails_when_the_tree_matricization_is_not_low_rank(tmp_path, full_config):
     runs = [_fake_run(tmp_path / f"h{s}", "htf", s, ESCAPES) for s in (0, 1, 2)]
     for r in runs:  # the learned {1,2} matricization has 9 non-negligible singular values
@@ -281,6 +283,7 @@ def test_htf_detail_diverged_runs_are_left_out_and_marked(tmp_path, full_config)
     assert "diverged runs marked in the figure: seeds [0]" in (tmp_path / "out.ipynb").read_text()
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_htf_detail_missing_run_file_fails_with_its_path(tmp_path, full_config):
     runs = [_fake_run(tmp_path / f"h{s}", "htf", s, ESCAPES) for s in (0, 1, 2)]
     (runs[1] / "summary.json").unlink()

@@ -67,6 +67,7 @@ def test_claims_fail_when_components_are_learned_together_or_a_run_diverged(tmp_
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_claims_unchecked_when_settings_differ(tmp_path, paper_config):
     config = dict(paper_config, order=3)
     runs = _paper_like_runs(tmp_path, [4200, 5300, 7000, 9800, 11300])
@@ -76,6 +77,7 @@ def test_claims_unchecked_when_settings_differ(tmp_path, paper_config):
     assert claims and all(c.passed is None and "order=3" in c.note for c in claims)
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_missing_run_file_fails_with_its_path(tmp_path, paper_config):
     runs = _paper_like_runs(tmp_path, [4200, 5300, 7000, 9800, 11300])
     params = _params(tmp_path, runs, paper_config)

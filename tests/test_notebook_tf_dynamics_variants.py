@@ -67,6 +67,7 @@ def test_claims_pass_on_incremental_dynamics_and_fail_when_learned_together_or_d
     assert claims["huber_about_rank_components"].passed is True
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_claims_unchecked_at_smoke_scale(tmp_path, config):
     runs, variants = _runs(tmp_path, config, [4200, 5300, 7000, 9800, 11300])
     proc = papermill(NOTEBOOK, tmp_path / "out.ipynb", _params(tmp_path, runs, variants, config, "smoke"), tmp_path)
@@ -75,6 +76,7 @@ def test_claims_unchecked_at_smoke_scale(tmp_path, config):
     assert len(claims) == 3 * 7 and all(c.passed is None and "smoke" in c.note for c in claims)
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_malformed_run_file_fails_with_its_path(tmp_path, config):
     runs, variants = _runs(tmp_path, config, [4200, 5300, 7000, 9800, 11300])
     summary = runs[4] / "summary.json"

@@ -151,6 +151,7 @@ def test_changing_one_setting_reruns_only_what_depends_on_it(smoke_run):
     assert counts.get("tf_dynamics") == 1 and "tf_dynamics_train" not in counts
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_failing_notebook_leaves_traceback_in_log(smoke_run):
     run = next((smoke_run / "results" / "smoke" / "runs" / "tf_dynamics").iterdir())
     metrics = run / "metrics.csv"
@@ -176,6 +177,7 @@ def test_another_scale_plans_only_its_own_folder(smoke_run):
     assert "results/smoke" not in out and "Params have changed" not in out
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_a_corrupt_data_file_costs_no_finished_run_and_deleting_it_repairs_the_run(smoke_run):
     """A truncated data file: its trainings fail with the loader's one-line error on the terminal,
     their finished run files stay, and deleting the file as the error says rebuilds it and finishes."""
