@@ -41,7 +41,7 @@ Each scale writes under results/SCALE alone; a stopped or failed run keeps what 
   make report [SCALE=...]           the HTML report of the replication at SCALE (results/SCALE/report.html)
   make clean SCALE=...|all          delete results/SCALE (or every scale's), listed first;
                                     results/shipped is never touched
-  make test | test-slow | lint      the fast tests (7 minutes on 2 cores), the slow ones, the linters
+  make test | test-slow | lint      the fast tests (6.5 minutes on 2 cores), the slow ones, the linters
   make ship SCALE=...               after a run: ship its finished figures (docs/shipped_results.md)
 
 Options: SCALE=paper|quick|smoke (default paper), TARGET (default all), PROFILE=slurm for a
