@@ -202,6 +202,7 @@ def test_hierarchical_panel_starts_shortly_before_the_first_escape(tmp_path):
     assert view_start({"history": flat}, 0.02) == 0  # nothing escapes: no plateau to cut
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 @pytest.mark.parametrize("status", ["diverged", "max_iterations"])
 def test_incremental_rank_runs_that_did_not_converge_are_left_out(tmp_path, full_config, status):
     runs = _runs(tmp_path, htf_status=status)
@@ -270,6 +271,7 @@ def test_htf_detail_fails_when_the_tree_matricization_is_not_low_rank(tmp_path, 
     assert all(c.passed is None for c in read_claims(tmp_path / "claims.json"))
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_htf_detail_diverged_runs_are_left_out_and_marked(tmp_path, full_config):
     # two of three seeds (the figure's among them) diverge: too few seeds are judged for any claim to decide
     runs = [_fake_run(tmp_path / f"h{s}", "htf", s, ESCAPES, status="diverged" if s < 2 else "converged")

@@ -92,6 +92,7 @@ def test_paper_pattern_passes_and_the_table_holds_the_paper_values(tmp_path):
     assert "\\begin{tabular}" in (tmp_path / "table.tex").read_text()
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_claims_fail_when_lambda_does_not_help(tmp_path):
     """Every lambda at the unregularized accuracy, at fewer distances; Pathfinder not run."""
     flat = {lam: PAPER["mean"]["is_same_class"][0.0] for lam in PAPER["lambdas"]["is_same_class"]}
@@ -112,6 +113,7 @@ def test_claims_fail_when_lambda_does_not_help(tmp_path):
     assert set(table["task"]) == {"is_same_class"} and len(table) == 9 and table["paper"].isna().all()
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_stand_in_diverged_and_resnet34_runs_are_not_checked(tmp_path):
     isc = [r for r in _runs(tmp_path / "runs", "is_same_class", PAPER["mean"]["is_same_class"], arch="resnet34")
            if "x160_lam1_" not in r.name]

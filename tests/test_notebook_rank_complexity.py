@@ -91,6 +91,7 @@ def test_paper_like_runs_pass_and_the_table_holds_every_plotted_value(tmp_path, 
     assert "\\begin{tabular}" in (tmp_path / "table.tex").read_text()
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_claims_fail_when_random_labels_are_fit_faster_or_a_run_diverged(tmp_path, paper_config):
     # MNIST: the controls swapped; Fashion-MNIST: paper-like, but its natural run diverged
     runs = _paper_runs(tmp_path, "mnist", swap_random=True) + _paper_runs(tmp_path, "fmnist", diverged={"natural"})

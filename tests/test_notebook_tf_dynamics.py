@@ -50,6 +50,7 @@ def test_claims_pass_on_paper_like_dynamics(tmp_path, paper_config):
     assert claims["learning_order"].passed is None
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_claims_fail_when_components_are_learned_together_or_a_run_diverged(tmp_path, paper_config):
     # init 0.005 learns its components together; the figure seed's init-0.05 run diverges
     runs = _paper_like_runs(tmp_path, [4200, 4200, 4200, 4200, 4200], diverged={(0.05, 0)})

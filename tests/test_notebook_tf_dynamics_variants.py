@@ -42,6 +42,7 @@ def _params(tmp_path, runs, variants, config, scale="paper"):
                 out_png=str(tmp_path / "f.png"), out_claims=str(tmp_path / "claims.json"))
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_claims_pass_on_incremental_dynamics_and_fail_when_learned_together_or_diverged(tmp_path, config):
     # huber's smallest init learns all five components at once; the other variants one at a time;
     # the sensing run of the largest init diverges on the figure's seed

@@ -163,6 +163,7 @@ def train_rules(wd: Path) -> list[str]:
     return sorted(name for name in proc.stdout.split() if name.endswith("_train"))
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_snakemake_lists_every_training_rule(tmp_path):
     rules = train_rules(copy_workflow(tmp_path))
     assert rules == ["incremental_rank_train", "locality_train", "rank_complexity_train", "tf_dynamics_train",

@@ -95,6 +95,7 @@ def _report_data(html: str) -> tuple[str, dict[str, str]]:
     return text(landing), {Path(path).stem: text(r["caption"] or "") for path, r in results.items()}
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_html_report_opens_on_the_verdict_and_its_captions_read_well(smoke_run):
     proc = snakemake(smoke_run, "all", "--configfile", "config/smoke.yaml", "--report", "results/smoke/report.html")
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -136,6 +137,7 @@ def test_nothing_reruns_when_nothing_changed(smoke_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_changing_one_setting_reruns_only_what_depends_on_it(smoke_run):
     config = yaml.safe_load((smoke_run / "config" / "smoke.yaml").read_text())
     config["tf_dynamics"]["lr"] = 0.02  # training setting: trains, figure, report; no data
@@ -167,6 +169,7 @@ def test_failing_notebook_leaves_traceback_in_log(smoke_run):
         metrics.write_text(original)
 
 
+@pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_another_scale_plans_only_its_own_folder(smoke_run):
     """A quick run beside the smoke run: none of its jobs reads, rewrites or reruns a smoke file."""
     proc = snakemake(smoke_run, "-n", "--configfile", "config/quick.yaml")
