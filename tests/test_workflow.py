@@ -116,6 +116,7 @@ def test_html_report_opens_on_the_verdict_and_its_captions_read_well(smoke_run):
     assert "order-3 tensor of CP rank 2 (mode size 4) from 40 observed entries" in captions["tf_dynamics"]
 
 
+@pytest.mark.slow  # needs the report the slow test before it makes
 def test_the_html_report_renders_its_verdict_in_a_browser(smoke_run, tmp_path):
     """The report's own page, opened by headless Chromium: the first page is the verdict."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
