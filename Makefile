@@ -19,7 +19,7 @@ SNAKEMAKE_OPTS := --workflow-profile profiles/$(PROFILE) --configfile $(CONFIG) 
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv replicate figures ship test test-slow test-all lint lint-snakemake report benchmark clean check-config
+.PHONY: help venv replicate figures ship ship-outputs test test-slow test-all lint lint-snakemake report benchmark clean check-config
 
 define HELP
 impreg: every figure and table of Razin, Maman and Cohen (ICML 2021, 2022), each claim checked.
@@ -98,9 +98,17 @@ report: check-config
 	@test -f $(RESULTS)/REPLICATION.md || { echo "no replication at SCALE=$(SCALE) in $(RESULTS) yet: run make replicate SCALE=$(SCALE) first (make figures SCALE=$(SCALE) reports the shipped runs)"; exit 2; }
 	@$(MAKE) --no-print-directory html-report OUT=$(RESULTS) FROM_SHIPPED=False
 
+# Each scale's report names the verdicts shipped at the other scales, so those are made again too.
 ship: venv
 	$(BIN)/python -m impreg ship-runs --results $(RESULTS) --to $(SHIPPED) --scale $(SCALE) --config $(CONFIG) \
 		$(if $(RUNS_COMMIT),--runs-commit $(RUNS_COMMIT)) $(if $(FIGURES),--figures $(FIGURES))
+	$(MAKE) ship-outputs SCALE=$(SCALE) PROFILE=$(PROFILE)
+	@for other in $(filter-out $(SCALE),$(notdir $(wildcard results/shipped/*))); do \
+		test ! -f results/shipped/$$other/ORIGIN.json || $(MAKE) ship-outputs SCALE=$$other PROFILE=$(PROFILE) RUNS_COMMIT= || exit 1; \
+	done
+
+# the outputs made from a scale's shipped runs, copied over its shipped outputs (a step of ship)
+ship-outputs: venv
 	$(MAKE) figures SCALE=$(SCALE) PROFILE=$(PROFILE)
 	$(BIN)/python -m impreg ship-outputs --made $(FROM_SHIPPED_DIR) --to $(SHIPPED) --scale $(SCALE) --config $(CONFIG) \
 		$(if $(RUNS_COMMIT),--runs-commit $(RUNS_COMMIT))
