@@ -26,8 +26,8 @@ EPOCH_LINE = re.compile(r"epoch (\d+)/\d+: train loss [\d.]+ acc ([\d.]+)(?: pen
 
 def read_run(path: Path) -> pd.DataFrame:
     """metrics.csv of a run folder, or the same columns parsed from a run's log."""
-    if path.is_dir():
-        return pd.read_csv(path / "metrics.csv")
+    if path.is_dir():  # a run folder, or a shipped one (its metrics compressed)
+        return pd.read_csv(next(p for p in (path / "metrics.csv", path / "metrics.csv.gz") if p.exists()))
     rows = [m.groups() for m in map(EPOCH_LINE.search, re.split(r"[\r\n]", path.read_text())) if m]
     return pd.DataFrame({"epoch": [int(r[0]) for r in rows], "train_accuracy": [float(r[1]) for r in rows],
                          "train_penalty": [float(r[2]) if r[2] else float("nan") for r in rows],
@@ -45,7 +45,7 @@ def main() -> None:
     for i, spec in enumerate(args.runs):
         label, run = spec.split("=", 1)
         m = read_run(Path(run))
-        color = f"C{i % 10}"
+        color = f"C{i % 10}" if len(args.runs) <= 10 else plt.cm.tab20(i % 20)
         acc.plot(m["epoch"], 100 * m["test_accuracy"], color=color, label=f"{label} test")
         acc.plot(m["epoch"], 100 * m["train_accuracy"], color=color, ls=":", lw=1)
         if m["train_penalty"].notna().any():
