@@ -31,7 +31,7 @@ Each scale writes under results/SCALE alone; a stopped or failed run keeps what 
   make replicate SCALE=smoke        the whole workflow on tiny settings and stand-in data, to check
                                     a machine; checks no claim: 7 minutes on 2 CPU cores
   make replicate SCALE=quick        the replication on a laptop CPU, sizes cut where the papers'
-                                    are out of reach: about 3 hours on 2 cores (locality: 2 h 22 min)
+                                    are out of reach: about 3 hours on 2 cores (locality: 1 h 56 min)
   make replicate                    SCALE=paper, the papers' settings: days of CPU. Its rank_complexity*
                                     and locality* figures want a GPU (locality: 36-107 GPU hours)
   make replicate TARGET=ID          one figure: tf_dynamics, tf_dynamics_variants, incremental_rank,
