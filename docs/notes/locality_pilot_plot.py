@@ -20,14 +20,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from impreg.shipped import shipped_name  # noqa: E402
+
 EPOCH_LINE = re.compile(r"epoch (\d+)/\d+: train loss [\d.]+ acc ([\d.]+)(?: penalty ([\d.]+))? \| "
                         r"test loss [\d.]+ acc ([\d.]+)(?: probe penalty ([\d.]+))? \| ([\d.]+) s")
 
 
 def read_run(path: Path) -> pd.DataFrame:
     """metrics.csv of a run folder, or the same columns parsed from a run's log."""
-    if path.is_dir():  # a run folder, or a shipped one (its metrics compressed)
-        return pd.read_csv(next(p for p in (path / "metrics.csv", path / "metrics.csv.gz") if p.exists()))
+    if path.is_dir():  # a run folder, or a shipped one (its metrics under their shipped name)
+        found = [p for p in (path / "metrics.csv", path / shipped_name("metrics.csv")) if p.exists()]
+        if not found:
+            raise SystemExit(f"{path} holds no metrics.csv (nor a shipped {shipped_name('metrics.csv')})")
+        return pd.read_csv(found[0])
     rows = [m.groups() for m in map(EPOCH_LINE.search, re.split(r"[\r\n]", path.read_text())) if m]
     return pd.DataFrame({"epoch": [int(r[0]) for r in rows], "train_accuracy": [float(r[1]) for r in rows],
                          "train_penalty": [float(r[2]) if r[2] else float("nan") for r in rows],
