@@ -119,9 +119,27 @@ def test_dataclass_flags_take_tuples_as_typed_lists_and_leave_out_the_excluded_f
     add_dataclass_flags(parser, _Settings, exclude=("task",))
     parser.add_argument("--task", required=True, choices=["a", "b"])  # no clash: excluded above
     (ranks,) = [a for a in parser._actions if a.dest == "ranks"]
-    assert (ranks.nargs, ranks.type, ranks.default) == ("+", int, [1, 2])
+    # a flag holds a value only when given; its help still says the dataclass's default
+    assert (ranks.nargs, ranks.type, ranks.default) == ("+", int, argparse.SUPPRESS)
+    assert "(default: 1 2)" in ranks.help
     args = parser.parse_args(["--ranks", "3", "5", "--task", "b"])
     assert dataclass_from_args(_Settings, args) == _Settings(ranks=(3, 5), lr=0.1, task="b")
+
+
+def test_settings_come_as_one_mapping_that_a_flag_overrides_and_unknown_keys_are_named(tmp_path):
+    parser = argparse.ArgumentParser()
+    add_dataclass_flags(parser, _Settings)
+    args = parser.parse_args(["--settings", '{"ranks": [4], "lr": 0.5}', "--lr", "0.25"])
+    assert dataclass_from_args(_Settings, args) == _Settings(ranks=(4,), lr=0.25, task="a")
+    (tmp_path / "s.json").write_text('{"task": "b"}')
+    args = parser.parse_args(["--settings", f"@{tmp_path / 's.json'}"])
+    assert dataclass_from_args(_Settings, args, required=("task",)) == _Settings(task="b")
+    with pytest.raises(ValueError, match=r"'rank' is not a setting of this run; its settings are ranks, lr, task"):
+        dataclass_from_args(_Settings, parser.parse_args(["--settings", '{"rank": 3}']))
+    with pytest.raises(ValueError, match=r"the following arguments are required: --task \(or this key in --settings\)"):
+        dataclass_from_args(_Settings, parser.parse_args([]), required=("task",))
+    with pytest.raises(ValueError, match="not a JSON object"):
+        dataclass_from_args(_Settings, parser.parse_args(["--settings", "[1, 2]"]))
     with pytest.raises(ValueError, match="_Settings has no field seeds to exclude"):
         add_dataclass_flags(argparse.ArgumentParser(), _Settings, exclude=("seeds",))
 

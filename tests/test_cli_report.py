@@ -16,7 +16,7 @@ def test_cli_makes_data_and_trains(tmp_path, capsys):
                  "--num-components", "8", "--init-std", "0.05", "--max-iterations", "50", "--log-every", "10",
                  "--top-k", "3", "--seed", "2", "--device", "cpu"]) == 0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["iterations"] == 50 and summary["seed"] == 2 and summary["settings"]["num_components"] == 8
+    assert summary["iterations"] == 50 and summary["settings"]["seed"] == 2 and summary["settings"]["num_components"] == 8
     assert "max_iterations after 50 iterations" in capsys.readouterr().out
 
 

@@ -33,9 +33,9 @@ from impreg.train.reliability import CHECKPOINT
 
 COLUMNS = ["epoch", "train_loss", "train_accuracy", "train_penalty", "test_loss", "test_accuracy",
            "probe_penalty", "epoch_seconds", "train_images_per_second"]
-SUMMARY_KEYS = {"status", "epochs", "final_test_accuracy", "final_train_accuracy", "task", "x", "lam", "arch",
-                "width", "seed", "num_parameters", "device", "deterministic", "deterministic_reason", "amp",
-                "channels_last", "wall_seconds", "resumed_from", "peak_memory", "num_train", "num_test",
+SUMMARY_KEYS = {"status", "epochs", "final_test_accuracy", "final_train_accuracy",
+                "num_parameters", "device", "deterministic", "deterministic_reason",
+                "channels_last_used", "wall_seconds", "resumed_from", "peak_memory", "num_train", "num_test",
                 "stand_in", "data", "settings", "versions", "final_probe_penalty", "probe_size"}
 
 
@@ -153,7 +153,7 @@ def test_a_trailing_batch_of_one_joins_the_previous():
 def test_plain_and_regularized_runs_write_the_documented_outputs(pf_data, tmp_path):
     plain = run(pf_cfg(), pf_data, tmp_path / "plain", log=quiet)
     reg = run(pf_cfg(lam=1.0), pf_data, tmp_path / "reg", log=quiet)
-    for name, summary in (("plain", plain), ("reg", reg)):
+    for name, lam in (("plain", 0.0), ("reg", 1.0)):
         out = tmp_path / name
         assert not (out / CHECKPOINT).exists()
         rows = read_rows(out / "metrics.csv", drop_timing=False)
@@ -165,10 +165,11 @@ def test_plain_and_regularized_runs_write_the_documented_outputs(pf_data, tmp_pa
         assert on_disk["deterministic"] is True and on_disk["device"].startswith("cpu")
         assert "CPU" in on_disk["deterministic_reason"]
         # channels_last (the default) is a CUDA layout: on CPU the run keeps the plain one
-        assert on_disk["settings"]["channels_last"] is True and on_disk["channels_last"] is False
+        assert on_disk["settings"]["channels_last"] is True and on_disk["channels_last_used"] is False
         assert (on_disk["num_train"], on_disk["num_test"]) == (8, 8) and on_disk["input_shape"] == [1, 32, 32]
         assert on_disk["data"]["path_length"] == 3 and on_disk["stand_in"] is False
-        assert on_disk["settings"]["lam"] == summary["lam"]
+        # each setting once: under settings, not again beside the results
+        assert on_disk["settings"]["lam"] == lam and not {"task", "x", "lam", "seed", "amp"} & set(on_disk)
     assert all(r["train_penalty"] == "nan" for r in read_rows(tmp_path / "plain" / "metrics.csv"))
     penalties = [float(r["train_penalty"]) for r in read_rows(tmp_path / "reg" / "metrics.csv")]
     assert all(0 <= p <= 1 for p in penalties)

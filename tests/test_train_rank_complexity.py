@@ -19,6 +19,7 @@ from impreg.train.rank_complexity import (
     baseline_test_error,
     batch_order,
     init_seed,
+    model_specs,
     run,
 )
 from impreg.train.reliability import CHECKPOINT
@@ -46,12 +47,12 @@ def test_run_writes_metrics_and_summary(tmp_path, data):
     assert len(metrics) == 3 * 4  # 3 evaluations x (2 ranks x 2 seeds)
     assert metrics["step"].max() == 6 * 4  # ceil(60 / 16) = 4 steps per epoch
     assert summary["status"] == "completed" and summary["epochs"] == 6 and summary["steps"] == 24
-    for key in ("wall_seconds", "device", "seed", "settings", "ranks", "variance_line", "test_variance_line",
+    for key in ("wall_seconds", "device", "seed", "settings", "variance_line", "test_variance_line",
                 "epochs_per_second", "num_models", "final"):
         assert key in on_disk
     assert on_disk["deterministic"] is True and "CPU" in on_disk["deterministic_reason"]
     assert on_disk["peak_memory"]["host_rss_mb"] > 0
-    assert on_disk["settings"]["ranks"] == [1, 2] and on_disk["settings"]["lr"] == 1e-2
+    assert on_disk["settings"]["ranks"] == [1, 2] and on_disk["settings"]["lr"] == 1e-2 and "ranks" not in on_disk
     last = metrics[metrics["epoch"] == 6].sort_values(["seed", "rank"])
     final = pd.DataFrame(summary["final"]).sort_values(["seed", "rank"])
     np.testing.assert_allclose(last[["train_error", "test_error"]].to_numpy(),
@@ -74,7 +75,7 @@ def test_train_error_is_the_running_average_of_the_epochs_minibatch_errors(tmp_p
     # one full batch: the epoch's train error is the MSE of the initial model (before its step), / 4
     cfg = _cfg(ranks=(2,), seeds=(0,), epochs=1, batch_size=1000, eval_every=1)
     summary = run(cfg, data, tmp_path, log=lambda *_: None)
-    model = PixelCP(data.num_pixels, cfg.specs())
+    model = PixelCP(data.num_pixels, model_specs(cfg))
     with torch.no_grad():
         pred = model(torch.as_tensor(data.train_bits).float())[:, 0]
     expected = float(((pred - torch.as_tensor(data.train_targets)) ** 2).mean() / 4)
@@ -124,7 +125,7 @@ def test_cli_trains_from_an_npz(tmp_path, data):
             "--device", "cpu"]
     assert main(argv) == 0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["ranks"] == [1, 3] and summary["epochs"] == 3
+    assert summary["settings"]["ranks"] == [1, 3] and summary["epochs"] == 3
     assert main(["train", "rank-complexity", "--data", str(tmp_path / "missing.npz"), "--out-dir",
                  str(tmp_path / "r2")]) == 2
 

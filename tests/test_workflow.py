@@ -79,7 +79,7 @@ def test_smoke_dag_outputs_are_complete_and_well_formed(smoke_run):
     for run in loc_runs:
         summary = json.loads((run / "summary.json").read_text())
         assert summary["status"] == "max_epochs" and summary["epochs"] == 1
-        assert summary["stand_in"] == (summary["task"] == "is_same_class")  # stand-in CIFAR-10
+        assert summary["stand_in"] == (summary["settings"]["task"] == "is_same_class")  # stand-in CIFAR-10
         assert not (run / "checkpoint.pt").exists()  # dropped once the outputs are written
     report = (res / "REPLICATION.md").read_text()
     assert "## tf_dynamics" in report and "## locality" in report and "not checked" in report

@@ -102,24 +102,23 @@ def test_figure_manifest_names_existing_notebooks_and_captions(root):
         assert figure.runs(config), f"{figure.id} reads no runs at paper scale"
 
 
-def test_a_locality_figure_can_keep_a_sub_grid_of_lambdas(root):
-    import sys
-
-    sys.path.insert(0, str(root / "workflow"))
-    from image_rules import loc_figure_section, loc_run_dirs
+def test_a_locality_figure_can_keep_a_sub_grid_of_lambdas():
+    from impreg.experiments.locality import figure_runs, figure_section
 
     loc = {"figures": {"f": {"arch": "resnet34", "seeds": [1], "lambdas": {"pathfinder": [0.0, 1.0]}}},
-           "is_same_class": {"distances": [0, 80], "lambdas": [0.0, 0.1]},
+           "train": {}, "is_same_class": {"distances": [0, 80], "lambdas": [0.0, 0.1], "source": "digits"},
            "pathfinder": {"path_lengths": [9], "lambdas": [0.0, 1.0, 3.0]}}
-    runs = [d.rsplit("/", 1)[1] for d in loc_run_dirs(loc, "f")]
-    assert runs == [f"is_same_class_resnet34_x{d}_lam{lam}_seed1" for d in (0, 80) for lam in ("0", "0.1")] + [
+    runs = figure_runs({"locality": loc}, "f")
+    assert list(runs) == [f"is_same_class_resnet34_x{d}_lam{lam}_seed1" for d in (0, 80) for lam in ("0", "0.1")] + [
         f"pathfinder_resnet34_x9_lam{lam}_seed1" for lam in (0, 1)]
-    assert loc_figure_section(loc, "f")["pathfinder"]["lambdas"] == [0.0, 1.0]
+    assert runs["pathfinder_resnet34_x9_lam1_seed1"].settings == {"task": "pathfinder", "arch": "resnet34", "x": 9,
+                                                                  "lam": 1.0, "seed": 1}
+    assert figure_section(loc, "f")["pathfinder"]["lambdas"] == [0.0, 1.0]
     del loc["figures"]["f"]["lambdas"]
-    assert loc_figure_section(loc, "f") == loc  # no sub-grid: the section as it is
+    assert figure_section(loc, "f") == loc  # no sub-grid: the section as it is
     loc["figures"]["f"]["lambdas"] = {"pathfinder": [0.0, 9.0]}
     with pytest.raises(ValueError, match=r"pathfinder: \[9.0\] are not among"):
-        loc_figure_section(loc, "f")
+        figure_section(loc, "f")
 
 
 def test_the_manifest_says_which_figures_download_what(root):

@@ -11,16 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dynamics_rules import IRK_MODELS, irk_run_name, tfd_run_dirs, tfv_runs
-from image_rules import (
-    RC_FIGURES,
-    loc_downloads,
-    loc_figure_section,
-    loc_run_dirs,
-    rc_downloads,
-    rc_run_dirs,
-)
+from image_rules import RC_FIGURES, loc_downloads, rc_downloads, rc_run_dirs
 from rule_helpers import notebook_outputs
+
+from impreg.experiments import incremental_rank, tf_dynamics
+from impreg.experiments import locality as locality_experiment
 
 Settings = Callable[[dict], dict]
 
@@ -98,7 +93,7 @@ def _rank_complexity(figure: str) -> Settings:
 
 def _locality(figure: str) -> Settings:
     def settings(c: dict) -> dict:
-        loc = loc_figure_section(c["locality"], figure)
+        loc = locality_experiment.figure_section(c["locality"], figure)
         # only this figure's entry, so that the other figure's seeds never rerun it
         return {"config": loc | {"figures": {figure: loc["figures"][figure]}}, "scale": c["scale"],
                 "figure": figure, "arch": loc["figures"][figure]["arch"]}
@@ -106,21 +101,28 @@ def _locality(figure: str) -> Settings:
     return settings
 
 
+def _locality_dirs(c: dict, figure: str) -> list[str]:
+    return [f"runs/locality/{run}" for run in locality_experiment.figure_runs(c, figure)]
+
+
+def _tfd_dirs(c: dict) -> list[str]:
+    return [f"runs/tf_dynamics/{run}" for run in tf_dynamics.figure3_runs(c)]
+
+
 def _tfv_dirs(c: dict) -> list[str]:
-    return [f"runs/tf_dynamics_variants/{run}" for run in tfv_runs(c["tf_dynamics_variants"])]
+    return [f"runs/tf_dynamics_variants/{run}" for run in tf_dynamics.variant_runs(c)]
 
 
-def _irk_dirs(c: dict, models=IRK_MODELS) -> list[str]:
-    irk = c["incremental_rank"]
-    return [f"runs/incremental_rank/{irk_run_name(irk, m, seed)}" for m in models for seed in irk["seeds"]]
+def _irk_dirs(c: dict, models: tuple[str, ...] = incremental_rank.MODELS) -> list[str]:
+    return [f"runs/incremental_rank/{run}" for run in incremental_rank.runs(c, models)]
 
 
 FIGURES: tuple[Figure, ...] = (
-    Figure("tf_dynamics", "tf_dynamics", "tf_dynamics", 1, lambda c: tfd_run_dirs(c["tf_dynamics"]),
+    Figure("tf_dynamics", "tf_dynamics", "tf_dynamics", 1, _tfd_dirs,
            _with_scale("tf_dynamics")),
     Figure("tf_dynamics_variants", "tf_dynamics_variants", "tf_dynamics_variants", 1, _tfv_dirs,
            _with_scale("tf_dynamics_variants"),
-           run_params=lambda c: {"variants": [v for v, _, _ in tfv_runs(c["tf_dynamics_variants"]).values()]}),
+           run_params=lambda c: {"variants": [v for v, _, _ in tf_dynamics.variant_grid(c["tf_dynamics_variants"])]}),
     Figure("incremental_rank", "incremental_rank", "incremental_rank", 2, _irk_dirs,
            _with_scale("incremental_rank"), extras=("full",)),
     # the hierarchical runs of incremental_rank in detail (no runs of its own)
@@ -128,7 +130,7 @@ FIGURES: tuple[Figure, ...] = (
     *(Figure(f, "rank_complexity", "rank_complexity", 1, lambda c, f=f: rc_run_dirs(c["rank_complexity"], f),
              _rank_complexity(f), extras=("table",), targets=("rank_complexity",),
              downloads=lambda c, f=f: rc_downloads(c["rank_complexity"], f)) for f in RC_FIGURES),
-    *(Figure(f, "locality", "locality", 2, lambda c, f=f: loc_run_dirs(c["locality"], f), _locality(f),
+    *(Figure(f, "locality", "locality", 2, lambda c, f=f: _locality_dirs(c, f), _locality(f),
              extras=("table",), downloads=lambda c: loc_downloads(c["locality"]))
       for f in ("locality", "locality_resnet34")),
 )

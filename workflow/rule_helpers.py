@@ -4,12 +4,12 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from impreg.claims import read_claims
 from impreg.cli_args import flags_from_mapping
+from impreg.run_settings import Run, name_float, settings_text
 from impreg.shipped import SCALES, shipped_name
 from impreg.verdicts import FigureVerdict
 
@@ -47,17 +47,18 @@ class TrainRule:
         return f"{kind}/{self.experiment}/train_{self.label}.{ext}"
 
 
-def table_train_rule(experiment: str, runs: dict[str, tuple], data: Callable[..., str],
-                     args: Callable[..., str], command: str, gpu: bool) -> TrainRule:
-    """The training rule of an experiment whose runs are listed in a table (run name -> its
-    settings): ``data(*settings)`` is a run's data file, ``args(*settings)`` its train arguments."""
+def settings_train_rule(experiment: str, runs: dict[str, Run], results: str, gpu: bool) -> TrainRule:
+    """The training rule of an experiment whose package module lists its runs (run name -> its data
+    file, settings and command): a job runs ``impreg train <command> --settings <the run's settings>``.
+    The settings are a param, so that a changed setting reruns the runs it changes, and only those."""
     return TrainRule(
         experiment=experiment,
         run=f"{RUNS}/{experiment}/{{run}}",
         label="{run}",
-        input=lambda wildcards: data(*runs[wildcards.run]),
-        params={"args": lambda wildcards: args(*runs[wildcards.run])},
-        command=command,
+        input=lambda wildcards: f"{results}/{runs[wildcards.run].data}",
+        params={"command": lambda wildcards: runs[wildcards.run].command,
+                "settings": lambda wildcards: shlex.quote(settings_text(runs[wildcards.run].settings))},
+        command="{params.command} --settings {params.settings} --data {input} --out-dir {params.out_dir}",
         gpu=gpu,
         constraints={"run": "|".join(re.escape(run) for run in runs)},
     )
@@ -185,9 +186,7 @@ def papermill_params(**values) -> str:
     return shlex.quote(json.dumps(values))
 
 
-def fmt_float(x: float) -> str:
-    """Run names spell floats the way the paper does (0.005, 0.01, 0.05)."""
-    return f"{x:g}"
+fmt_float = name_float  # run and data file names spell floats as the papers do
 
 
 def src_pythonpath(basedir: str) -> str:

@@ -15,6 +15,8 @@ import tokenize
 from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
+from impreg.run_settings import settings_from_text
+
 T = TypeVar("T")
 
 # what the settings that several configs declare mean (a field's own comment says more where it has one)
@@ -103,14 +105,18 @@ def field_comments(cls: type) -> dict[str, str]:
 
 
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, exclude: Collection[str] = ()) -> None:
-    """One ``--field-name`` flag per dataclass field, typed and defaulted from the field: booleans as
-    ``--flag true|false``, tuples as ``--flag A B ...``; its help is the field's comment (or the
-    GLOSSARY's entry). The fields in ``exclude`` get no flag, so that the caller can declare theirs
-    by hand (say, required and with choices)."""
+    """``--settings`` (the run's settings as one mapping), then one ``--field-name`` flag per
+    dataclass field, typed from the field's default: booleans as ``--flag true|false``, tuples as
+    ``--flag A B ...``; its help is the field's comment (or the GLOSSARY's entry). A flag holds a
+    value only when given (dataclass_from_args fills in the rest). The fields in ``exclude`` get no
+    flag, so that the caller can declare theirs by hand (say, with choices; default SUPPRESS)."""
     fields = dataclasses.fields(cls)
     unknown = set(exclude) - {f.name for f in fields}
     if unknown:
         raise ValueError(f"{cls.__name__} has no field {', '.join(sorted(unknown))} to exclude")
+    parser.add_argument("--settings", default=None, metavar="JSON",
+                        help="the run's settings as one JSON object, or @FILE holding one; its keys are the "
+                             "setting flags below (without the dashes), and a flag given beside it wins")
     comments = field_comments(cls)
     for f in fields:
         if f.name not in exclude:
@@ -120,19 +126,33 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, exclude: Col
 
 
 def _typed_default(default: Any, about: str) -> dict[str, Any]:
-    """The add_argument keywords of a flag with this default (no default: a string) and help."""
+    """The add_argument keywords of a flag with this default (no default: a string) and help; the
+    flag itself has none (SUPPRESS), so that a value it holds was given."""
     if isinstance(default, tuple):  # the type of the first item types every item
         kind = type(default[0]) if default else str
-        return dict(type=kind, nargs="+", default=list(default),
+        return dict(type=kind, nargs="+", default=argparse.SUPPRESS,
                     help=f"{about} (default: {' '.join(map(str, default))})".strip())
     kind = str if default is None else type(default)
-    return dict(type=parse_bool if kind is bool else kind, default=default, help=f"{about} (default: {default})".strip())
+    return dict(type=parse_bool if kind is bool else kind, default=argparse.SUPPRESS,
+                help=f"{about} (default: {default})".strip())
 
 
-def dataclass_from_args(cls: type[T], args: argparse.Namespace) -> T:
-    """The config of parsed flags; a tuple field's flag parses to a list, turned back into a tuple."""
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)}
+def dataclass_from_args(cls: type[T], args: argparse.Namespace, required: Collection[str] = ()) -> T:
+    """The config of parsed flags: the dataclass defaults, overridden by ``--settings``, overridden
+    by the flags given. ``required``: fields that one of the two must set. A tuple field's value
+    arrives as a list and is turned back into a tuple."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    values = settings_from_text(cls, args.settings) if getattr(args, "settings", None) else {}
+    values |= {name: getattr(args, name) for name in names if hasattr(args, name)}
+    missing = [name for name in required if name not in values]
+    if missing:
+        raise ValueError(f"the following arguments are required: {', '.join(_flag(n) for n in missing)} "
+                         f"(or {'these keys' if len(missing) > 1 else 'this key'} in --settings)")
     return cls(**{name: tuple(v) if isinstance(v, list) else v for name, v in values.items()})
+
+
+def _flag(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
 
 
 def _word(value: Any) -> str:

@@ -21,12 +21,17 @@ def _require_file(path: str | Path) -> None:
 
 
 def read_summary(path: str | Path, keys: Iterable[str]) -> dict:
-    """A run's summary.json, which must hold every key of ``keys``."""
+    """A run's summary.json, with its settings beside its results: summary.json records each setting
+    once, under ``settings``, and a key the top level lacks is read from there (runs written before
+    that rule also hold their identity, such as ``lam``, at the top level: the same value). It must
+    hold every key of ``keys``."""
     _require_file(path)
     try:
         summary = json.loads(Path(path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"run file {path} is malformed (not valid JSON: {err}); rerun its training rule") from err
+    if isinstance(summary, dict) and isinstance(summary.get("settings"), dict):
+        summary = summary["settings"] | summary
     keys = list(keys)
     missing = [k for k in keys if k not in summary] if isinstance(summary, dict) else keys
     if missing or not isinstance(summary, dict):

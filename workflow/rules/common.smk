@@ -11,8 +11,8 @@ from rule_helpers import (
     flags,
     papermill_params,
     report_extras,
+    settings_train_rule,
     src_pythonpath,
-    table_train_rule,
 )
 
 # Rules call the package from this checkout, so a conda environment made by --sdm conda

@@ -1,35 +1,15 @@
 # P2 Fig. C (ResNet18) and its ResNet34 twin: countering locality with the separation-rank
 # regularizer on Is Same Class and Pathfinder. One training job per (task, arch, range, lambda, seed).
-from image_rules import LOC_ISC_IMAGES, LOC_RUN, loc_tasks
+from image_rules import LOC_ISC_IMAGES
+
+from impreg.experiments import locality as locality_experiment
 
 LOC = config["locality"]
-LOC_TRAIN = LOC["train"]
 LOC_ISC = LOC["is_same_class"]
 LOC_PF = LOC["pathfinder"]
-LOC_TASKS = loc_tasks(LOC)  # task -> (its ranges, its lambdas)
-LOC_PF_DATA = f"{RESULTS}/data/locality/pathfinder_L{{length}}.npz"
-LOC_WILDCARDS = {
-    "task": "is_same_class|pathfinder",
-    "arch": "resnet18|resnet34",
-    "x": r"\d+",
-    "lam": r"[0-9.e+-]+",
-    "seed": r"\d+",
-    "length": r"\d+",
-}
-# Settings that change a run's numbers; passed as params so that a change reruns training.
-LOC_COMMON_FLAGS = (
-    flags(LOC, "width")
-    + " "
-    + flags(
-        LOC_TRAIN,
-        "lr momentum batch_size max_epochs patience penalty_batch probe_size eval_batch_size amp channels_last",
-        device=config["device"],
-    )
-)
-LOC_TASK_FLAGS = {
-    "is_same_class": flags(LOC_ISC, "num_train num_test canvas_width canvas_height"),
-    "pathfinder": flags(LOC_PF, "patch_size reg_distance test_fraction split_seed"),
-}
+# run name -> its data file and settings (impreg.experiments.locality)
+LOC_RUNS = locality_experiment.runs(config)
+LOC_PF_DATA = f"{RESULTS}/{locality_experiment.PATHFINDER_DATA}"
 
 # Reading CIFAR-10 into one file is light; Pathfinder generation and training are cluster jobs.
 localrules:
@@ -62,7 +42,7 @@ rule locality_is_same_class_images:
 
 rule locality_pathfinder_data:
     wildcard_constraints:
-        **LOC_WILDCARDS,
+        length=r"\d+",
     output:
         LOC_PF_DATA,
     params:
@@ -94,21 +74,4 @@ rule locality_pathfinder_data:
         " --workers {threads} --out {output} > {log} 2>&1"
 
 
-TRAIN_RULES.append(
-    TrainRule(
-        experiment="locality",
-        run=LOC_RUN,
-        label="{task}_{arch}_x{x}_lam{lam}_seed{seed}",
-        # the task's source images, or the Pathfinder file of the run's path length
-        input=lambda wc: (
-            f"{RESULTS}/{LOC_ISC_IMAGES.format(source=LOC_ISC['source'])}"
-            if wc.task == "is_same_class"
-            else LOC_PF_DATA.format(length=wc.x)
-        ),
-        params={"settings": lambda wc: f"{LOC_COMMON_FLAGS} {LOC_TASK_FLAGS[wc.task]}"},
-        command="locality --task {wildcards.task} --x {wildcards.x} --arch {wildcards.arch} --lam {wildcards.lam}"
-        " --seed {wildcards.seed} --threads {threads} {params.settings} --data {input} --out-dir {params.out_dir}",
-        gpu=LOC["gpu"],
-        constraints=LOC_WILDCARDS,
-    )
-)
+TRAIN_RULES.append(settings_train_rule("locality", LOC_RUNS, RESULTS, gpu=LOC["gpu"]))

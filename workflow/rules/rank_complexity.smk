@@ -2,7 +2,9 @@
 # MNIST, Fashion-MNIST (the paper's panels), CIFAR-10, 8x8 digits and 5000 MNIST training images
 # (mnist5k, offline) posed as tensor completion, and to two random controls. One packed training
 # job per dataset and control.
-from image_rules import RC_DATA, RC_FIGURES, RC_OFFLINE, RC_RUN
+from image_rules import RC_DATA, RC_FIGURES, RC_OFFLINE
+
+from impreg.experiments import rank_complexity as rank_complexity_experiment
 
 RC = config["rank_complexity"]
 RC_STAND_IN_DATASETS = [d for ds in RC_FIGURES.values() for d in ds if d not in RC_OFFLINE]
@@ -13,17 +15,6 @@ RC_WILDCARDS = {"dataset": "mnist5k|mnist|fmnist|cifar10|digits", "control": "na
 if config["data_dir"]:
     os.environ.update(IMPREG_DATA_DIR=os.path.abspath(config["data_dir"]))
 
-# per dataset: the training flags
-RC_TRAIN_FLAGS = {
-    d: flags(ds, "ranks seeds epochs batch_size lr")
-    + " "
-    + flags(
-        RC,
-        "init_mean init_std max_test_sample_loss eval_every checkpoint_every",
-        device=config["device"],
-    )
-    for d, ds in RC["datasets"].items()
-}
 # Light jobs run where Snakemake runs, never as cluster jobs (profiles/slurm).
 localrules:
     rank_complexity_stand_in,
@@ -75,14 +66,5 @@ rule rank_complexity_data:
 
 
 TRAIN_RULES.append(
-    TrainRule(
-        experiment="rank_complexity",
-        run=RC_RUN,
-        label="{dataset}_{control}",
-        input=f"{RESULTS}/{RC_DATA}",
-        params={"settings": lambda wc: RC_TRAIN_FLAGS[wc.dataset]},
-        command="rank-complexity --data {input} --out-dir {params.out_dir} {params.settings}",
-        gpu=RC["gpu"],
-        constraints=RC_WILDCARDS,
-    )
+    settings_train_rule("rank_complexity", rank_complexity_experiment.runs(config), RESULTS, gpu=RC["gpu"])
 )

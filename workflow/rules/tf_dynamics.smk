@@ -1,12 +1,8 @@
 # P1 Figure 3: gradient descent on a CP factorization learns one component at a time.
-from dynamics_rules import tfd_run
+from impreg.experiments import tf_dynamics as tf_dynamics_experiment
 
 TFD = config["tf_dynamics"]
-TFD_DATA = f"{RESULTS}/" + (
-    "data/tf_dynamics/order{order}_dim{mode_dim}_rank{target_rank}_norm{target_fro_norm:g}"
-    "_n{num_observations}_seed{{seed}}.npz".format(**TFD)
-)
-TFD_RUN = tfd_run(TFD)
+TFD_DATA = f"{RESULTS}/{tf_dynamics_experiment.figure3_data(TFD, '{seed}')}"
 
 # Light jobs run where Snakemake runs, never as cluster jobs (profiles/slurm).
 localrules:
@@ -34,20 +30,5 @@ rule tf_dynamics_data:
 
 
 TRAIN_RULES.append(
-    TrainRule(
-        experiment="tf_dynamics",
-        run=TFD_RUN,
-        label="init{init}_seed{seed}",
-        input=TFD_DATA,
-        params={
-            "settings": flags(
-                TFD,
-                "num_components lr alpha eps stop_loss stop_patience max_iterations log_every top_k dtype",
-                device=config["device"],
-            )
-        },
-        command="tf-dynamics --data {input} --out-dir {params.out_dir} --init-std {wildcards.init}"
-        " --seed {wildcards.seed} {params.settings}",
-        gpu=ON_CUDA,
-    )
+    settings_train_rule("tf_dynamics", tf_dynamics_experiment.figure3_runs(config), RESULTS, gpu=ON_CUDA)
 )

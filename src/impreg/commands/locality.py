@@ -17,9 +17,6 @@ import time
 
 from impreg.cli_args import add_dataclass_flags, add_run_folder_flags, at_least, dataclass_from_args
 
-# the settings that identify a run: declared by hand, as required and with choices
-RUN_IDENTITY = ("task", "x", "lam", "seed", "amp")
-
 
 def make_data_pathfinder_flags(p: argparse.ArgumentParser) -> None:
     from impreg.data.pathfinder import PathfinderConfig
@@ -78,16 +75,19 @@ def make_data_is_same_class_images(args: argparse.Namespace) -> None:
 
 
 def train_locality_flags(p: argparse.ArgumentParser) -> None:
-    from impreg.train.locality import AMP_MODES, TASKS, LocalityConfig
+    from impreg.experiments.locality import AMP_MODES, TASKS, LocalityConfig
 
     add_run_folder_flags(p, "npz from `make-data pathfinder` or `make-data is-same-class-images`")
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint.pt")
-    add_dataclass_flags(p, LocalityConfig, exclude=RUN_IDENTITY)
-    p.add_argument("--task", required=True, choices=TASKS, help="the binary task the ResNet is trained on")
-    p.add_argument("--x", type=int, required=True, help="is_same_class: distance in px; pathfinder: path length")
-    p.add_argument("--lam", type=float, required=True, help="separation penalty coefficient (0: none)")
-    p.add_argument("--seed", type=at_least(0), required=True, help="seeds the initialization and the batches")
-    p.add_argument("--amp", default="none", choices=AMP_MODES, help="bf16 autocast (CUDA only; default: none)")
+    # declared by hand, with choices; the first four tell a figure's runs apart, so one of --settings
+    # and the flag must give them
+    add_dataclass_flags(p, LocalityConfig, exclude=("task", "x", "lam", "seed", "amp"))
+    hand = dict(default=argparse.SUPPRESS)
+    p.add_argument("--task", choices=TASKS, help="the binary task the ResNet is trained on (required)", **hand)
+    p.add_argument("--x", type=int, help="is_same_class: distance in px; pathfinder: path length (required)", **hand)
+    p.add_argument("--lam", type=float, help="separation penalty coefficient (0: none; required)", **hand)
+    p.add_argument("--seed", type=at_least(0), help="seeds the initialization and the batches (required)", **hand)
+    p.add_argument("--amp", choices=AMP_MODES, help="bf16 autocast (CUDA only; default: none)", **hand)
 
 
 def load_locality_data(task: str, path: str):
@@ -99,9 +99,10 @@ def load_locality_data(task: str, path: str):
 
 
 def train_locality(args: argparse.Namespace) -> None:
-    from impreg.train.locality import LocalityConfig, run
+    from impreg.experiments.locality import RUN_IDENTITY, LocalityConfig
+    from impreg.train.locality import run
 
-    cfg = dataclass_from_args(LocalityConfig, args)
+    cfg = dataclass_from_args(LocalityConfig, args, required=RUN_IDENTITY)
     data = load_locality_data(cfg.task, args.data)
     summary = run(cfg, data, args.out_dir, resume=not args.no_resume)
     print(f"{summary['status']} after {summary['epochs']} epochs in {summary['wall_seconds']} s on "

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import csv
-import math
 import platform
-import re
 import resource
 import subprocess
 import sys
-from collections.abc import Callable, Collection
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -18,46 +15,10 @@ import torch
 
 import impreg
 from impreg.io import atomic_path, write_json
+from impreg.run_settings import DTYPE_NAMES
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-# A setting's rule: what a value must satisfy, and how the error says it (after "must be").
-Rule = tuple[Callable[[Any], bool], str]
-
-
-def _number(test: Callable[[float], bool]) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and test(v)
-
-
-POSITIVE: Rule = (_number(lambda v: v > 0), "a finite number > 0")
-NON_NEGATIVE: Rule = (_number(lambda v: v >= 0), "a finite number >= 0")
-AT_LEAST_ONE: Rule = (_number(lambda v: v >= 1), ">= 1")
-FRACTION: Rule = (_number(lambda v: 0 <= v < 1), "in [0, 1)")
-DEVICE: Rule = (lambda v: isinstance(v, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None,
-                "auto, cpu, cuda or cuda:N")
-
-
-def one_of(options: Collection[str]) -> Rule:
-    return (lambda v: v in options, f"one of {', '.join(options)}")
-
-
-# the settings that every factorization-dynamics run shares (tf_dynamics, incremental_rank): the
-# normalized RMSprop step, the loop and its records
-DYNAMICS_RULES: dict[str, Rule] = {
-    "init_std": POSITIVE, "lr": POSITIVE, "alpha": FRACTION, "eps": NON_NEGATIVE, "stop_loss": NON_NEGATIVE,
-    "max_iterations": AT_LEAST_ONE, "log_every": AT_LEAST_ONE, "top_k": AT_LEAST_ONE, "seed": NON_NEGATIVE,
-    "device": DEVICE, "dtype": one_of(DTYPES), "checkpoint_every": NON_NEGATIVE,
-}
-
-
-def check_settings(cfg: Any, rules: dict[str, Rule]) -> None:
-    """Raise ValueError ``<Config>.<field> must be <rule>, got <value>`` for the first field that
-    breaks its rule (the command line turns it into an error on the field's flag)."""
-    for name, (ok, requirement) in rules.items():
-        value = getattr(cfg, name)
-        if not ok(value):
-            raise ValueError(f"{type(cfg).__name__}.{name} must be {requirement}, got {value!r}")
-
+# the run settings' dtype names as torch types
+DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA when present; otherwise the named device, checked to exist."""

@@ -35,17 +35,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import torch
 
 from impreg.data.synthetic import CompletionData
+from impreg.experiments.incremental_rank import MODELS, IncrementalRankConfig  # noqa: F401 (the plug-in's config)
 from impreg.factorizations.cp import CPFactorization
 from impreg.factorizations.hierarchical import (
-    PATTERNS,
     HierarchicalTensorFactorization,
     mode_tree,
     tree_node_modes,
@@ -54,63 +52,19 @@ from impreg.factorizations.matrix import DeepMatrixFactorization
 from impreg.optim import NormalizedGradRMSprop
 from impreg.tensor_ranks import effective_rank, matricization_singular_values, thresholded_rank
 from impreg.train.common import (
-    AT_LEAST_ONE,
     DTYPES,
-    DYNAMICS_RULES,
-    FRACTION,
-    NON_NEGATIVE,
-    check_settings,
-    one_of,
     resolve_device,
 )
 from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
 from impreg.train.reliability import data_digest, fingerprint
 from impreg.train.tf_dynamics import max_cp_rank
 
-MODELS = ("mf", "tf", "htf")
 CHECKPOINT_FORMAT = 1
 # kernels of this loop's backward pass that accumulate with atomic adds on CUDA (summary.json's determinism)
 ATOMIC_OPS = "the backward passes of the observed-entry gathers (index_put / index_add)"
 TOP_QUANTITY = {"mf": "singular values of the end-to-end matrix",
                 "tf": "component norms",
                 "htf": "local component norms at the root"}
-
-
-@dataclass
-class IncrementalRankConfig:
-    """Settings of one incremental-rank run (fields that do not apply to ``model`` are ignored)."""
-
-    model: str = "htf"  # mf, tf or htf
-    init_std: float = 1e-3  # std of the N(0, std^2) parameter entries
-    depth: int = 3  # mf: number of factor matrices
-    mf_width: int = 0  # mf: hidden width; 0 = min(rows, cols)
-    num_components: int = 0  # tf: R; 0 = the maximal possible rank
-    htf_width: int = 512  # htf: the width of every layer
-    pool_pattern: str = "adjacent"  # htf: mode tree pooling pairs of modes (adjacent: ((0,1),(2,3)))
-    extra_matricizations: str = "0-2"  # htf: matricizations tracked besides the tree's nodes, ';'-separated
-    rank_rel_tol: float = 1e-2  # a singular value counts towards a rank when above this times the largest
-    lr: float = 1e-2
-    alpha: float = 0.99
-    eps: float = 1e-6
-    stop_loss: float = 5e-5  # stop once the train MSE stays below this ...
-    stop_validations: int = 100  # ... for more than this many consecutive validations (logged steps)
-    max_iterations: int = 500_000
-    log_every: int = 25
-    top_k: int = 10
-    seed: int = 0  # seeds the initialization
-    device: str = "auto"
-    dtype: str = "float32"
-    checkpoint_every: int = 5000  # iterations between checkpoints (0: none)
-
-    # what does not change the numbers (the device and the checkpoint period): left out of the checkpoint's fingerprint
-    NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = ("device", "checkpoint_every")
-
-    def __post_init__(self) -> None:
-        check_settings(self, {"model": one_of(MODELS)} | DYNAMICS_RULES | {
-            "depth": AT_LEAST_ONE, "mf_width": NON_NEGATIVE, "num_components": NON_NEGATIVE,
-            "htf_width": AT_LEAST_ONE, "pool_pattern": one_of(PATTERNS), "rank_rel_tol": FRACTION,
-            "stop_validations": NON_NEGATIVE,
-        })
 
 
 def modes_key(modes) -> str:
@@ -257,9 +211,9 @@ def run(cfg: IncrementalRankConfig, data: CompletionData, out_dir: str | Path, r
     def summary(state: LoopState, status: str) -> dict:
         final = state.rows[-1]
         out = dict(
-            model=cfg.model, top_quantity=TOP_QUANTITY[cfg.model],
+            top_quantity=TOP_QUANTITY[cfg.model],
             diverged_at_iteration=state.position if status == "diverged" else None,
-            seed=cfg.seed, dims=list(dims), num_parameters=sum(p.numel() for p in model.parameters()),
+            dims=list(dims), num_parameters=sum(p.numel() for p in model.parameters()),
             final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
             final_top=[final[f"top_{k}"] for k in range(cfg.top_k) if f"top_{k}" in final], data=data.meta)
         return out | _target_and_final_spectra(cfg, model, data.target, tracker)

@@ -50,7 +50,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import torch
@@ -60,15 +59,13 @@ from torch.nn import functional as F
 from impreg.data.is_same_class import IsSameClassPairs, pair_boxes
 from impreg.data.locality_sources import IsSameClassImages
 from impreg.data.pathfinder import PathfinderData
+from impreg.experiments.locality import AMP_MODES, ARCHS, TASKS, LocalityConfig  # noqa: F401 (the plug-in's config)
 from impreg.regularizers import Box, choose_patch_order, sample_patch_pair, separation_penalty
 from impreg.train.common import device_description, resolve_device
 from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
 from impreg.train.reliability import data_digest, fingerprint
 
 CHECKPOINT_FORMAT = 2  # 2: tensors saved on the CPU, reliability's data digest (dtypes and shapes too)
-TASKS = ("pathfinder", "is_same_class")
-ARCHS = ("resnet18", "resnet34")  # impreg.models.resnet.LAYERS, without importing torchvision for the CLI
-AMP_MODES = ("none", "bf16")
 TIMING_COLUMNS = ("epoch_seconds", "train_images_per_second")  # the only columns that differ between reruns
 # Entropy tags that keep the seeded streams apart (any distinct constants would do).
 ORDER_STREAM, PATCH_STREAM, TRAIN_PAIRS_STREAM, TEST_PAIRS_STREAM, PROBE_STREAM = 1, 2, 3, 4, 5
@@ -82,82 +79,6 @@ def _log(text: str) -> None:
 
 
 # --- settings ----------------------------------------------------------------------------------
-
-
-@dataclass
-class LocalityConfig:
-    """Settings of one run; fields that do not apply to ``task`` are ignored."""
-
-    task: str = "pathfinder"  # pathfinder or is_same_class
-    x: int = 9  # is_same_class: distance d between the images (px); pathfinder: path length (checked)
-    arch: str = "resnet18"  # resnet18 or resnet34
-    width: int = 64  # stage-1 channels; 64 is torchvision's model
-    lam: float = 0.0  # coefficient of the separation penalty (0: the plain step)
-    seed: int = 0
-    lr: float = 1e-2
-    momentum: float = 0.9
-    batch_size: int = 64
-    max_epochs: int = 150
-    patience: int = 20  # stop once train accuracy was 100% for more than this many epochs in a row
-    num_train: int = 5000  # is_same_class pairs
-    num_test: int = 10000  # is_same_class pairs
-    canvas_width: int = 224  # is_same_class: the axis along which the two images lie
-    canvas_height: int = 224  # is_same_class
-    patch_size: int = 2  # pathfinder penalty patches
-    reg_distance: int = 0  # pathfinder: least gap between the two patches (px)
-    test_fraction: float = 0.5  # pathfinder: share of the file's images held out for testing
-    split_seed: int = 42  # pathfinder: seeds the train/test split
-    penalty_batch: int = 0  # samples of each batch the penalty is taken on (0: the whole batch)
-    probe_size: int = 512  # test samples the penalty is measured on after every epoch (0: none)
-    eval_batch_size: int = 256
-    device: str = "auto"
-    amp: str = "none"  # none or bf16 (CUDA only)
-    channels_last: bool = True  # memory layout only, on CUDA (ignored on CPU): faster convolutions
-    threads: int = 0  # torch CPU threads; 0 leaves torch's default
-    keep_checkpoint: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("x", "width", "seed", "batch_size", "max_epochs", "patience", "num_train", "num_test",
-                     "canvas_width", "canvas_height", "patch_size", "reg_distance", "split_seed", "penalty_batch",
-                     "probe_size", "eval_batch_size", "threads"):
-            value = getattr(self, name)
-            _require(isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-                     or isinstance(value, float) and value.is_integer(), name, value, "an integer")
-            setattr(self, name, int(value))
-        for name in ("lam", "lr", "momentum", "test_fraction"):
-            value = getattr(self, name)
-            _require(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
-                     name, value, "a finite number")
-            setattr(self, name, float(value))
-        _require(self.task in TASKS, "task", self.task, f"one of {', '.join(TASKS)}")
-        _require(self.arch in ARCHS, "arch", self.arch, f"one of {', '.join(ARCHS)}")
-        _require(self.amp in AMP_MODES, "amp", self.amp, f"one of {', '.join(AMP_MODES)}")
-        _require(self.x >= (1 if self.task == "pathfinder" else 0), "x", self.x,
-                 ">= 1 (a path length)" if self.task == "pathfinder" else ">= 0 (a distance in px)")
-        _require(self.lam >= 0, "lam", self.lam, ">= 0")
-        _require(self.lr > 0, "lr", self.lr, "> 0")
-        _require(0 <= self.momentum < 1, "momentum", self.momentum, "in [0, 1)")
-        _require(0 < self.test_fraction < 1, "test_fraction", self.test_fraction, "in (0, 1)")
-        # a batch of one can neither swap patches with a neighbour nor train BatchNorm
-        _require(self.batch_size >= 2, "batch_size", self.batch_size, ">= 2")
-        _require(self.num_train >= 2, "num_train", self.num_train, ">= 2")
-        for name in ("width", "max_epochs", "num_test", "canvas_width", "canvas_height", "patch_size",
-                     "eval_batch_size"):
-            _require(getattr(self, name) >= 1, name, getattr(self, name), ">= 1")
-        _require(self.penalty_batch == 0 or self.penalty_batch >= 2, "penalty_batch", self.penalty_batch,
-                 "0 (the whole batch) or >= 2 (patches are swapped between samples)")
-        for name in ("seed", "patience", "reg_distance", "split_seed", "probe_size", "threads"):
-            _require(getattr(self, name) >= 0, name, getattr(self, name), ">= 0")
-        _require(isinstance(self.channels_last, bool), "channels_last", self.channels_last, "true or false")
-        _require(isinstance(self.keep_checkpoint, bool), "keep_checkpoint", self.keep_checkpoint, "true or false")
-
-    # what does not change the numbers (the device, eval batching, threads and clean-up): left out of the checkpoint's fingerprint
-    NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = ("device", "eval_batch_size", "threads", "keep_checkpoint")
-
-
-def _require(ok: bool, name: str, value: object, requirement: str) -> None:
-    if not ok:
-        raise ValueError(f"LocalityConfig.{name} must be {requirement}, got {value!r}")
 
 
 # --- seeded streams and the stopping rule ---------------------------------------------------------
@@ -544,8 +465,8 @@ def _summary(cfg: LocalityConfig, task, model: nn.Module, state: LoopState) -> d
         final_train_penalty=_finite_or_none(last["train_penalty"]),
         final_probe_penalty=_finite_or_none(last["probe_penalty"]), probe_size=min(cfg.probe_size, task.num_test),
         perfect_train_streak=state.counters["streak"],
-        task=cfg.task, x=cfg.x, lam=cfg.lam, arch=cfg.arch, width=cfg.width, seed=cfg.seed,
-        num_parameters=sum(p.numel() for p in model.parameters()), amp=cfg.amp, channels_last=uses_channels_last(cfg, model.conv1.weight.device),
+        num_parameters=sum(p.numel() for p in model.parameters()),
+        channels_last_used=uses_channels_last(cfg, model.conv1.weight.device),
         num_train=task.num_train, num_test=task.num_test, input_shape=[task.channels, *task.input_hw],
         train_positive_fraction=float(task.train_labels.mean().item()),
         test_positive_fraction=float(task.test_labels.mean().item()),

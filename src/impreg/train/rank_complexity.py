@@ -31,14 +31,13 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import torch
 
 from impreg.data.tensorize import BinaryImageData
+from impreg.experiments.rank_complexity import RankComplexityConfig  # noqa: F401 (the plug-in's config)
 from impreg.factorizations.pixel_cp import (
     ERROR_SCALE,
     ModelSpec,
@@ -47,14 +46,8 @@ from impreg.factorizations.pixel_cp import (
     mse_per_model,
 )
 from impreg.train.common import (
-    AT_LEAST_ONE,
-    DEVICE,
     DTYPES,
-    NON_NEGATIVE,
-    POSITIVE,
-    check_settings,
     device_description,
-    one_of,
     resolve_device,
 )
 from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
@@ -76,40 +69,9 @@ def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
 # --- training --------------------------------------------------------------------------------
 
 
-@dataclass
-class RankComplexityConfig:
-    """Settings of one packed job: every (rank, seed) model of one dataset and control."""
-
-    ranks: tuple[int, ...] = tuple(range(1, 16))
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    epochs: int = 10_000
-    batch_size: int = 5000
-    lr: float = 5e-4
-    init_mean: float = 1.0
-    init_std: float = 1e-3
-    max_test_sample_loss: float = 4.0  # per-sample squared test error cap
-    eval_every: int = 100  # epochs between logged test evaluations (the last epoch always)
-    checkpoint_every: int = 100  # epochs between checkpoints (0: none)
-    eval_batch_size: int = 10_000  # test samples per forward pass (memory only)
-    device: str = "auto"
-    dtype: str = "float32"
-
-    def __post_init__(self) -> None:
-        self.ranks, self.seeds = tuple(int(r) for r in self.ranks), tuple(int(s) for s in self.seeds)
-        check_settings(self, {
-            "ranks": (lambda v: bool(v) and min(v) >= 1 and len(set(v)) == len(v), "distinct integers >= 1"),
-            "seeds": (lambda v: bool(v) and min(v) >= 0 and len(set(v)) == len(v), "distinct integers >= 0"),
-            "epochs": AT_LEAST_ONE, "batch_size": AT_LEAST_ONE, "lr": POSITIVE, "init_std": NON_NEGATIVE,
-            "max_test_sample_loss": POSITIVE, "eval_every": AT_LEAST_ONE, "checkpoint_every": NON_NEGATIVE,
-            "eval_batch_size": AT_LEAST_ONE, "device": DEVICE, "dtype": one_of(DTYPES),
-        })
-
-    def specs(self) -> list[ModelSpec]:
-        """The pack: group g = seeds[g] holds one model per rank."""
-        return [ModelSpec(r, init_seed(s, r), g) for g, s in enumerate(self.seeds) for r in self.ranks]
-
-    # what does not change the numbers (the device, eval batching and the checkpoint period): left out of the checkpoint's fingerprint
-    NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = ("device", "checkpoint_every", "eval_batch_size")
+def model_specs(cfg: RankComplexityConfig) -> list[ModelSpec]:
+    """The pack: group g = seeds[g] holds one model per rank."""
+    return [ModelSpec(r, init_seed(s, r), g) for g, s in enumerate(cfg.seeds) for r in cfg.ranks]
 
 
 def data_fingerprint(data: BinaryImageData) -> str:
@@ -134,7 +96,7 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
     """
     device = resolve_device(cfg.device)
     dtype = DTYPES[cfg.dtype]
-    specs = cfg.specs()
+    specs = model_specs(cfg)
     model = PixelCP(data.num_pixels, specs, init_mean=cfg.init_mean, init_std=cfg.init_std, dtype=dtype,
                     device=device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -179,7 +141,7 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
         return dict(
             dataset=data.meta.get("dataset"), control=data.meta.get("control"), stand_in=stand_in,
             steps=state.counters["step"], steps_per_epoch=steps_per_epoch, seed=list(cfg.seeds),
-            ranks=list(cfg.ranks), num_models=len(specs), num_train=n, num_test=n_test, num_pixels=data.num_pixels,
+            num_models=len(specs), num_train=n, num_test=n_test, num_pixels=data.num_pixels,
             variance_line=float(data.meta.get("variance_line", float("nan"))),
             test_variance_line=baseline_test_error(data), error_scale=ERROR_SCALE, final=final, data=data.meta)
 

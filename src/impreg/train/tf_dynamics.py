@@ -24,63 +24,26 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import torch
 
 from impreg.data.synthetic import CompletionData, SensingData
+from impreg.experiments.tf_dynamics import LOSSES, TFDynamicsConfig  # noqa: F401 (the plug-in's config)
 from impreg.factorizations.cp import CPFactorization
 from impreg.optim import NormalizedGradRMSprop
 from impreg.tensor_ranks import matricization_singular_values
 from impreg.train.common import (
     DTYPES,
-    DYNAMICS_RULES,
-    NON_NEGATIVE,
-    POSITIVE,
-    check_settings,
-    one_of,
     resolve_device,
 )
 from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
 from impreg.train.reliability import data_digest, fingerprint
 
-LOSSES = ("l2", "huber")
-
 # 2: one initial draw per (seed, init) (format 1 rescaled one draw per seed); 3: rows log the
 # components' indices, and a float32 run starts from the float64 draw
 CHECKPOINT_FORMAT = 3
-
-
-@dataclass
-class TFDynamicsConfig:
-    """Settings of one tensor-factorization dynamics run."""
-
-    init_std: float = 0.005  # std of the N(0, std^2) factor entries
-    num_components: int = 1000  # R, Figure 3's; 0 = the maximal possible rank (product of all dims but the largest)
-    loss: str = "l2"  # l2 (mean squared error) or huber
-    huber_delta: float = 1.0  # Huber threshold (torch's smooth-L1 beta) when loss = huber
-    lr: float = 1e-2
-    alpha: float = 0.99
-    eps: float = 1e-6
-    stop_loss: float = 1e-8  # stop once the train loss stays below this ...
-    stop_patience: int = 1275  # ... for more than this many iterations
-    max_iterations: int = 100_000
-    log_every: int = 25
-    top_k: int = 10
-    seed: int = 0  # seeds the initialization, together with init_std (see init_seed)
-    device: str = "auto"
-    dtype: str = "float32"
-    checkpoint_every: int = 5000  # iterations between checkpoints (0: none)
-
-    # what does not change the numbers (the device and the checkpoint period): left out of the checkpoint's fingerprint
-    NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = ("device", "checkpoint_every")
-
-    def __post_init__(self) -> None:
-        check_settings(self, DYNAMICS_RULES | {"num_components": NON_NEGATIVE, "loss": one_of(LOSSES),
-                                               "huber_delta": POSITIVE, "stop_patience": NON_NEGATIVE})
 
 
 def init_seed(seed: int, init_std: float) -> int:
@@ -196,7 +159,7 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
         final = state.rows[-1]
         return dict(
             diverged_at_iteration=state.position if status == "diverged" else None,
-            seed=cfg.seed, num_components=num_components, dims=list(dims),
+            num_components=num_components, dims=list(dims),
             final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
             final_top_component_norms=[final[f"top_component_{k}"] for k in range(min(cfg.top_k, num_components))],
             final_components=model.top_components(cfg.top_k),
