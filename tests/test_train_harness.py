@@ -4,7 +4,9 @@ summary schema, out-dir hygiene, rollback of a half-loaded checkpoint, and SIGTE
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import signal
 
 import pytest
@@ -15,7 +17,7 @@ from impreg.train.reliability import CHECKPOINT, TERMINATED_EXIT_CODE
 
 COMMON_KEYS = {"experiment", "status", "loop_unit", "epochs", "resumed_from", "wall_seconds",
                "wall_seconds_this_call", "epochs_per_second", "device", "deterministic",
-               "deterministic_reason", "peak_memory"}
+               "deterministic_reason", "peak_memory", "fingerprint"}
 
 
 def _toy(epochs: int = 6, sigterm_at: int | None = None) -> tuple[Loop, torch.nn.Module]:
@@ -58,6 +60,24 @@ def test_the_summary_has_one_schema_and_stale_outputs_are_cleared(tmp_path):
     assert summary["status"] == "completed" and summary["epochs"] == 6 and summary["steps"] == 6
     assert json.loads((tmp_path / "summary.json").read_text())["resumed_from"] == 2
     assert any("resuming from" in line and "after epoch 2" in line for line in lines)
+
+
+def test_a_finished_run_is_kept_unless_its_fingerprint_changed(tmp_path):
+    first = run_loop(_toy()[0], {}, tmp_path, log=lambda *_: None)
+    written = (tmp_path / "metrics.csv").read_text(), (tmp_path / "summary.json").read_text()
+    for name in ("metrics.csv", "summary.json"):
+        os.utime(tmp_path / name, (1e9, 1e9))
+    loop, model = _toy()
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    lines: list[str] = []
+    assert run_loop(loop, {}, tmp_path, log=lines.append) == first
+    assert any("kept" in line for line in lines)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in initial.items())  # nothing trained
+    assert ((tmp_path / "metrics.csv").read_text(), (tmp_path / "summary.json").read_text()) == written
+    assert (tmp_path / "summary.json").stat().st_mtime > 1e9  # touched: new to a workflow comparing times
+    other = dataclasses.replace(_toy()[0], fingerprint="other settings")
+    assert run_loop(other, {}, tmp_path, log=lambda *_: None)["fingerprint"] == "other settings"
+    assert run_loop(_toy()[0], {}, tmp_path, resume=False, log=lambda *_: None)["wall_seconds_this_call"] > 0
 
 
 def test_a_checkpoint_that_fails_half_way_leaves_the_model_as_it_was(tmp_path):

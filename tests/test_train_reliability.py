@@ -283,14 +283,17 @@ def test_stale_temporaries_are_removed_and_foreign_or_corrupt_checkpoints_ignore
     assert _stable(summary) == _stable(fresh)
     # one of the right run whose optimizer state is broken: the model weights it loaded before
     # failing must not survive into the fresh start
+    # (its run files go, as a killed run has none: a finished run of these settings is kept unread)
     payload = torch.load(run_dir / CHECKPOINT, weights_only=False)
     torch.save(payload | {"optimizer": {"broken": True}}, run_dir / CHECKPOINT)
+    (run_dir / "summary.json").unlink()
     messages.clear()
     again = _run(case, data, run_dir, config=other, log=messages.append)
     assert again["resumed_from"] is None and any("unreadable" in m for m in messages)
     assert _stable(again) == _stable(fresh)
     # and a file that is no checkpoint at all
     (run_dir / CHECKPOINT).write_bytes(b"not a checkpoint")
+    (run_dir / "summary.json").unlink()
     messages.clear()
     assert _run(case, data, run_dir, config=other, log=messages.append)["resumed_from"] is None
     assert any("unreadable" in m for m in messages)

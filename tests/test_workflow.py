@@ -138,6 +138,16 @@ def test_nothing_reruns_when_nothing_changed(smoke_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow  # a workflow copy of its own: kept out of the 10-minute fast suite
+def test_a_moved_checkout_reruns_nothing(smoke_run, tmp_path):
+    """No job's params or rule text hold the checkout's path, so a copy elsewhere keeps every job."""
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(smoke_run, moved, symlinks=True)
+    proc = snakemake(moved, "-n", "--configfile", "config/smoke.yaml")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "Nothing to be done" in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
+
+
 @pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_changing_one_setting_reruns_only_what_depends_on_it(smoke_run):
     config = yaml.safe_load((smoke_run / "config" / "smoke.yaml").read_text())

@@ -40,7 +40,7 @@ class TrainRule:
         return f"{self.experiment}_train"
 
     def shell(self) -> str:
-        return f"OMP_NUM_THREADS={{threads}} {{params.impreg}} train {self.command} > {{log}} 2>&1"
+        return f"OMP_NUM_THREADS={{threads}} {{IMPREG}} train {self.command} > {{log}} 2>&1"
 
     def file(self, kind: str, ext: str) -> str:
         """The job's log or benchmark file (``kind``: logs, benchmarks)."""

@@ -16,7 +16,9 @@ from rule_helpers import (
 )
 
 # Rules call the package from this checkout, so a conda environment made by --sdm conda
-# (which holds the dependencies but not the package) runs the same code as the venv.
+# (which holds the dependencies but not the package) runs the same code as the venv. Shell commands
+# name them as {IMPREG} and {PAPERMILL}, never as params: they hold this checkout's path, and a
+# params change would plan every finished job again once the checkout is moved or cloned.
 IMPREG = f"{src_pythonpath(workflow.basedir)} python -m impreg"
 PAPERMILL = f"{src_pythonpath(workflow.basedir)} papermill --log-output --kernel python3 --cwd ."
 CONDA_ENV = "../../envs/environment.yaml"

@@ -27,7 +27,6 @@ for _rule in FIGURE_RULES:
         wildcard_constraints:
             **_rule.wildcard_constraints(),
         params:
-            papermill=PAPERMILL,
             # settings apart from paths, so that Snakemake's params trigger sees a changed claim rule
             settings=lambda wc, r=_rule: papermill_params(**r.figure(wc).settings(config)),
             paths=lambda wildcards, input, output, r=_rule: papermill_params(
@@ -38,7 +37,7 @@ for _rule in FIGURE_RULES:
         conda:
             CONDA_ENV
         shell:
-            "{params.papermill} {input.notebook} {output.notebook} -y {params.settings} -y {params.paths} > {log} 2>&1"
+            "{PAPERMILL} {input.notebook} {output.notebook} -y {params.settings} -y {params.paths} > {log} 2>&1"
 
 
 for _name, _files in target_rules(config, OUT, {r.name for r in FIGURE_RULES}).items():

@@ -16,7 +16,6 @@ def data_rule(spec):
         output:
             f"{RESULTS}/data/{spec.experiment}/{{dataset}}.npz",
         params:
-            impreg=IMPREG,
             args=lambda wildcards: spec.args[wildcards.dataset],
         wildcard_constraints:
             dataset="|".join(re.escape(name) for name in spec.args),
@@ -25,7 +24,7 @@ def data_rule(spec):
         conda:
             CONDA_ENV
         shell:
-            "{params.impreg} make-data {params.args} --out {output} > {log} 2>&1"
+            "{IMPREG} make-data {params.args} --out {output} > {log} 2>&1"
 
 
 # One training rule per experiment: a job trains one run folder from its data file. A killed job
@@ -45,7 +44,6 @@ def train_rule(spec):
         wildcard_constraints:
             **spec.constraints,
         params:
-            impreg=IMPREG,
             out_dir=lambda wildcards, output: os.path.dirname(output.summary),
             **spec.params,
         threads: config["threads"]

@@ -26,7 +26,6 @@ rule locality_is_same_class_images:
     output:
         f"{RESULTS}/{LOC_ISC_IMAGES}",
     params:
-        impreg=IMPREG,
         upsample=LOC_ISC["upsample"],
         source=lambda wc, input: (
             f"--data-dir {input.stand_in} --allow-stand-in" if input.stand_in else "--download"
@@ -36,7 +35,7 @@ rule locality_is_same_class_images:
     conda:
         CONDA_ENV
     shell:
-        "{params.impreg} make-data is-same-class-images --source {wildcards.source}"
+        "{IMPREG} make-data is-same-class-images --source {wildcards.source}"
         " --upsample {params.upsample} {params.source} --out {output} > {log} 2>&1"
 
 
@@ -46,7 +45,6 @@ rule locality_pathfinder_data:
     output:
         LOC_PF_DATA,
     params:
-        impreg=IMPREG,
         # the generator's version: a params change, so that images drawn by an older generator
         # (joined strokes until "paddles-1") are made again
         generator="paddles-1",
@@ -70,7 +68,7 @@ rule locality_pathfinder_data:
     conda:
         CONDA_ENV
     shell:
-        "{params.impreg} make-data pathfinder --path-length {wildcards.length} {params.settings}"
+        "{IMPREG} make-data pathfinder --path-length {wildcards.length} {params.settings}"
         " --workers {threads} --out {output} > {log} 2>&1"
 
 

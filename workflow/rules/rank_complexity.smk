@@ -24,7 +24,6 @@ rule rank_complexity_stand_in:
     output:
         directory(STAND_IN_DIR),
     params:
-        impreg=IMPREG,
         settings=f"--datasets {' '.join(RC_STAND_IN_DATASETS)} --seed {RC['data_seed']}"
         f" --num-train {RC['stand_in_num_train']} --num-test {RC['stand_in_num_test']}",
     log:
@@ -32,7 +31,7 @@ rule rank_complexity_stand_in:
     conda:
         CONDA_ENV
     shell:
-        "{params.impreg} make-data stand-in-images --out-dir {output} {params.settings} > {log} 2>&1"
+        "{IMPREG} make-data stand-in-images --out-dir {output} {params.settings} > {log} 2>&1"
 
 
 rule rank_complexity_data:
@@ -46,7 +45,6 @@ rule rank_complexity_data:
     output:
         f"{RESULTS}/{RC_DATA}",
     params:
-        impreg=IMPREG,
         positive_class=lambda wc: RC["datasets"][wc.dataset]["positive_class"],
         train_subset=lambda wc: RC["datasets"][wc.dataset]["train_subset"],
         seed=RC["data_seed"],
@@ -60,7 +58,7 @@ rule rank_complexity_data:
     conda:
         CONDA_ENV
     shell:
-        "{params.impreg} make-data rank-complexity --dataset {wildcards.dataset} --control {wildcards.control}"
+        "{IMPREG} make-data rank-complexity --dataset {wildcards.dataset} --control {wildcards.control}"
         " --positive-class {params.positive_class} --seed {params.seed} --train-subset {params.train_subset}"
         " {params.source} --out {output} > {log} 2>&1"
 

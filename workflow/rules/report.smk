@@ -47,7 +47,6 @@ rule report:
         md=report(f"{OUT}/REPLICATION.md", caption="../report/replication.rst", category="Replication report"),
         landing=f"{OUT}/verdict.rst",
     params:
-        impreg=IMPREG,
         figures_dir=f"{OUT}/figures",
         changes=key_values(FIGURE_CHANGES),
         elsewhere=key_values(FIGURE_ELSEWHERE),
@@ -58,7 +57,7 @@ rule report:
     conda:
         CONDA_ENV
     shell:
-        "{params.impreg} report --claims {input} --out {output.md} --landing {output.landing}"
+        "{IMPREG} report --claims {input} --out {output.md} --landing {output.landing}"
         " --figures-dir {params.figures_dir} --changes {params.changes} --elsewhere {params.elsewhere}"
         " --wants-gpu {params.wants_gpu}"
         " {params.extras} > {log} 2>&1"

@@ -13,7 +13,6 @@ rule tf_dynamics_data:
     output:
         TFD_DATA,
     params:
-        impreg=IMPREG,
         order=TFD["order"],
         mode_dim=TFD["mode_dim"],
         rank=TFD["target_rank"],
@@ -24,7 +23,7 @@ rule tf_dynamics_data:
     conda:
         CONDA_ENV
     shell:
-        "{params.impreg} make-data tf-dynamics --order {params.order} --mode-dim {params.mode_dim} --rank {params.rank}"
+        "{IMPREG} make-data tf-dynamics --order {params.order} --mode-dim {params.mode_dim} --rank {params.rank}"
         " --fro-norm {params.fro_norm} --num-observations {params.n} --seed {wildcards.seed}"
         " --out {output} > {log} 2>&1"
 
