@@ -1,8 +1,9 @@
-"""Defaults have three homes: config/schema.yaml (the paper scale), the experiments' config
-dataclasses, and the CLI's flags. The rules pass every setting they control, so a drift never
+"""A run's settings have one list, its experiment's dataclass; the config (config/schema.yaml's
+defaults are the paper scale) gives a run the values it differs in. A drift between the two never
 changes a workflow run, but it changes what a direct CLI call or a test does, and what a reader
-takes the default to be. These tests keep the three in step; a default that differs on purpose is
-listed in EXCEPTIONS with its reason.
+takes the default to be. These tests keep them in step over every run the paper-scale defaults ask
+for, and the data commands' flags with theirs; a value that differs on purpose is listed in
+EXCEPTIONS with its reason.
 """
 
 from __future__ import annotations
@@ -19,83 +20,44 @@ from impreg.cli_args import dataclass_from_args
 from impreg.config import fill_defaults, load_schema
 from impreg.data.pathfinder import PathfinderConfig
 from impreg.data.tensorize import TensorizeConfig
-from impreg.train.incremental_rank import IncrementalRankConfig
-from impreg.train.locality import LocalityConfig
-from impreg.train.rank_complexity import RankComplexityConfig
-from impreg.train.tf_dynamics import TFDynamicsConfig
+from impreg.experiments import incremental_rank, locality, rank_complexity, tf_dynamics
+from impreg.experiments.incremental_rank import IncrementalRankConfig
+from impreg.experiments.locality import LocalityConfig
+from impreg.experiments.rank_complexity import RankComplexityConfig
+from impreg.experiments.tf_dynamics import TFDynamicsConfig
 
 # what an empty config becomes: every default of the schema
 SCHEMA_DEFAULTS = fill_defaults({}, load_schema(ROOT / "config" / "schema.yaml"))
-VARIANTS = ("order3", "huber", "sensing")
-IRK_MODELS = ("mf", "tf", "htf")
 RC_DATASETS = ("mnist", "fmnist", "cifar10", "digits", "mnist5k")
 
 
-def _keys(section: str, names: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(field, config key) pairs for fields spelled as their config keys."""
-    return [(name, f"{section}.{name}") for name in names]
-
-
-# Per dataclass: (field, config key) for each config key whose value the rules pass as the field's flag
-# (workflow/rules/*.smk, workflow/dynamics_rules.py); one field may take several keys (one per model).
-SCHEMA_KEYS: dict[type, list[tuple[str, str]]] = {
-    TFDynamicsConfig: [
-        *_keys("tf_dynamics", ("num_components", "lr", "alpha", "eps", "stop_loss", "stop_patience",
-                               "max_iterations", "log_every", "top_k", "dtype")),
-        *_keys("tf_dynamics_variants", ("lr", "alpha", "eps", "stop_patience", "max_iterations", "log_every",
-                                        "top_k", "dtype")),
-        *[pair for v in VARIANTS for pair in _keys(f"tf_dynamics_variants.variants.{v}",
-                                                   ("num_components", "loss", "huber_delta", "stop_loss"))],
-        ("device", "device"),
-    ],
-    IncrementalRankConfig: [
-        *_keys("incremental_rank", ("lr", "alpha", "eps", "stop_loss", "stop_validations", "log_every", "top_k",
-                                    "dtype", "checkpoint_every")),
-        *[pair for m in IRK_MODELS for pair in _keys(f"incremental_rank.{m}", ("init_std", "max_iterations"))],
-        ("depth", "incremental_rank.mf.depth"),
-        ("mf_width", "incremental_rank.mf.width"),
-        ("num_components", "incremental_rank.tf.num_components"),
-        ("htf_width", "incremental_rank.htf.width"),
-        *_keys("incremental_rank.htf", ("pool_pattern", "extra_matricizations", "rank_rel_tol")),
-        ("device", "device"),
-    ],
-    RankComplexityConfig: [
-        *[pair for d in RC_DATASETS for pair in _keys(f"rank_complexity.datasets.{d}",
-                                                      ("ranks", "seeds", "epochs", "batch_size", "lr"))],
-        *_keys("rank_complexity", ("init_mean", "init_std", "max_test_sample_loss", "eval_every",
-                                   "checkpoint_every")),
-        ("device", "device"),
-    ],
-    LocalityConfig: [
-        ("arch", "locality.figures.locality.arch"),
-        ("width", "locality.width"),
-        *_keys("locality.train", ("lr", "momentum", "batch_size", "max_epochs", "patience", "penalty_batch",
-                                  "probe_size", "eval_batch_size",
-                                  "amp", "channels_last")),
-        *_keys("locality.is_same_class", ("num_train", "num_test", "canvas_width", "canvas_height")),
-        *_keys("locality.pathfinder", ("patch_size", "reg_distance", "test_fraction", "split_seed")),
-        ("threads", "threads"),
-        ("device", "device"),
-    ],
-    # the data generators' settings
-    TensorizeConfig: [*[("positive_class", f"rank_complexity.datasets.{d}.positive_class") for d in RC_DATASETS],
-                      ("seed", "rank_complexity.data_seed")],
-    PathfinderConfig: _keys("locality.pathfinder", ("window", "output_size", "geometry_scale",
-                                                         "paddle_thickness")),
+# Every run that an empty config (the schema's defaults: the paper scale) asks for, with the settings
+# the workflow passes it (impreg.experiments): experiment -> (its dataclass, its listing of runs).
+LISTINGS = {
+    "tf_dynamics": (TFDynamicsConfig, tf_dynamics.figure3_runs),
+    "tf_dynamics_variants": (TFDynamicsConfig, tf_dynamics.variant_runs),
+    "incremental_rank": (IncrementalRankConfig, incremental_rank.runs),
+    "rank_complexity": (RankComplexityConfig, rank_complexity.runs),
+    "locality": (LocalityConfig, locality.runs),
 }
+# The settings that tell a figure's runs apart: their values are the figure's grid, not defaults.
+GRID = {"tf_dynamics": {"init_std", "seed"}, "tf_dynamics_variants": {"init_std", "seed"},
+        "incremental_rank": {"model", "seed"}, "rank_complexity": set(), "locality": {"task", "arch", "x", "lam", "seed"}}
 
-# Training fields without a schema default of their own: set per run from a list in the config (the
-# run's wildcards), or left at the dataclass default by the rules.
-PER_RUN_OR_UNSET: dict[type, dict[str, str]] = {
-    TFDynamicsConfig: {"init_std": "one run per entry of init_stds", "seed": "one run per entry of seeds",
-                       "checkpoint_every": "not passed by the rules"},
-    IncrementalRankConfig: {"model": "one run per model (mf, tf, htf)", "seed": "one run per entry of seeds"},
-    RankComplexityConfig: {"eval_batch_size": "memory only, not passed by the rules",
-                           "dtype": "not passed by the rules"},
-    LocalityConfig: {"task": "one run per task", "x": "one run per distance or path length",
-                     "lam": "one run per entry of lambdas", "seed": "one run per entry of the figure's seeds",
-                     "keep_checkpoint": "not passed by the rules"},
-}
+
+def _run_settings() -> dict[tuple[str, str], dict[str, Any]]:
+    """(experiment, setting) -> run -> the value the config gives it, for every setting but the grid's."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for experiment, (_, listing) in LISTINGS.items():
+        for name, run in listing(SCHEMA_DEFAULTS).items():
+            for key, value in run.settings.items():
+                if key not in GRID[experiment]:
+                    out.setdefault((experiment, key), {})[name] = value
+    return out
+
+
+RUN_SETTINGS = _run_settings()
+
 
 # The make-data commands' flags, which no dataclass holds: (flag's dest, config key) per command.
 FLAG_KEYS: dict[str, list[tuple[str, str]]] = {
@@ -129,28 +91,27 @@ REQUIRED = {
                             "--seed", "0"],
 }
 
-# (dataclass or make-data command, field or flag, config key) -> why the defaults differ on purpose
+# (experiment, setting, the runs it holds for: a run-name prefix, "" for all) -> why the config's
+# value differs from the dataclass default on purpose
 EXCEPTIONS: dict[tuple[str, str, str], str] = {
-    ("TFDynamicsConfig", "dtype", "tf_dynamics_variants.dtype"):
+    ("tf_dynamics_variants", "dtype", ""):
         "the variants' settings are not the paper's (the spec marks them unverified) and run in float64; "
         "the dataclass holds Figure 3's float32",
-    ("TFDynamicsConfig", "num_components", "tf_dynamics_variants.variants.order3.num_components"):
+    ("tf_dynamics_variants", "num_components", "order3_"):
         "order 3: the maximal rank of a 10^3 tensor, 100, where Figure 3 has 1000 for 10^4",
-    ("TFDynamicsConfig", "stop_loss", "tf_dynamics_variants.variants.order3.stop_loss"):
-        "order 3: Figure 3's 1e-8 relative to the mean squared entry, 10x larger",
-    ("TFDynamicsConfig", "loss", "tf_dynamics_variants.variants.huber.loss"): "the Huber variant's own loss",
-    ("TFDynamicsConfig", "huber_delta", "tf_dynamics_variants.variants.huber.huber_delta"):
+    ("tf_dynamics_variants", "stop_loss", "order3_"): "order 3: Figure 3's 1e-8 relative to the mean squared entry, 10x larger",
+    ("tf_dynamics_variants", "loss", "huber_"): "the Huber variant's own loss",
+    ("tf_dynamics_variants", "huber_delta", "huber_"):
         "the Huber variant's threshold, half the target's root-mean-square entry (1 would make it Figure 3)",
-    ("TFDynamicsConfig", "stop_loss", "tf_dynamics_variants.variants.huber.stop_loss"):
-        "the Huber loss's counterpart of 1e-8 in its quadratic zone",
-    ("IncrementalRankConfig", "init_std", "incremental_rank.htf.init_std"):
+    ("tf_dynamics_variants", "stop_loss", "huber_"): "the Huber loss's counterpart of 1e-8 in its quadratic zone",
+    ("incremental_rank", "init_std", "htf_"):
         "one field for three models: the default is the matrix and CP models' init (the paper's 1e-3), the "
         "hierarchical model's is the paper's 1e-2",
-    **{("IncrementalRankConfig", "max_iterations", f"incremental_rank.{m}.max_iterations"):
-       "the dataclass holds P2's cap of 500000; the schema caps each model lower (see paper_settings)"
-       for m in IRK_MODELS},
-    ("LocalityConfig", "threads", "threads"):
-        "the rule passes its job's threads; the dataclass's 0 leaves torch's own default to a direct call",
+    ("incremental_rank", "max_iterations", ""):
+        "the dataclass holds P2's cap of 500000; the schema caps each model lower (see paper_settings)",
+}
+# (make-data command, flag, config key) -> why the defaults differ on purpose
+FLAG_EXCEPTIONS: dict[tuple[str, str, str], str] = {
     ("ht-completion", "mode_dim", "incremental_rank.htf.mode_dim"):
         "the flag holds the paper's mode dimension 16; the schema's 8 is explained in paper_settings",
 }
@@ -168,10 +129,6 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _dataclass_pairs() -> list[tuple[str, str, str, object]]:
-    return [(cls.__name__, name, key, cls()) for cls, pairs in SCHEMA_KEYS.items() for name, key in pairs]
-
-
 def _flag_pairs() -> list[tuple[str, str, str]]:
     return [(command, dest, key) for command, pairs in FLAG_KEYS.items() for dest, key in pairs]
 
@@ -180,37 +137,49 @@ def _parse(group: str, command: str) -> argparse.Namespace:
     return build_parser().parse_args([group, command, *REQUIRED[(group, command)]])
 
 
-def _agree(pair: tuple[str, str, str], value: Any) -> None:
-    """Equal defaults, or a listed exception whose defaults still differ (else it is stale: delete it)."""
-    if pair in EXCEPTIONS:
-        assert value != schema_default(pair[2]), f"stale exception, the defaults agree: {pair}"
-    else:
-        assert value == schema_default(pair[2])
+def _exception(experiment: str, run: str, setting: str) -> str | None:
+    return next((why for (e, k, prefix), why in EXCEPTIONS.items()
+                 if (e, k) == (experiment, setting) and run.startswith(prefix)), None)
 
 
-@pytest.mark.parametrize(("owner", "field", "key", "instance"), _dataclass_pairs(),
-                         ids=[f"{o}.{f}={k}" for o, f, k, _ in _dataclass_pairs()])
-def test_dataclass_defaults_are_the_schema_defaults(owner, field, key, instance):
-    _agree((owner, field, key), _plain(getattr(instance, field)))
+@pytest.mark.parametrize(("experiment", "setting"), list(RUN_SETTINGS), ids=[f"{e}.{k}" for e, k in RUN_SETTINGS])
+def test_the_settings_runs_are_given_are_their_dataclass_defaults(experiment, setting):
+    """Equal, or a listed exception whose values still differ (else it is stale: delete it)."""
+    default = _plain(getattr(LISTINGS[experiment][0](), setting))
+    for run, value in RUN_SETTINGS[experiment, setting].items():
+        if _exception(experiment, run, setting):
+            assert _plain(value) != default, f"stale exception, the values agree: {setting} of {run}"
+        else:
+            assert _plain(value) == default, run
+
+
+def test_every_exception_holds_for_some_run():
+    used = {(e, k, prefix) for (e, k), runs in RUN_SETTINGS.items() for (e2, k2, prefix) in EXCEPTIONS
+            if (e, k) == (e2, k2) and any(run.startswith(prefix) for run in runs)}
+    assert sorted(set(EXCEPTIONS) - used) == []
 
 
 @pytest.mark.parametrize(("command", "dest", "key"), _flag_pairs(), ids=[f"{c}.{d}={k}" for c, d, k in _flag_pairs()])
 def test_make_data_flag_defaults_are_the_schema_defaults(command, dest, key):
-    _agree((command, dest, key), getattr(_parse("make-data", command), dest))
+    value = getattr(_parse("make-data", command), dest)
+    if (command, dest, key) in FLAG_EXCEPTIONS:
+        assert value != schema_default(key), f"stale exception, the defaults agree: {command} {dest}"
+    else:
+        assert value == schema_default(key)
 
 
-def test_every_exception_names_a_compared_pair():
-    compared = {(o, f, k) for o, f, k, _ in _dataclass_pairs()} | set(_flag_pairs())
-    assert sorted(set(EXCEPTIONS) - compared) == []
+def test_every_flag_exception_names_a_compared_pair():
+    assert sorted(set(FLAG_EXCEPTIONS) - set(_flag_pairs())) == []
 
 
-@pytest.mark.parametrize("cls", list(PER_RUN_OR_UNSET), ids=lambda c: c.__name__)
-def test_every_training_field_is_compared_or_set_per_run(cls):
-    """A new field needs a decision: map it to its config key, or say why it has none."""
-    mapped = {name for name, _ in SCHEMA_KEYS[cls]}
-    fields = {f.name for f in dataclasses.fields(cls)}
-    assert fields - mapped - set(PER_RUN_OR_UNSET[cls]) == set()
-    assert not mapped & set(PER_RUN_OR_UNSET[cls])
+def test_the_data_generators_defaults_are_the_schema_defaults():
+    """The data settings the rules pass, which no training dataclass holds."""
+    tensorize, pathfinder = TensorizeConfig(), PathfinderConfig()
+    assert all(schema_default(f"rank_complexity.datasets.{d}.positive_class") == tensorize.positive_class
+               for d in RC_DATASETS)
+    assert schema_default("rank_complexity.data_seed") == tensorize.seed
+    for name in ("window", "output_size", "geometry_scale", "paddle_thickness"):
+        assert schema_default(f"locality.pathfinder.{name}") == getattr(pathfinder, name), name
 
 
 @pytest.mark.parametrize(("command", "cls"), [("tf-dynamics", TFDynamicsConfig), ("tf-sensing", TFDynamicsConfig),

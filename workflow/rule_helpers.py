@@ -1,5 +1,7 @@
 """Plain-Python helpers of the rule files (kept out of the .smk files, as Snakemake's linter asks)."""
 
+from __future__ import annotations
+
 import json
 import os
 import re
@@ -8,8 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from impreg.claims import read_claims
-from impreg.cli_args import flags_from_mapping
-from impreg.run_settings import Run, name_float, settings_text
+from impreg.run_settings import Run, settings_text
 from impreg.shipped import SCALES, shipped_name
 from impreg.verdicts import FigureVerdict
 
@@ -75,6 +76,16 @@ class DataRule:
     @property
     def name(self) -> str:
         return f"{self.experiment}_data"
+
+    @classmethod
+    def of(cls, experiment: str, files: dict[str, str]) -> DataRule:
+        """The rule of an experiment's data files, as its package module lists them (path under the
+        results folder -> make-data arguments); every path is data/<experiment>/<name>.npz."""
+        prefix = f"data/{experiment}/"
+        wrong = [path for path in files if not (path.startswith(prefix) and path.endswith(".npz"))]
+        if wrong:
+            raise ValueError(f"{experiment}'s data files must be {prefix}<name>.npz, not {wrong}")
+        return cls(experiment, {path[len(prefix):-len(".npz")]: args for path, args in files.items()})
 
 
 def notebook_outputs(name: str, out: str) -> dict[str, str]:
@@ -157,11 +168,6 @@ def key_values(mapping: dict[str, str]) -> str:
     return " ".join(shlex.quote(f"{key}={value}") for key, value in mapping.items())
 
 
-def flags(section: dict, keys: str, **more: Any) -> str:
-    """CLI flags of the settings ``keys`` (space-separated) of a config section, then ``more``."""
-    return flags_from_mapping({k: section[k] for k in keys.split()} | more)
-
-
 def figure_changes(claims_files: list[str], manifest: dict, config: dict, origin: dict | None = None) -> dict[str, str]:
     """Figure -> what its config section says it changes from the paper (one line), for every
     figure of ``claims_files`` whose section says anything. With ``origin`` (a shipped folder's
@@ -186,7 +192,6 @@ def papermill_params(**values) -> str:
     return shlex.quote(json.dumps(values))
 
 
-fmt_float = name_float  # run and data file names spell floats as the papers do
 
 
 def src_pythonpath(basedir: str) -> str:

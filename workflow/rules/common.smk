@@ -8,7 +8,6 @@ from rule_helpers import (
     FigureRuns,
     TrainRule,
     figure_changes,
-    flags,
     papermill_params,
     report_extras,
     settings_train_rule,

@@ -48,12 +48,7 @@ rule locality_pathfinder_data:
         # the generator's version: a params change, so that images drawn by an older generator
         # (joined strokes until "paddles-1") are made again
         generator="paddles-1",
-        settings=lambda wc: flags(
-            LOC_PF,
-            "num_samples window output_size paddle_thickness",
-            seed=LOC_PF["data_seed"] + int(wc.length),
-            **({"geometry_scale": LOC_PF["geometry_scale"]} if LOC_PF["geometry_scale"] else {}),
-        ),
+        settings=lambda wc: locality_experiment.pathfinder_args(LOC, wc.length),
     threads: LOC_PF["workers"]
     # before any training: it needs every core, and waiting for a free pair of cores behind the
     # training jobs leaves cores idle (about 9 minutes of a quick run)

@@ -24,8 +24,7 @@ rule rank_complexity_stand_in:
     output:
         directory(STAND_IN_DIR),
     params:
-        settings=f"--datasets {' '.join(RC_STAND_IN_DATASETS)} --seed {RC['data_seed']}"
-        f" --num-train {RC['stand_in_num_train']} --num-test {RC['stand_in_num_test']}",
+        settings=rank_complexity_experiment.stand_in_args(RC, RC_STAND_IN_DATASETS),
     log:
         f"{RESULTS}/logs/rank_complexity/stand_in.log",
     conda:
@@ -45,9 +44,7 @@ rule rank_complexity_data:
     output:
         f"{RESULTS}/{RC_DATA}",
     params:
-        positive_class=lambda wc: RC["datasets"][wc.dataset]["positive_class"],
-        train_subset=lambda wc: RC["datasets"][wc.dataset]["train_subset"],
-        seed=RC["data_seed"],
+        settings=lambda wc: rank_complexity_experiment.data_args(RC, wc.dataset),
         source=lambda wc, input: (
             f"--data-dir {input.stand_in} --allow-stand-in"
             if input.stand_in
@@ -59,8 +56,7 @@ rule rank_complexity_data:
         CONDA_ENV
     shell:
         "{IMPREG} make-data rank-complexity --dataset {wildcards.dataset} --control {wildcards.control}"
-        " --positive-class {params.positive_class} --seed {params.seed} --train-subset {params.train_subset}"
-        " {params.source} --out {output} > {log} 2>&1"
+        " {params.settings} {params.source} --out {output} > {log} 2>&1"
 
 
 TRAIN_RULES.append(

@@ -80,6 +80,25 @@ def data_name(irk: dict, model: str, seed: int) -> str:
     return f"htf_order{m['order']}_dim{m['mode_dim']}_{m['pool_pattern']}_{common}"
 
 
+def data_args(irk: dict, model: str, seed: int) -> str:
+    """The ``impreg make-data`` arguments of a model's data file for one seed."""
+    m = irk[model]
+    common = f"--fro-norm {irk['target_fro_norm']} --num-observations {irk['num_observations']} --seed {seed}"
+    if model == "mf":  # a rank-r matrix U V^T is an order-2 CP tensor
+        return f"tf-dynamics --order 2 --mode-dim {m['dim']} --rank {irk['target_rank']} {common}"
+    if model == "tf":
+        return f"tf-dynamics --order {m['order']} --mode-dim {m['mode_dim']} --rank {irk['target_rank']} {common}"
+    return (f"ht-completion --order {m['order']} --mode-dim {m['mode_dim']} --ranks {irk['target_rank']}"
+            f" --pattern {m['pool_pattern']} {common}")
+
+
+def data_files(config: dict) -> dict[str, str]:
+    """Data file (under the scale's results folder) -> its ``impreg make-data`` arguments."""
+    irk = config["incremental_rank"]
+    return {f"data/incremental_rank/{data_name(irk, model, seed)}.npz": data_args(irk, model, seed)
+            for model in MODELS for seed in irk["seeds"]}
+
+
 def run_name(irk: dict, model: str, seed: int) -> str:
     m = irk[model]
     init = name_float(m["init_std"])

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from impreg.cli_args import flags_from_mapping
 from impreg.run_settings import Run, check_settings, is_integer, name_float, one_of, pick
 
 TASKS = ("pathfinder", "is_same_class")
@@ -122,6 +123,15 @@ def tasks(loc: dict) -> dict[str, tuple[list, list]]:
     """Task -> (its ranges, its lambdas); a task with no ranges is left out."""
     grids = {task: (loc[task][xs], loc[task][lams]) for task, (xs, lams) in GRID_KEYS.items()}
     return {task: grid for task, grid in grids.items() if grid[0]}
+
+
+def pathfinder_args(loc: dict, length: int | str) -> str:
+    """The ``impreg make-data pathfinder`` arguments of one path length's file after --path-length:
+    the drawing settings, and the data seed (``data_seed`` + the length: each length its own draw)."""
+    pf = loc["pathfinder"]
+    drawing = {k: pf[k] for k in ("num_samples", "window", "output_size", "paddle_thickness")}
+    geometry = {"geometry_scale": pf["geometry_scale"]} if pf["geometry_scale"] else {}
+    return flags_from_mapping(drawing | {"seed": pf["data_seed"] + int(length)} | geometry)
 
 
 def data_file(loc: dict, task: str, x: int) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from impreg.cli_args import flags_from_mapping
 from impreg.run_settings import (
     AT_LEAST_ONE,
     DEVICE,
@@ -64,3 +65,17 @@ def runs(config: dict) -> dict[str, Run]:
     return {RUN.format(dataset=d, control=c): Run(DATA.format(dataset=d, control=c),
                                                   pick(RankComplexityConfig, config, rc, ds), "rank-complexity")
             for d, ds in rc["datasets"].items() for c in rc["controls"]}
+
+
+def data_args(rc: dict, dataset: str) -> str:
+    """The ``impreg make-data rank-complexity`` arguments of a dataset's files beside its name and
+    control: its positive class, training subset and the data seed."""
+    ds = rc["datasets"][dataset]
+    return flags_from_mapping({"positive_class": ds["positive_class"], "seed": rc["data_seed"],
+                               "train_subset": ds["train_subset"]})
+
+
+def stand_in_args(rc: dict, datasets: list[str]) -> str:
+    """The ``impreg make-data stand-in-images`` arguments of the stand-in files of ``datasets``."""
+    return flags_from_mapping({"datasets": datasets, "seed": rc["data_seed"], "num_train": rc["stand_in_num_train"],
+                               "num_test": rc["stand_in_num_test"]})

@@ -64,6 +64,19 @@ def figure3_data(tfd: dict, seed: int) -> str:
             f"_norm{tfd['target_fro_norm']:g}_n{tfd['num_observations']}_seed{seed}.npz")
 
 
+def target_args(section: dict, task: str, seed: int) -> str:
+    """The ``impreg make-data`` arguments of a random low-rank target (``section``: the sizes)."""
+    what = "tf-sensing" if task == "sensing" else "tf-dynamics"
+    return (f"{what} --order {section['order']} --mode-dim {section['mode_dim']} --rank {section['target_rank']}"
+            f" --fro-norm {section['target_fro_norm']} --num-observations {section['num_observations']} --seed {seed}")
+
+
+def figure3_data_files(config: dict) -> dict[str, str]:
+    """Figure 3's data files (under the scale's results folder) -> their make-data arguments."""
+    tfd = config["tf_dynamics"]
+    return {figure3_data(tfd, seed): target_args(tfd, "completion", seed) for seed in tfd["seeds"]}
+
+
 def figure3_runs(config: dict) -> dict[str, Run]:
     """Run name -> its run, for every init and seed of Figure 3 (inits outer, as the notebook reads them)."""
     tfd = config["tf_dynamics"]
@@ -79,6 +92,13 @@ def variant_data(tfv: dict, name: str, seed: int) -> str:
     v = tfv["variants"][name]
     return (f"data/tf_dynamics_variants/{v['task']}_order{v['order']}_dim{v['mode_dim']}_rank{v['target_rank']}"
             f"_norm{tfv['target_fro_norm']:g}_n{v['num_observations']}_seed{seed}.npz")
+
+
+def variant_data_files(config: dict) -> dict[str, str]:
+    """The appendix figure's data files (under the scale's results folder) -> their make-data arguments."""
+    tfv = config["tf_dynamics_variants"]
+    return {variant_data(tfv, name, seed): target_args(v | {"target_fro_norm": tfv["target_fro_norm"]}, v["task"], seed)
+            for name, v in tfv["variants"].items() for seed in tfv["seeds"]}
 
 
 def variant_grid(tfv: dict) -> list[tuple[str, float, int]]:
