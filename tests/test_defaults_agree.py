@@ -144,7 +144,8 @@ def _exception(experiment: str, run: str, setting: str) -> str | None:
 
 @pytest.mark.parametrize(("experiment", "setting"), list(RUN_SETTINGS), ids=[f"{e}.{k}" for e, k in RUN_SETTINGS])
 def test_the_settings_runs_are_given_are_their_dataclass_defaults(experiment, setting):
-    """Equal, or a listed exception whose values still differ (else it is stale: delete it)."""
+    """A run is given only the values that differ from its dataclass defaults (impreg.run_settings.pick),
+    so each such value must be a listed exception (and one that still differs: else it is stale)."""
     default = _plain(getattr(LISTINGS[experiment][0](), setting))
     for run, value in RUN_SETTINGS[experiment, setting].items():
         if _exception(experiment, run, setting):

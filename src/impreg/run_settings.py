@@ -95,18 +95,37 @@ def setting_names(cls: type) -> tuple[str, ...]:
 
 
 def pick(cls: type, *sections: Mapping[str, Any], **identity: Any) -> dict[str, Any]:
-    """A run's settings: every field of ``cls`` that a config section sets (a later section wins),
-    then ``identity``, the values that tell the run apart from its figure's other runs (its seed,
-    its point on the figure's grid). Keys of a section that are no field (a grid, a data setting)
-    are not the run's. Fields no section sets keep their dataclass default."""
+    """A run's settings: every field of ``cls`` that a config section sets (a later section wins)
+    to other than its dataclass default, then ``identity``, the values that tell the run apart from
+    its figure's other runs (its seed, its point on the figure's grid). Keys of a section that are
+    no field (a grid, a data setting) are not the run's. So a setting added with its default (the
+    dataclass field and its schema entry) changes no run's mapping, and reruns nothing."""
     names = setting_names(cls)
     unknown = sorted(set(identity) - set(names))
     if unknown:
         raise ValueError(f"{cls.__name__} has no setting {', '.join(unknown)}")
+    defaults = field_defaults(cls)
     settings: dict[str, Any] = {}
     for section in sections:
         settings.update({name: section[name] for name in names if name in section})
-    return settings | identity
+    changed = {k: v for k, v in settings.items() if k not in defaults or _plain(v) != _plain(defaults[k])}
+    return changed | identity
+
+
+def field_defaults(cls: type) -> dict[str, Any]:
+    """The default of every field of a settings dataclass that has one."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Tuples (dataclass defaults) equal lists (YAML); 1 equals 1.0, as the dataclass reads them."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def settings_text(settings: Mapping[str, Any]) -> str:
