@@ -94,6 +94,7 @@ def read_rows(path: Path, drop_timing: bool = True) -> list[dict]:
 @pytest.mark.parametrize("field,value", [
     ("task", "cifar"), ("arch", "resnet50"), ("lam", -1.0), ("batch_size", 1), ("amp", "fp16"), ("x", 2.5),
     ("test_fraction", 1.0), ("momentum", 1.0), ("lr", float("nan")), ("width", 0), ("channels_last", "yes"),
+    ("weight_decay", -0.1),
 ])
 def test_bad_settings_name_the_field(field, value):
     with pytest.raises(ValueError, match=rf"LocalityConfig\.{field} must be"):
@@ -340,6 +341,15 @@ def test_the_probe_changes_nothing_else(pf_data, tmp_path):
     assert all(math.isfinite(float(r.pop("probe_penalty"))) for r in rows["probe"])
     assert rows["probe"] == rows["none"]
     assert without["final_probe_penalty"] is None and with_probe["final_probe_penalty"] is not None
+
+
+def test_weight_decay_reaches_the_step(pf_data, tmp_path):
+    """Weight decay changes the training (the plain run's numbers are the default's), and it is a
+    setting of the run's fingerprint."""
+    plain = run(pf_cfg(max_epochs=1), pf_data, tmp_path / "plain", log=quiet)
+    decayed = run(pf_cfg(max_epochs=1, weight_decay=0.5), pf_data, tmp_path / "decayed", log=quiet)
+    assert decayed["final_train_loss"] != plain["final_train_loss"]
+    assert decayed["fingerprint"] != plain["fingerprint"]
 
 
 def test_the_probe_depends_on_the_model_alone():

@@ -33,6 +33,7 @@ class LocalityConfig:
     seed: int = 0
     lr: float = 1e-2
     momentum: float = 0.9
+    weight_decay: float = 0.0  # SGD weight decay: 0 in the paper; a baseline against the penalty
     batch_size: int = 64
     max_epochs: int = 150
     patience: int = 20  # stop once train accuracy was 100% for more than this many epochs in a row
@@ -60,7 +61,7 @@ class LocalityConfig:
             value = getattr(self, name)
             _require(is_integer(value), name, value, "an integer")
             setattr(self, name, int(value))
-        for name in ("lam", "lr", "momentum", "test_fraction"):
+        for name in ("lam", "lr", "momentum", "weight_decay", "test_fraction"):
             value = getattr(self, name)
             _require(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
                      name, value, "a finite number")
@@ -71,6 +72,7 @@ class LocalityConfig:
         _require(self.lam >= 0, "lam", self.lam, ">= 0")
         _require(self.lr > 0, "lr", self.lr, "> 0")
         _require(0 <= self.momentum < 1, "momentum", self.momentum, "in [0, 1)")
+        _require(self.weight_decay >= 0, "weight_decay", self.weight_decay, ">= 0")
         _require(0 < self.test_fraction < 1, "test_fraction", self.test_fraction, "in (0, 1)")
         # a batch of one can neither swap patches with a neighbour nor train BatchNorm
         _require(self.batch_size >= 2, "batch_size", self.batch_size, ">= 2")

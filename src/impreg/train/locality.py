@@ -2,7 +2,7 @@
 or Pathfinder, with or without the separation-rank penalty (spec 2.2-2.4).
 
 The protocol is the original's: a randomly initialized ResNet18/34 with one logit, BCE-with-logits
-plus ``lam`` times the separation penalty, SGD (lr 1e-2, momentum 0.9, no weight decay, constant
+plus ``lam`` times the separation penalty, SGD (lr 1e-2, momentum 0.9, no weight decay by default, constant
 lr), batches of 64, at most 150 epochs, stopping once the epoch's train accuracy (the running
 accuracy of the training steps, in train mode) has been exactly 100% for more than ``patience``
 consecutive epochs. The test set is evaluated (eval mode, no gradients) after every epoch; the
@@ -413,7 +413,7 @@ def run(cfg: LocalityConfig, data: PathfinderData | IsSameClassImages, out_dir: 
     channels_last = uses_channels_last(cfg, device)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = _build_model(cfg, task.channels, device, fmt)
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=0.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     step = _Step(model, optimizer, cfg.lam, autocast, fmt, input_conv=model.conv1, penalty_batch=cfg.penalty_batch)
     stand_in = bool(task.meta.get("stand_in", False))
     log(f"locality {cfg.task} x={cfg.x} lam={cfg.lam} seed={cfg.seed}{' [STAND-IN DATA]' if stand_in else ''}: "
