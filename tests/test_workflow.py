@@ -54,7 +54,8 @@ def test_smoke_dag_outputs_are_complete_and_well_formed(smoke_run):
     assert len(runs) == 4
     for run in runs:
         summary = json.loads((run / "summary.json").read_text())
-        assert {"iterations", "wall_seconds", "device", "seed", "settings", "status"} <= set(summary)
+        assert {"iterations", "wall_seconds", "device", "settings", "status", "fingerprint"} <= set(summary)
+        assert "seed" in summary["settings"] and "seed" not in summary  # each setting once
         assert len(pd.read_csv(run / "metrics.csv")) >= 2
     assert (res / "benchmarks" / "tf_dynamics").is_dir()
     for figure in RANK_COMPLEXITY_FIGURES + LOCALITY_FIGURES:
