@@ -31,14 +31,19 @@ except ConfigError as err:
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/tf_dynamics.smk"
-include: "workflow/rules/tf_dynamics_variants.smk"
-include: "workflow/rules/incremental_rank.smk"
-include: "workflow/rules/rank_complexity.smk"
-include: "workflow/rules/locality.smk"
+include: "workflow/rules/experiments.smk"
 include: "workflow/rules/jobs.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+
+
+# a job request for a rule that does not exist is a typo, never ignored
+_UNKNOWN_RESOURCES = sorted(set(config["resources"]) - {r.name for r in workflow.rules})
+if _UNKNOWN_RESOURCES:
+    raise WorkflowError(
+        f"config resources: {_UNKNOWN_RESOURCES} name no rule of this workflow; the keys are rule names"
+        " such as locality_train (snakemake --list-rules lists them)"
+    )
 
 
 # The HTML report (snakemake --report) opens on the verdict that the report rule writes.

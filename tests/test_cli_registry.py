@@ -16,7 +16,16 @@ import pytest
 from helpers import ROOT
 from impreg.cli import build_parser, main
 from impreg.cli_args import add_dataclass_flags, dataclass_from_args
-from impreg.experiments import GROUPS, REGISTRY, Command, Registry, Training
+from impreg.experiments import (
+    EXPERIMENTS,
+    GROUPS,
+    REGISTRY,
+    Command,
+    Experiment,
+    FigureSpec,
+    Registry,
+    Training,
+)
 
 
 def _commands_in(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iterator[
@@ -157,11 +166,26 @@ def test_train_rank_complexity_parses_its_generated_tuple_flags_into_the_config(
 def test_a_training_plug_in_that_breaks_the_contract_is_named():
     good = REGISTRY.trainings["locality"]
     assert good.problems() == []
-    broken = Training("impreg.train.locality", "TASKS", claims=("impreg.claims.locality:no_such_claims",))
-    assert broken.problems() == ["impreg.train.locality.TASKS is not a dataclass",
-                                 "impreg.claims.locality:no_such_claims is not a function"]
-    no_run = Training("impreg.train.common", "LocalityConfig", claims=())
+    broken = Training("impreg.train.locality", "TASKS")
+    assert broken.problems() == ["impreg.train.locality.TASKS is not a dataclass"]
+    no_run = Training("impreg.train.common", "LocalityConfig")
     assert any("impreg.train.common.run lacks resume, on_unit, stop_after, log" in p for p in no_run.problems())
     registry = Registry()
     registry.register("toy", training=good)
     assert dict(registry.trainings) == {"toy": good}
+
+
+def test_every_experiment_declares_what_it_needs_and_a_broken_declaration_is_named():
+    assert {e.name: e.problems() for e in EXPERIMENTS} == {e.name: [] for e in EXPERIMENTS}
+    figure = FigureSpec("toy", "P1 toy", "toy", "elsewhere", lambda c: [], lambda c: {},
+                        "impreg.claims.locality:no_such_claims")
+    toy = Experiment("toy", 0, training=Training("impreg.train.locality", "TASKS"), figures=(figure,))
+    assert toy.problems() == ["impreg.train.locality.TASKS is not a dataclass",
+                              "impreg.claims.locality:no_such_claims is not a function",
+                              "figure toy reads the runs of elsewhere, which toy declares no jobs for"]
+
+
+def test_experiments_are_found_in_their_modules_in_the_papers_order():
+    assert [e.name for e in EXPERIMENTS] == ["tf_dynamics", "rank_complexity", "incremental_rank", "locality"]
+    assert set(REGISTRY.experiments) == {e.name for e in EXPERIMENTS} | {"tools"}
+    assert set(REGISTRY.trainings) == {e.name for e in EXPERIMENTS if e.training}

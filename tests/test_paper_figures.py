@@ -7,12 +7,15 @@ import sys
 from impreg.paper_figures import FIGURES, ordered, paper_figure
 
 
-def test_every_figure_of_the_manifest_has_a_label(root):
+def test_every_declared_figure_is_in_the_manifest_with_its_notebook_and_caption(root):
     sys.path.insert(0, str(root / "workflow"))
     from figures import MANIFEST
 
-    assert set(MANIFEST) == set(FIGURES)
-    assert all(int(FIGURES[f].label[1]) == MANIFEST[f].paper for f in FIGURES)  # "P1 ..." is paper 1
+    assert list(MANIFEST) == list(FIGURES)  # the papers' order, as the experiments declare them
+    for figure in MANIFEST.values():
+        assert figure.paper in (1, 2) and FIGURES[figure.id].label.startswith(f"P{figure.paper} "), figure.id
+        assert (root / "notebooks" / f"{figure.notebook}.ipynb").is_file(), figure.id
+        assert (root / "workflow" / "report" / f"{figure.notebook}.rst").is_file(), figure.id
 
 
 def test_the_readme_names_each_figure_by_its_label(root):

@@ -1,4 +1,5 @@
-"""The figure manifest: per figure, its notebook, the runs it reads and the settings it is given.
+"""The figure manifest: the figures the experiments declare (impreg.experiments), each with its
+notebook, the runs it reads and the settings it is given.
 
 workflow/rules/figures.smk makes the figure rules from it. The figures of one notebook share one
 rule: named after the notebook when the notebook makes one figure, else ``<notebook>_figure`` with
@@ -8,16 +9,12 @@ the figure id as a wildcard. A rule runs its notebook with papermill on the figu
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from image_rules import RC_FIGURES, loc_downloads, rc_downloads, rc_run_dirs
 from rule_helpers import notebook_outputs
 
-from impreg.experiments import incremental_rank, tf_dynamics
-from impreg.experiments import locality as locality_experiment
-
-Settings = Callable[[dict], dict]
+from impreg.experiments import FIGURES as DECLARED
+from impreg.experiments.declare import FigureSpec
 
 # extra outputs a figure may declare: output key -> path under the output folder
 EXTRAS = {
@@ -29,19 +26,15 @@ EXTRAS = {
 
 
 @dataclass(frozen=True)
-class Figure:
-    id: str
-    notebook: str  # notebooks/<notebook>.ipynb, captioned by workflow/report/<notebook>.rst
-    experiment: str  # the config section whose changes_from_paper the report shows
-    paper: int  # 1 or 2: its target list (paper1, paper2) and report category
-    runs: Callable[[dict], list[str]]  # config -> its run folders (runs/<experiment>/<run>), in notebook order
-    settings: Settings  # config -> notebook parameters apart from paths (a change reruns the figure)
-    extras: tuple[str, ...] = ()  # keys of EXTRAS
-    run_params: Settings = lambda config: {}  # config -> per-run parameters passed beside the run files
-    targets: tuple[str, ...] = ()  # target rules that build it, beside its id
-    # config -> {dataset its data jobs download: the data files made from it}, so that a run without
-    # network can say which figures wait for which files
-    downloads: Callable[[dict], dict[str, list[str]]] = lambda config: {}
+class Figure(FigureSpec):
+    """A figure as its experiment declares it (impreg.experiments), with the files the workflow makes of it."""
+
+    @classmethod
+    def of(cls, spec: FigureSpec) -> Figure:
+        unknown = sorted(set(spec.extras) - set(EXTRAS))
+        if unknown:
+            raise ValueError(f"figure {spec.id} asks for extras {unknown}; known: {sorted(EXTRAS)}")
+        return cls(**{f.name: getattr(spec, f.name) for f in fields(spec)})
 
     def outputs(self, out: str, figure: str | None = None) -> dict[str, str]:
         """Output key -> path; ``figure`` (default the id) names the files, e.g. a wildcard."""
@@ -71,69 +64,7 @@ def path_params(figure: Figure, config: dict, input, output) -> dict:
             | figures | {"out_claims": output.claims} | table)
 
 
-def _with_scale(section: str) -> Settings:
-    return lambda c: {"config": c[section], "scale": c["scale"]}
-
-
-def _htf_detail(c: dict) -> dict:
-    irk = c["incremental_rank"]
-    return {"config": c["htf_detail"], "htf": irk["htf"], "target_rank": irk["target_rank"], "scale": c["scale"]}
-
-
-def _rank_complexity(figure: str) -> Settings:
-    def settings(c: dict) -> dict:
-        rc = c["rank_complexity"]
-        # only this figure's datasets, so that another figure's settings never rerun it
-        section = {k: v for k, v in rc.items() if k != "datasets"} | {
-            "datasets": {d: rc["datasets"][d] for d in RC_FIGURES[figure]}}
-        return {"config": section, "scale": c["scale"], "figure": figure, "datasets": RC_FIGURES[figure]}
-
-    return settings
-
-
-def _locality(figure: str) -> Settings:
-    def settings(c: dict) -> dict:
-        loc = locality_experiment.figure_section(c["locality"], figure)
-        # only this figure's entry, so that the other figure's seeds never rerun it
-        return {"config": loc | {"figures": {figure: loc["figures"][figure]}}, "scale": c["scale"],
-                "figure": figure, "arch": loc["figures"][figure]["arch"]}
-
-    return settings
-
-
-def _locality_dirs(c: dict, figure: str) -> list[str]:
-    return [f"runs/locality/{run}" for run in locality_experiment.figure_runs(c, figure)]
-
-
-def _tfd_dirs(c: dict) -> list[str]:
-    return [f"runs/tf_dynamics/{run}" for run in tf_dynamics.figure3_runs(c)]
-
-
-def _tfv_dirs(c: dict) -> list[str]:
-    return [f"runs/tf_dynamics_variants/{run}" for run in tf_dynamics.variant_runs(c)]
-
-
-def _irk_dirs(c: dict, models: tuple[str, ...] = incremental_rank.MODELS) -> list[str]:
-    return [f"runs/incremental_rank/{run}" for run in incremental_rank.runs(c, models)]
-
-
-FIGURES: tuple[Figure, ...] = (
-    Figure("tf_dynamics", "tf_dynamics", "tf_dynamics", 1, _tfd_dirs,
-           _with_scale("tf_dynamics")),
-    Figure("tf_dynamics_variants", "tf_dynamics_variants", "tf_dynamics_variants", 1, _tfv_dirs,
-           _with_scale("tf_dynamics_variants"),
-           run_params=lambda c: {"variants": [v for v, _, _ in tf_dynamics.variant_grid(c["tf_dynamics_variants"])]}),
-    Figure("incremental_rank", "incremental_rank", "incremental_rank", 2, _irk_dirs,
-           _with_scale("incremental_rank"), extras=("full",)),
-    # the hierarchical runs of incremental_rank in detail (no runs of its own)
-    Figure("htf_detail", "htf_detail", "incremental_rank", 2, lambda c: _irk_dirs(c, ("htf",)), _htf_detail),
-    *(Figure(f, "rank_complexity", "rank_complexity", 1, lambda c, f=f: rc_run_dirs(c["rank_complexity"], f),
-             _rank_complexity(f), extras=("table",), targets=("rank_complexity",),
-             downloads=lambda c, f=f: rc_downloads(c["rank_complexity"], f)) for f in RC_FIGURES),
-    *(Figure(f, "locality", "locality", 2, lambda c, f=f: _locality_dirs(c, f), _locality(f),
-             extras=("table",), downloads=lambda c: loc_downloads(c["locality"]))
-      for f in ("locality", "locality_resnet34")),
-)
+FIGURES: tuple[Figure, ...] = tuple(map(Figure.of, DECLARED))
 MANIFEST = {f.id: f for f in FIGURES}
 
 

@@ -1,10 +1,12 @@
 """The figures this replication makes, by id: the papers' figure each one reproduces, as every
 report, the end of a run, the README and the figure pages name it (tests/test_paper_figures.py
-checks that they agree)."""
+checks that they agree). Each experiment's module declares its figures' labels."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from impreg.experiments import FIGURES as EXPERIMENT_FIGURES
 
 
 @dataclass(frozen=True)
@@ -13,18 +15,8 @@ class PaperFigure:
     extension: bool = False  # a figure the papers do not have: its claims are counted apart
 
 
-FIGURES: dict[str, PaperFigure] = {
-    "tf_dynamics": PaperFigure("P1 Fig. 3"),
-    "tf_dynamics_variants": PaperFigure("P1 appendix (Fig. 3 at order 3, Huber loss, sensing)"),
-    "rank_complexity": PaperFigure("P1 Fig. 4 (MNIST, Fashion-MNIST)"),
-    "rank_complexity_mnist5k": PaperFigure("P1 Fig. 4, MNIST panel on 5000 MNIST images"),
-    "rank_complexity_cifar10": PaperFigure("P1 Fig. 4 on CIFAR-10 (extension)", extension=True),
-    "rank_complexity_digits": PaperFigure("P1 Fig. 4 on 8x8 digits (extension)", extension=True),
-    "incremental_rank": PaperFigure("P2 Fig. A"),
-    "htf_detail": PaperFigure("P2 Fig. B (appendix)"),
-    "locality": PaperFigure("P2 Fig. C (ResNet18)"),
-    "locality_resnet34": PaperFigure("P2 Fig. D (appendix, ResNet34)"),
-}
+# in the papers' order: each experiment's figures as its module declares them (impreg.experiments)
+FIGURES: dict[str, PaperFigure] = {f.id: PaperFigure(f.label, f.extension) for f in EXPERIMENT_FIGURES}
 
 
 def paper_figure(figure: str) -> PaperFigure:

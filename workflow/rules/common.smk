@@ -2,7 +2,10 @@
 # per-paper target lists that figures.smk fills from the figure manifest.
 import os
 import shutil
+from collections import defaultdict
+from pathlib import Path
 
+from impreg.config import fill_defaults, load_schema
 from rule_helpers import (
     DataRule,
     FigureRuns,
@@ -31,8 +34,12 @@ ON_CUDA = config["device"].startswith("cuda")
 # (which then train on the CPU) run side by side on the cores instead of one at a time.
 CLAIM_GPU = not workflow.local_exec or shutil.which("nvidia-smi") is not None
 
-# Per heavy rule: the wall time and memory a cluster job asks for (config `resources`, per scale).
-RESOURCES = config["resources"]
+# Per heavy rule: the wall time and memory a cluster job asks for (config `resources`, per scale);
+# a rule the config does not list (a new experiment's) asks for the schema's defaults of one job.
+RESOURCES = defaultdict(
+    lambda: fill_defaults({}, load_schema(Path(workflow.basedir, "config/schema.yaml"))["properties"]["resources"]["additionalProperties"]),
+    config["resources"],
+)
 
 # Everything a run at this scale writes lies under its own folder (data, runs, figures, claims,
 # tables, notebooks, logs, benchmarks, the reports), so that no scale overwrites or deletes another's
@@ -43,8 +50,8 @@ RESULTS = f"results/{config['scale']}"
 # rule, read by the rank_complexity data rule and by locality's Is Same Class images rule.
 STAND_IN_DIR = f"{RESULTS}/data/rank_complexity/stand_in_images"
 
-# The training rules, one per experiment, and the data rules that only call make-data: each rule
-# file adds its own, jobs.smk makes them.
+# The training rules, one per config section of an experiment, and the data rules that only call
+# make-data: experiments.smk adds them from the experiments' declarations, jobs.smk makes them.
 TRAIN_RULES = []
 DATA_RULES = []
 

@@ -8,7 +8,9 @@ FIGURE_RULES = figure_rules(config)
 for _rule in FIGURE_RULES:
     _outputs = _rule.first.outputs(OUT, _rule.pattern)
     _category = f"Paper {_rule.first.paper} figures"
-    _outputs["png"] = report(_outputs["png"], caption=f"../report/{_rule.notebook}.rst", category=_category)
+    # the notebook's caption, or the generic one of a figure without its own
+    _caption = _rule.notebook if os.path.isfile(f"{workflow.basedir}/workflow/report/{_rule.notebook}.rst") else "figure"
+    _outputs["png"] = report(_outputs["png"], caption=f"../report/{_caption}.rst", category=_category)
     if "full_png" in _outputs:
         _outputs["full_png"] = report(
             _outputs["full_png"], caption=f"../report/{_rule.notebook}_full.rst", category=_category

@@ -1,5 +1,5 @@
-# Rules made from what each experiment's rule file adds to TRAIN_RULES and DATA_RULES
-# (workflow/rule_helpers.py).
+# Rules made from TRAIN_RULES and DATA_RULES, which workflow/rules/experiments.smk fills from each
+# experiment's declared jobs (workflow/rule_helpers.py: TrainRule, DataRule).
 import re
 
 # Each rule is written in a function: a rule's shell command is evaluated when its job runs, and

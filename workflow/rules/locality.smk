@@ -1,14 +1,10 @@
-# P2 Fig. C (ResNet18) and its ResNet34 twin: countering locality with the separation-rank
-# regularizer on Is Same Class and Pathfinder. One training job per (task, arch, range, lambda, seed).
-from image_rules import LOC_ISC_IMAGES
-
+# P2 Fig. C (ResNet18) and its ResNet34 twin: the rules that draw their images. Its runs, one
+# training job per (task, arch, range, lambda, seed), are declared by impreg.experiments.locality.
 from impreg.experiments import locality as locality_experiment
 
 LOC = config["locality"]
 LOC_ISC = LOC["is_same_class"]
 LOC_PF = LOC["pathfinder"]
-# run name -> its data file and settings (impreg.experiments.locality)
-LOC_RUNS = locality_experiment.runs(config)
 LOC_PF_DATA = f"{RESULTS}/{locality_experiment.PATHFINDER_DATA}"
 
 # Reading CIFAR-10 into one file is light; Pathfinder generation and training are cluster jobs.
@@ -24,7 +20,7 @@ rule locality_is_same_class_images:
         # files are read (and, when missing, downloaded once) from the untracked image folder
         stand_in=STAND_IN_DIR if LOC_ISC["stand_in"] and LOC_ISC["source"] == "cifar10" else [],
     output:
-        f"{RESULTS}/{LOC_ISC_IMAGES}",
+        f"{RESULTS}/{locality_experiment.IS_SAME_CLASS_IMAGES}",
     params:
         upsample=LOC_ISC["upsample"],
         source=lambda wc, input: (
@@ -65,6 +61,3 @@ rule locality_pathfinder_data:
     shell:
         "{IMPREG} make-data pathfinder --path-length {wildcards.length} {params.settings}"
         " --workers {threads} --out {output} > {log} 2>&1"
-
-
-TRAIN_RULES.append(settings_train_rule("locality", LOC_RUNS, RESULTS, gpu=LOC["gpu"]))

@@ -1,10 +1,12 @@
 # P1 Figure 4, extended: tensor rank as a measure of complexity. CP models of rank 1..15 fitted to
 # MNIST, Fashion-MNIST (the paper's panels), CIFAR-10, 8x8 digits and 5000 MNIST training images
-# (mnist5k, offline) posed as tensor completion, and to two random controls. One packed training
-# job per dataset and control.
-from image_rules import RC_DATA, RC_FIGURES, RC_OFFLINE
-
+# (mnist5k, offline) posed as tensor completion, and to two random controls. The rules that make
+# its data files; its runs, one packed training job per dataset and control, are declared by
+# impreg.experiments.rank_complexity.
 from impreg.experiments import rank_complexity as rank_complexity_experiment
+from impreg.experiments.rank_complexity import DATA as RC_DATA
+from impreg.experiments.rank_complexity import FIGURE_DATASETS as RC_FIGURES
+from impreg.experiments.rank_complexity import OFFLINE as RC_OFFLINE
 
 RC = config["rank_complexity"]
 RC_STAND_IN_DATASETS = [d for ds in RC_FIGURES.values() for d in ds if d not in RC_OFFLINE]
@@ -57,8 +59,3 @@ rule rank_complexity_data:
     shell:
         "{IMPREG} make-data rank-complexity --dataset {wildcards.dataset} --control {wildcards.control}"
         " {params.settings} {params.source} --out {output} > {log} 2>&1"
-
-
-TRAIN_RULES.append(
-    settings_train_rule("rank_complexity", rank_complexity_experiment.runs(config), RESULTS, gpu=RC["gpu"])
-)

@@ -12,6 +12,14 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from impreg.experiments.declare import (
+    CommandSpec,
+    Experiment,
+    FigureSpec,
+    Jobs,
+    Training,
+    section_settings,
+)
 from impreg.run_settings import (
     AT_LEAST_ONE,
     DYNAMICS_RULES,
@@ -124,3 +132,39 @@ def runs(config: dict, models: tuple[str, ...] = MODELS) -> dict[str, Run]:
     return {run_name(irk, model, seed): Run(f"data/incremental_rank/{data_name(irk, model, seed)}.npz",
                                             run_settings(config, model, seed), "incremental-rank")
             for model in models for seed in irk["seeds"]}
+
+
+# -- the experiment ------------------------------------------------------------------------------
+
+
+def htf_detail_settings(config: dict) -> dict:
+    """P2 Fig. B's notebook settings: its own section, and the hierarchical runs' settings."""
+    irk = config["incremental_rank"]
+    return {"config": config["htf_detail"], "htf": irk["htf"], "target_rank": irk["target_rank"],
+            "scale": config["scale"]}
+
+
+def run_dirs(config: dict, models: tuple[str, ...] = MODELS) -> list[str]:
+    return [f"runs/incremental_rank/{run}" for run in runs(config, models)]
+
+
+EXPERIMENT = Experiment(
+    name="incremental_rank",
+    order=30,
+    commands=(
+        CommandSpec("make-data", "ht-completion", "random target of low hierarchical rank and observed entries",
+                    "impreg.commands.incremental_rank"),
+        CommandSpec("train", "incremental-rank", "matrix / tensor / hierarchical tensor factorization dynamics",
+                    "impreg.commands.incremental_rank"),
+    ),
+    training=Training("impreg.train.incremental_rank", "IncrementalRankConfig"),
+    jobs=(Jobs("incremental_rank", runs, data_files),),
+    figures=(
+        FigureSpec("incremental_rank", "P2 Fig. A", "incremental_rank", "incremental_rank", run_dirs,
+                   section_settings("incremental_rank"), "impreg.claims.incremental_rank:incremental_rank_claims",
+                   extras=("full",)),
+        # the hierarchical runs of incremental_rank in detail (no runs of its own)
+        FigureSpec("htf_detail", "P2 Fig. B (appendix)", "htf_detail", "incremental_rank",
+                   lambda c: run_dirs(c, ("htf",)), htf_detail_settings, "impreg.claims.htf_detail:htf_detail_claims"),
+    ),
+)

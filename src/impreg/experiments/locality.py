@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from impreg.cli_args import flags_from_mapping
+from impreg.experiments.declare import CommandSpec, Experiment, FigureSpec, Jobs, Training
 from impreg.run_settings import Run, check_settings, is_integer, name_float, one_of, pick
 
 TASKS = ("pathfinder", "is_same_class")
@@ -163,3 +164,44 @@ def figure_runs(config: dict, figure: str) -> dict[str, Run]:
 def runs(config: dict) -> dict[str, Run]:
     """Every run of every locality figure (a run two figures share is listed once)."""
     return {name: run for figure in config["locality"]["figures"] for name, run in figure_runs(config, figure).items()}
+
+
+# -- the experiment ------------------------------------------------------------------------------
+
+
+def downloads(config: dict) -> dict[str, list[str]]:
+    """CIFAR-10, when a figure runs Is Same Class on the real images -> the file made from it."""
+    isc = config["locality"]["is_same_class"]
+    real_cifar = isc["distances"] and isc["source"] == "cifar10" and not isc["stand_in"]
+    return {"cifar10": [IS_SAME_CLASS_IMAGES.format(source="cifar10")]} if real_cifar else {}
+
+
+def figure_settings(config: dict, figure: str) -> dict:
+    """A figure's notebook settings: the section with only this figure's entry, so that the other
+    figure's seeds never rerun it."""
+    loc = figure_section(config["locality"], figure)
+    return {"config": loc | {"figures": {figure: loc["figures"][figure]}}, "scale": config["scale"],
+            "figure": figure, "arch": loc["figures"][figure]["arch"]}
+
+
+COMMANDS = "impreg.commands.locality"
+
+EXPERIMENT = Experiment(
+    name="locality",
+    order=40,
+    commands=(
+        CommandSpec("make-data", "pathfinder", "Pathfinder images of one path length (P2 Fig. C)", COMMANDS),
+        CommandSpec("make-data", "is-same-class-images", "source images of Is Same Class (P2 Fig. C)", COMMANDS),
+        CommandSpec("train", "locality", "a ResNet on Pathfinder or Is Same Class, with the separation penalty",
+                    COMMANDS),
+    ),
+    training=Training("impreg.train.locality", "LocalityConfig"),
+    # its images are drawn by its own rules: workflow/rules/locality.smk
+    jobs=(Jobs("locality", runs, gpu=lambda c: c["locality"]["gpu"]),),
+    figures=tuple(
+        FigureSpec(f, label, "locality", "locality", lambda c, f=f: [f"runs/locality/{r}" for r in figure_runs(c, f)],
+                   lambda c, f=f: figure_settings(c, f), "impreg.claims.locality:locality_claims",
+                   extras=("table",), downloads=downloads)
+        for f, label in (("locality", "P2 Fig. C (ResNet18)"), ("locality_resnet34", "P2 Fig. D (appendix, ResNet34)"))),
+    rule_file="locality.smk",
+)

@@ -12,6 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from impreg.experiments.declare import (
+    CommandSpec,
+    Experiment,
+    FigureSpec,
+    Jobs,
+    Training,
+    section_settings,
+)
 from impreg.run_settings import (
     DYNAMICS_RULES,
     NON_NEGATIVE,
@@ -118,3 +126,32 @@ def variant_runs(config: dict) -> dict[str, Run]:
         runs[run] = Run(variant_data(tfv, name, seed), pick(TFDynamicsConfig, config, tfv, v, init_std=init, seed=seed),
                         "tf-sensing" if v["task"] == "sensing" else "tf-dynamics")
     return runs
+
+
+# -- the experiment ------------------------------------------------------------------------------
+
+COMMANDS = "impreg.commands.tf_dynamics"
+
+EXPERIMENT = Experiment(
+    name="tf_dynamics",
+    order=10,
+    commands=(
+        CommandSpec("make-data", "tf-dynamics", "random CP-rank target and observed entries", COMMANDS),
+        CommandSpec("make-data", "tf-sensing", "random CP-rank target and Gaussian measurement tensors", COMMANDS),
+        CommandSpec("train", "tf-dynamics", "CP factorization dynamics on tensor completion", COMMANDS),
+        CommandSpec("train", "tf-sensing", "CP factorization dynamics on tensor sensing", COMMANDS),
+    ),
+    training=Training("impreg.train.tf_dynamics", "TFDynamicsConfig"),
+    jobs=(Jobs("tf_dynamics", figure3_runs, figure3_data_files),
+          Jobs("tf_dynamics_variants", variant_runs, variant_data_files)),
+    figures=(
+        FigureSpec("tf_dynamics", "P1 Fig. 3", "tf_dynamics", "tf_dynamics",
+                   lambda c: [f"runs/tf_dynamics/{run}" for run in figure3_runs(c)], section_settings("tf_dynamics"),
+                   "impreg.claims.dynamics:figure3_claims"),
+        FigureSpec("tf_dynamics_variants", "P1 appendix (Fig. 3 at order 3, Huber loss, sensing)",
+                   "tf_dynamics_variants", "tf_dynamics_variants",
+                   lambda c: [f"runs/tf_dynamics_variants/{run}" for run in variant_runs(c)],
+                   section_settings("tf_dynamics_variants"), "impreg.claims.dynamics:variant_claims",
+                   run_params=lambda c: {"variants": [v for v, _, _ in variant_grid(c["tf_dynamics_variants"])]}),
+    ),
+)
