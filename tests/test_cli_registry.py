@@ -185,6 +185,11 @@ def test_every_experiment_declares_what_it_needs_and_a_broken_declaration_is_nam
                               "figure toy reads the runs of elsewhere, which toy declares no jobs for"]
 
 
+def test_a_figure_label_that_names_no_paper_is_refused():
+    with pytest.raises(ValueError, match="must name its paper first"):
+        FigureSpec("toy", "toy figure", "toy", "toy", lambda c: [], lambda c: {}, "impreg.claims.locality:x")
+
+
 def test_experiments_are_found_in_their_modules_in_the_papers_order():
     assert [e.name for e in EXPERIMENTS] == ["tf_dynamics", "rank_complexity", "incremental_rank", "locality"]
     assert set(REGISTRY.experiments) == {e.name for e in EXPERIMENTS} | {"tools"}

@@ -130,6 +130,11 @@ class FigureSpec:
     # can say which figures wait for which files
     downloads: Callable[[Config], dict[str, list[str]]] = lambda config: {}
 
+    def __post_init__(self) -> None:
+        if not self.label.startswith(("P1 ", "P2 ")):
+            raise ValueError(f"figure {self.id}: its label {self.label!r} must name its paper first ('P1 ...' or "
+                             "'P2 ...'): the paper's target list and the report's category come from it")
+
     @property
     def paper(self) -> int:
         """1 or 2, from the label: its target list (paper1, paper2) and report category."""
