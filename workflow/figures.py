@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from rule_helpers import notebook_outputs
 
 from impreg.experiments import FIGURES as DECLARED
-from impreg.experiments.declare import FigureSpec
+from impreg.experiments.declare import FigureSpec, on_cuda
 
 # extra outputs a figure may declare: output key -> path under the output folder
 EXTRAS = {
@@ -47,8 +47,8 @@ class Figure(FigureSpec):
                 "notebook": std["notebook"], **tables}
 
     def wants_gpu(self, config: dict) -> bool:
-        """Whether its runs ask for a GPU under ``config`` (its section's ``gpu``, or a CUDA device)."""
-        return bool(config[self.experiment].get("gpu")) or config["device"].startswith("cuda")
+        """Whether its runs ask for a GPU under ``config`` (its section's ``gpu``, or a CUDA config)."""
+        return bool(config[self.experiment].get("gpu")) or on_cuda(config)
 
     def files(self, out: str) -> list[str]:
         """What its targets ask for: every output but the executed notebook, the extras last."""
@@ -98,7 +98,7 @@ class FigureRule:
 
 
 def configured_figures(config: dict) -> list[Figure]:
-    """The figures of this config: those with runs (a locality figure without seeds has none)."""
+    """The figures of this config: those with runs (a locality figure may list none)."""
     return [f for f in FIGURES if f.runs(config)]
 
 

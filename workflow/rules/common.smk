@@ -25,9 +25,6 @@ IMPREG = f"{src_pythonpath(workflow.basedir)} python -m impreg"
 PAPERMILL = f"{src_pythonpath(workflow.basedir)} papermill --log-output --kernel python3 --cwd ."
 CONDA_ENV = "../../envs/environment.yaml"
 
-# Whether the dynamics trainings run on a GPU (config device cuda...): their jobs then ask a cluster for one.
-ON_CUDA = config["device"].startswith("cuda")
-
 # Whether a training rule whose config says `gpu: true` claims a GPU slot. A cluster job asks for a
 # GPU; a local job claims this machine's GPU, whose slots profiles/default caps at one so that two
 # trainings never share it. On a local machine without one a job claims none, so that those jobs
