@@ -77,7 +77,9 @@ def _pool_flops(k: int, m: int, width: int) -> int:
     return 0 if k < 2 else (3 * (k - 1) + k) * m * width
 
 
-def time_rounds(fns: dict[str, Callable[[], object]], rounds: int, repeats: int, warmup: int = 2) -> dict[str, list[float]]:
+def time_rounds(
+    fns: dict[str, Callable[[], object]], rounds: int, repeats: int, warmup: int = 2
+) -> dict[str, list[float]]:
     """Seconds per call of each function, interleaved round by round so load changes hit all alike."""
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
@@ -92,17 +94,23 @@ def time_rounds(fns: dict[str, Callable[[], object]], rounds: int, repeats: int,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--order", type=int, default=4)
     parser.add_argument("--mode-dim", type=int, default=16)
-    parser.add_argument("--widths", type=int, nargs="+", default=[512], help="one width, or one per layer")
+    parser.add_argument(
+        "--widths", type=int, nargs="+", default=[512], help="one width, or one per layer"
+    )
     parser.add_argument("--num-obs", type=int, default=2048)
     parser.add_argument("--pool-size", type=int, default=2)
     parser.add_argument("--pattern", default="adjacent")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds over all kernels")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per kernel per round")
-    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {METHODS}")
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help=f"comma-separated subset of {METHODS}"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -110,8 +118,9 @@ def main() -> None:
     gen = torch.Generator().manual_seed(args.seed)
     dims = (args.mode_dim,) * args.order
     widths = args.widths[0] if len(args.widths) == 1 else args.widths
-    model = HierarchicalTensorFactorization(dims, widths, 1e-2, pool_size=args.pool_size, pattern=args.pattern,
-                                            generator=gen)
+    model = HierarchicalTensorFactorization(
+        dims, widths, 1e-2, pool_size=args.pool_size, pattern=args.pattern, generator=gen
+    )
     flat = torch.randperm(args.mode_dim**args.order, generator=gen)[: args.num_obs]
     indices = torch.stack(torch.unravel_index(flat, dims), dim=1)
     targets = torch.randn(args.num_obs, generator=gen)
@@ -119,32 +128,47 @@ def main() -> None:
     kernels: dict[str, Callable[[], object]] = {}
     flops: dict[str, int] = {}
     for method in args.methods.split(","):
-        plan = None if method == "full" else model.entry_plan(indices, distinct=method == "distinct")
+        plan = (
+            None if method == "full" else model.entry_plan(indices, distinct=method == "distinct")
+        )
 
         def step(method=method, plan=plan):
             model.zero_grad(set_to_none=True)
-            F.mse_loss(model.gather_entries(plan if plan is not None else indices, method=method), targets).backward()
+            F.mse_loss(
+                model.gather_entries(plan if plan is not None else indices, method=method), targets
+            ).backward()
 
-        name = f"htf step, {method}" + (", bilinear root" if plan is not None and plan.bilinear_root else "")
+        name = f"htf step, {method}" + (
+            ", bilinear root" if plan is not None and plan.bilinear_root else ""
+        )
         kernels[name], flops[name] = step, step_flops(model, plan)
 
     # references: the step's dominant product (bottom node rows x width x parent width) and squares
     width = model.widths[0]
     parent = model.widths[1] if model.num_layers > 1 else 1
-    for m, k, n in [(args.mode_dim ** min(args.pool_size, args.order), width, parent), (width, width, width),
-                    (args.num_obs, width, width)]:
+    for m, k, n in [
+        (args.mode_dim ** min(args.pool_size, args.order), width, parent),
+        (width, width, width),
+        (args.num_obs, width, width),
+    ]:
         a, b = torch.randn(m, k, generator=gen), torch.randn(k, n, generator=gen)
         name = f"matmul ({m}x{k})@({k}x{n})"
         kernels[name], flops[name] = (lambda a=a, b=b: a @ b), 2 * m * k * n
 
     times = time_rounds(kernels, args.rounds, args.repeats)
-    print(f"HTF step: order {args.order}, mode dim {args.mode_dim}, widths {model.widths}, tree {model.tree}, "
-          f"{args.num_obs} observations, {torch.get_num_threads()} thread(s), torch {torch.__version__}")
-    print(f"{'kernel':<40}{'GFLOP':>8}{'ms min':>9}{'ms med':>9}{'GFLOP/s best':>14}{'GFLOP/s med':>13}")
+    print(
+        f"HTF step: order {args.order}, mode dim {args.mode_dim}, widths {model.widths}, tree {model.tree}, "
+        f"{args.num_obs} observations, {torch.get_num_threads()} thread(s), torch {torch.__version__}"
+    )
+    print(
+        f"{'kernel':<40}{'GFLOP':>8}{'ms min':>9}{'ms med':>9}{'GFLOP/s best':>14}{'GFLOP/s med':>13}"
+    )
     for name, ts in times.items():
         best, med = min(ts), statistics.median(ts)
         gf = flops[name] / 1e9
-        print(f"{name:<40}{gf:>8.3f}{best * 1e3:>9.2f}{med * 1e3:>9.2f}{gf / best:>14.1f}{gf / med:>13.1f}")
+        print(
+            f"{name:<40}{gf:>8.3f}{best * 1e3:>9.2f}{med * 1e3:>9.2f}{gf / best:>14.1f}{gf / med:>13.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -80,8 +80,9 @@ class _FlopCount(TorchDispatchMode):
         out = func(*args, **kwargs)
         formula = flop_registry.get(func._overloadpacket)
         if formula is not None:
-            shapes = torch.utils._pytree.tree_map(lambda t: t.shape if isinstance(t, torch.Tensor) else t,
-                                                  (args, kwargs, out))
+            shapes = torch.utils._pytree.tree_map(
+                lambda t: t.shape if isinstance(t, torch.Tensor) else t, (args, kwargs, out)
+            )
             a, k, o = shapes
             self.flops += formula(*a, **k, out_val=o)
         return out
@@ -106,7 +107,9 @@ def time_step(fn: callable, device: torch.device, repeats: int = 10) -> float:
     return (time.perf_counter() - start) / repeats
 
 
-def sweep_flops(per_image: dict[tuple[str, str], dict[str, float]], epochs: int, seeds: int) -> float:
+def sweep_flops(
+    per_image: dict[tuple[str, str], dict[str, float]], epochs: int, seeds: int
+) -> float:
     """FLOPs of the whole sweep (both archs, both tasks, every range, lambda and seed) at ``epochs``."""
     total = 0.0
     for (_arch, task), f in per_image.items():
@@ -119,12 +122,23 @@ def sweep_flops(per_image: dict[tuple[str, str], dict[str, float]], epochs: int,
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tflops", type=float, nargs="+", default=[30.0, 60.0],
-                   help="sustained GPU rates to tabulate (TFLOP/s)")
-    p.add_argument("--epochs", type=int, nargs="+", default=[50, 150], help="epochs per run to tabulate")
+    p.add_argument(
+        "--tflops",
+        type=float,
+        nargs="+",
+        default=[30.0, 60.0],
+        help="sustained GPU rates to tabulate (TFLOP/s)",
+    )
+    p.add_argument(
+        "--epochs", type=int, nargs="+", default=[50, 150], help="epochs per run to tabulate"
+    )
     p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--batch", type=int, default=2, help="images per counted step (FLOPs scale with it)")
-    p.add_argument("--measure", action="store_true", help="also time the steps here and use this device's rate")
+    p.add_argument(
+        "--batch", type=int, default=2, help="images per counted step (FLOPs scale with it)"
+    )
+    p.add_argument(
+        "--measure", action="store_true", help="also time the steps here and use this device's rate"
+    )
     p.add_argument("--device", default="auto")
     args = p.parse_args(argv)
     device = resolve_device(args.device)
@@ -135,14 +149,18 @@ def main(argv: list[str] | None = None) -> None:
             fns = steps(arch, task, args.batch, device)
             per_image[arch, task] = {name: count_flops(fn) / args.batch for name, fn in fns.items()}
             f = per_image[arch, task]
-            line = (f"{arch} {task:<14} GFLOP/image: plain {f['plain'] / 1e9:6.1f}  regularized "
-                    f"{f['regularized'] / 1e9:6.1f} ({f['regularized'] / f['plain']:.2f}x)  eval {f['eval'] / 1e9:5.1f}")
+            line = (
+                f"{arch} {task:<14} GFLOP/image: plain {f['plain'] / 1e9:6.1f}  regularized "
+                f"{f['regularized'] / 1e9:6.1f} ({f['regularized'] / f['plain']:.2f}x)  eval {f['eval'] / 1e9:5.1f}"
+            )
             if args.measure:
                 t = {name: time_step(fn, device) for name, fn in fns.items()}
                 rate = sum(f[n] * args.batch for n in t) / sum(t.values())
                 rates.append(rate)
-                line += (f"  | {device_description(device)}: plain {args.batch / t['plain']:.0f} img/s, "
-                         f"regularized {args.batch / t['regularized']:.0f} img/s, {rate / 1e12:.2f} TFLOP/s")
+                line += (
+                    f"  | {device_description(device)}: plain {args.batch / t['plain']:.0f} img/s, "
+                    f"regularized {args.batch / t['regularized']:.0f} img/s, {rate / 1e12:.2f} TFLOP/s"
+                )
             print(line)
     tflops = list(args.tflops) + ([float(np.median(rates)) / 1e12] if rates else [])
     print(f"\nGPU hours of the paper sweep (2 archs x (15 + 12) settings x {args.seeds} seeds):")

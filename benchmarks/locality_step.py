@@ -42,8 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", default="resnet18", choices=["resnet18", "resnet34"])
     p.add_argument("--width", type=int, default=64, help="stage-1 width (64 = torchvision's model)")
-    p.add_argument("--task", default="pathfinder", choices=["pathfinder", "is_same"],
-                   help="pathfinder: 1 channel, random p x p patches; is_same: 3 channels, the two image boxes")
+    p.add_argument(
+        "--task",
+        default="pathfinder",
+        choices=["pathfinder", "is_same"],
+        help="pathfinder: 1 channel, random p x p patches; is_same: 3 channels, the two image boxes",
+    )
     p.add_argument("--image-size", type=int, default=150)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--patch-size", type=int, default=2, help="pathfinder patch side")
@@ -55,11 +59,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="CPU threads (the machine is shared)")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--amp", default="none", choices=["none", "bf16"], help="autocast dtype")
-    p.add_argument("--bn-eval", action="store_true",
-                   help="diagnostic, not the paper's setting: BatchNorm as a fixed affine map, which drops "
-                        "its double backward and the penalty's path back into the forward graph")
-    p.add_argument("--penalty-batches", type=int, nargs="*", default=[],
-                   help="also time the step with the penalty on this many samples of the batch")
+    p.add_argument(
+        "--bn-eval",
+        action="store_true",
+        help="diagnostic, not the paper's setting: BatchNorm as a fixed affine map, which drops "
+        "its double backward and the penalty's path back into the forward graph",
+    )
+    p.add_argument(
+        "--penalty-batches",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also time the step with the penalty on this many samples of the batch",
+    )
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -74,6 +86,7 @@ def make_boxes(args: argparse.Namespace, rng: np.random.Generator) -> Callable[[
 def old_penalty(model: nn.Module, x: torch.Tensor, box_i: Box, box_j: Box) -> PenaltyOutput:
     """The reference formulation: one autograd.grad per pass, at the input, with torch's own
     BatchNorm double backward."""
+
     def input_gradient(inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         inputs = inputs.detach().requires_grad_(True)
         logits = model(inputs)
@@ -85,8 +98,9 @@ def old_penalty(model: nn.Module, x: torch.Tensor, box_i: Box, box_j: Box) -> Pe
     return PenaltyOutput(penalty=cos.mean().to(torch.float32), logits=logits)
 
 
-def time_interleaved(steps: dict[str, Callable[[], None]], repeats: int, warmup: int,
-                     device: torch.device) -> dict[str, np.ndarray]:
+def time_interleaved(
+    steps: dict[str, Callable[[], None]], repeats: int, warmup: int, device: torch.device
+) -> dict[str, np.ndarray]:
     """Seconds per step of each mode, the modes alternating so that a neighbour's load on a shared
     machine hits them alike."""
     for _ in range(warmup):
@@ -112,7 +126,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     device = resolve_device(args.device)
     channels = 1 if args.task == "pathfinder" else 3
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
-    model = build_resnet(args.arch, in_channels=channels, width=args.width).to(device, memory_format=fmt)
+    model = build_resnet(args.arch, in_channels=channels, width=args.width).to(
+        device, memory_format=fmt
+    )
     model.train(not args.bn_eval)
     opt = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
     x = torch.randn(args.batch, channels, args.image_size, args.image_size, device=device)
@@ -153,20 +169,28 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         part = _Step(model, opt, args.lam, autocast, fmt, input_conv=model.conv1, penalty_batch=k)
         return lambda: _train_step(part, x, y, boxes())
 
-    modes = {"plain": plain, "old": old, "new": new} | {f"sub{k}": on_part(k) for k in args.penalty_batches}
+    modes = {"plain": plain, "old": old, "new": new} | {
+        f"sub{k}": on_part(k) for k in args.penalty_batches
+    }
     times = time_interleaved(modes, args.steps, args.warmup, device)
-    print(f"# {args.arch} width {args.width} ({count_parameters(model) / 1e6:.2f}M params), {args.task}, "
-          f"{channels}x{args.image_size}x{args.image_size}, batch {args.batch}, {device_description(device)}, "
-          f"channels_last={args.channels_last}, amp={args.amp}, bn_eval={args.bn_eval}, {args.steps} steps each")
+    print(
+        f"# {args.arch} width {args.width} ({count_parameters(model) / 1e6:.2f}M params), {args.task}, "
+        f"{channels}x{args.image_size}x{args.image_size}, batch {args.batch}, {device_description(device)}, "
+        f"channels_last={args.channels_last}, amp={args.amp}, bn_eval={args.bn_eval}, {args.steps} steps each"
+    )
     print(f"{'step':<8}{'median ms':>10}{'min ms':>9}{'images/s':>10}{'x plain':>9}")
     median = {name: float(np.median(t)) for name, t in times.items()}
     for name, t in times.items():
-        print(f"{name:<8}{1e3 * median[name]:>10.1f}{1e3 * t.min():>9.1f}{args.batch / median[name]:>10.1f}"
-              f"{median[name] / median['plain']:>9.2f}")
+        print(
+            f"{name:<8}{1e3 * median[name]:>10.1f}{1e3 * t.min():>9.1f}{args.batch / median[name]:>10.1f}"
+            f"{median[name] / median['plain']:>9.2f}"
+        )
     ratios = {f"{name}_ratio": median[name] / median["plain"] for name in modes if name != "plain"}
     ratios["new_ratio_min"] = float(times["new"].min() / times["plain"].min())
-    print(f"ratios to plain (medians): old {ratios['old_ratio']:.2f}, new {ratios['new_ratio']:.2f} "
-          f"(minimums: new {ratios['new_ratio_min']:.2f}); new is {median['old'] / median['new']:.2f}x faster than old")
+    print(
+        f"ratios to plain (medians): old {ratios['old_ratio']:.2f}, new {ratios['new_ratio']:.2f} "
+        f"(minimums: new {ratios['new_ratio_min']:.2f}); new is {median['old'] / median['new']:.2f}x faster than old"
+    )
     return {f"{name}_s": value for name, value in median.items()} | ratios
 
 

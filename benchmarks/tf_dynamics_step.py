@@ -40,7 +40,9 @@ KINDS = ("original", "original-gemv", "gather", "full-autograd", "impreg")
 
 def make_step(kind: str, data, device: torch.device, dtype: torch.dtype = torch.float32):
     dims = data.target.shape
-    model = CPFactorization(dims, 1000, 0.005, generator=torch.Generator().manual_seed(0), dtype=dtype).to(device)
+    model = CPFactorization(
+        dims, 1000, 0.005, generator=torch.Generator().manual_seed(0), dtype=dtype
+    ).to(device)
     opt = NormalizedGradRMSprop(model.parameters())
     y = torch.as_tensor(data.values, dtype=dtype, device=device)
     if kind.startswith("original"):
@@ -112,15 +114,27 @@ def full_runs(dtype: str) -> None:
     print("\n| init | status | iterations | wall s | it/s |\n|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for init in (0.05, 0.01, 0.005):
-            cfg = TFDynamicsConfig(init_std=init, num_components=1000, max_iterations=100_000, dtype=dtype, device="cpu")
+            cfg = TFDynamicsConfig(
+                init_std=init,
+                num_components=1000,
+                max_iterations=100_000,
+                dtype=dtype,
+                device="cpu",
+            )
             s = run(cfg, data, Path(tmp) / str(init))
             total += s["wall_seconds"]
-            print(f"| {init:g} | {s['status']} | {s['iterations']} | {s['wall_seconds']:.1f} | {s['iterations_per_second']:.0f} |")
-    print(f"\nAll three Figure 3 runs: {total:.1f} s ({total / 60:.2f} min) on {torch.get_num_threads()} threads.")
+            print(
+                f"| {init:g} | {s['status']} | {s['iterations']} | {s['wall_seconds']:.1f} | {s['iterations_per_second']:.0f} |"
+            )
+    print(
+        f"\nAll three Figure 3 runs: {total:.1f} s ({total / 60:.2f} min) on {torch.get_num_threads()} threads."
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10.0, help="timing window per formulation")
     parser.add_argument("--device", default="cpu")
@@ -132,9 +146,14 @@ def main() -> None:
     data = make_cp_completion(4, 10, 5, 1.0, 2000, seed=0)
 
     dtype = getattr(torch, args.dtype)
-    rates = {kind: time_steps(make_step(kind, data, device, dtype), args.seconds, device) for kind in KINDS}
-    print(f"Figure 3 step (order 4, dim 10, R 1000, 2000 observations) on {args.device}, {args.dtype}, "
-          f"{args.threads} threads\n")
+    rates = {
+        kind: time_steps(make_step(kind, data, device, dtype), args.seconds, device)
+        for kind in KINDS
+    }
+    print(
+        f"Figure 3 step (order 4, dim 10, R 1000, 2000 observations) on {args.device}, {args.dtype}, "
+        f"{args.threads} threads\n"
+    )
     print("| formulation | iterations/s | speed-up vs original |\n|---|---|---|")
     for kind, rate in rates.items():
         print(f"| {kind} | {rate:.1f} | {rate / rates['original']:.1f}x |")

@@ -41,20 +41,29 @@ def md5_of(path: Path | bytes) -> str:
 
 def mnist_arrays(n_train: int = 12, n_test: int = 6, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return {"train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-            "train_labels": rng.integers(0, 10, n_train).astype(np.uint8),
-            "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-            "test_labels": rng.integers(0, 10, n_test).astype(np.uint8)}
+    return {
+        "train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train_labels": rng.integers(0, 10, n_train).astype(np.uint8),
+        "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "test_labels": rng.integers(0, 10, n_test).astype(np.uint8),
+    }
 
 
 def mnist_blobs(arrays: dict[str, np.ndarray]) -> dict[str, bytes]:
     """The four .gz files as torchvision downloads them, by resource name."""
-    return {name: gz_bytes(idx_bytes(arrays[f"{split}_{kind}"]))
-            for name, (split, kind) in MNIST_FILES.items()}
+    return {
+        name: gz_bytes(idx_bytes(arrays[f"{split}_{kind}"]))
+        for name, (split, kind) in MNIST_FILES.items()
+    }
 
 
-def write_mnist(root: Path, cls: type[tvd.MNIST] = tvd.MNIST, arrays: dict[str, np.ndarray] | None = None,
-                gz: bool = True, plain: bool = True) -> tuple[dict[str, np.ndarray], list[tuple[str, str]]]:
+def write_mnist(
+    root: Path,
+    cls: type[tvd.MNIST] = tvd.MNIST,
+    arrays: dict[str, np.ndarray] | None = None,
+    gz: bool = True,
+    plain: bool = True,
+) -> tuple[dict[str, np.ndarray], list[tuple[str, str]]]:
     """Write <root>/<cls>/raw/* (.gz and/or decompressed); returns the arrays and the patched resources."""
     arrays = arrays if arrays is not None else mnist_arrays()
     raw = Path(root) / cls.__name__ / "raw"
@@ -84,8 +93,12 @@ def cifar_blobs(arrays: dict[str, np.ndarray]) -> dict[str, bytes]:
     for key in arrays:
         name, field = key.split("/")
         if field == "data":
-            blobs[name] = cifar_batch_bytes(name, arrays[key], arrays[f"{name}/labels"],
-                                            [f"{name}_{i}.png" for i in range(len(arrays[key]))])
+            blobs[name] = cifar_batch_bytes(
+                name,
+                arrays[key],
+                arrays[f"{name}/labels"],
+                [f"{name}_{i}.png" for i in range(len(arrays[key]))],
+            )
     blobs["batches.meta"] = cifar_meta_bytes(CIFAR_CLASSES)
     return blobs
 
@@ -100,8 +113,12 @@ def cifar_tar_gz(blobs: dict[str, bytes], base_folder: str = "cifar-10-batches-p
     return buf.getvalue()
 
 
-def write_cifar(root: Path, arrays: dict[str, np.ndarray] | None = None, extracted: bool = True,
-                archive: bool = True) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+def write_cifar(
+    root: Path,
+    arrays: dict[str, np.ndarray] | None = None,
+    extracted: bool = True,
+    archive: bool = True,
+) -> tuple[dict[str, np.ndarray], dict[str, object]]:
     """Write cifar-10-batches-py/* and/or cifar-10-python.tar.gz; returns the arrays and class attributes to patch."""
     arrays = arrays if arrays is not None else cifar_arrays()
     root = Path(root)
@@ -115,10 +132,16 @@ def write_cifar(root: Path, arrays: dict[str, np.ndarray] | None = None, extract
     if archive:
         root.mkdir(parents=True, exist_ok=True)
         (root / tvd.CIFAR10.filename).write_bytes(tgz)
-    attrs = {"train_list": [[f"data_batch_{i}", md5_of(blobs[f"data_batch_{i}"])] for i in range(1, 6)],
-             "test_list": [["test_batch", md5_of(blobs["test_batch"])]],
-             "meta": {"filename": "batches.meta", "key": "label_names", "md5": md5_of(blobs["batches.meta"])},
-             "tgz_md5": md5_of(tgz)}
+    attrs = {
+        "train_list": [[f"data_batch_{i}", md5_of(blobs[f"data_batch_{i}"])] for i in range(1, 6)],
+        "test_list": [["test_batch", md5_of(blobs["test_batch"])]],
+        "meta": {
+            "filename": "batches.meta",
+            "key": "label_names",
+            "md5": md5_of(blobs["batches.meta"]),
+        },
+        "tgz_md5": md5_of(tgz),
+    }
     return arrays, attrs
 
 

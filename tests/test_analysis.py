@@ -21,16 +21,32 @@ def test_first_crossing_and_count():
 
 def test_one_at_a_time_tells_sequential_from_simultaneous():
     t = np.arange(0, 5000, 25)
-    sequential = np.stack([0.6 * _sigmoid(t, 1000), 0.4 * _sigmoid(t, 2500), 0.2 * _sigmoid(t, 4000),
-                           np.full_like(t, 1e-4, dtype=float)], axis=1)
-    assert one_at_a_time(t, sequential, negligible=0.01, count=3, learned_fraction=0.5) == [True, True]
+    sequential = np.stack(
+        [
+            0.6 * _sigmoid(t, 1000),
+            0.4 * _sigmoid(t, 2500),
+            0.2 * _sigmoid(t, 4000),
+            np.full_like(t, 1e-4, dtype=float),
+        ],
+        axis=1,
+    )
+    assert one_at_a_time(t, sequential, negligible=0.01, count=3, learned_fraction=0.5) == [
+        True,
+        True,
+    ]
     together = sequential.copy()
     together[:, 1] = 0.4 * _sigmoid(t, 1000)  # second learned with the first
-    assert one_at_a_time(t, together, negligible=0.01, count=3, learned_fraction=0.5) == [False, True]
+    assert one_at_a_time(t, together, negligible=0.01, count=3, learned_fraction=0.5) == [
+        False,
+        True,
+    ]
     # a component that never grows is not "learned"
     stalled = sequential.copy()
     stalled[:, 1:] = 1e-4
-    assert one_at_a_time(t, stalled, negligible=0.01, count=3, learned_fraction=0.5) == [True, False]
+    assert one_at_a_time(t, stalled, negligible=0.01, count=3, learned_fraction=0.5) == [
+        True,
+        False,
+    ]
     # learned means having reached the stated fraction of the final norm: a second component close behind
     # is still negligible when the first is at half its final norm, but no longer when it is at 90%
     close = sequential.copy()

@@ -15,7 +15,18 @@ from impreg.config import validate_config
 ESCAPES = [1000, 3000, 5000, 7000, 9000]
 TOGETHER = [1000, 5000, 5000, 5000, 5000]  # components 2-5 learned at once
 NODE, ROOT_NORMS, SV01 = [6, 4, 3, 2, 1], [9.5, 4.8, 2.5, 1.5, 0.8], [50, 30, 15, 6, 2]
-SV02 = [40, 30, 20, 15, 10, 8, 6, 4, 3, 2]  # outside the tree: rank 10 in the target and in a good fit
+SV02 = [
+    40,
+    30,
+    20,
+    15,
+    10,
+    8,
+    6,
+    4,
+    3,
+    2,
+]  # outside the tree: rank 10 in the target and in a good fit
 TAIL = [1e-5] * 54
 
 
@@ -26,22 +37,48 @@ def _curves(t, escapes, finals, k=10, floor=1e-3):
     return -np.sort(-out, axis=1)
 
 
-def _run(seed=0, status="converged", node=ESCAPES, root=ESCAPES, sv=ESCAPES, node_finals=NODE,
-         final01=None, final02=None, target02=None, target_root=None):
+def _run(
+    seed=0,
+    status="converged",
+    node=ESCAPES,
+    root=ESCAPES,
+    sv=ESCAPES,
+    node_finals=NODE,
+    final01=None,
+    final02=None,
+    target02=None,
+    target_root=None,
+):
     t = np.arange(0, 12000, 25)
     columns = {"iteration": t, "reconstruction_error": np.linspace(1, 0.005, len(t))}
-    for name, values in (("local_0-1", _curves(t, node, node_finals)), ("local_2-3", _curves(t, node, node_finals)),
-                         ("local_0-1-2-3", _curves(t, root, ROOT_NORMS)), ("sv_0-1", _curves(t, sv, SV01)),
-                         ("sv_0-2", _curves(t, ESCAPES + [9000] * 5, SV02))):
+    for name, values in (
+        ("local_0-1", _curves(t, node, node_finals)),
+        ("local_2-3", _curves(t, node, node_finals)),
+        ("local_0-1-2-3", _curves(t, root, ROOT_NORMS)),
+        ("sv_0-1", _curves(t, sv, SV01)),
+        ("sv_0-2", _curves(t, ESCAPES + [9000] * 5, SV02)),
+    ):
         columns |= {f"{name}_{k}": values[:, k] for k in range(10)}
     target = {"0-1": SV01 + [1e-6] * 59, "0-2": target02 or SV02 + [1e-6] * 54}
     # at order 4 the root's split is node {1,2}'s matricization; a separate key lets a test change it alone
     target["root"] = target_root or target["0-1"]
     final = {"0-1": final01 or SV01 + [1e-5] * 59, "0-2": final02 or SV02 + TAIL}
-    summary = {"model": "htf", "seed": seed, "status": status, "dims": [8, 8, 8, 8], "target_split_modes": "root",
-               "target_matricization_singular_values": target, "final_matricization_singular_values": final}
-    return {"seed": seed, "status": status, "iterations": int(t[-1]), "summary": summary,
-            "history": pd.DataFrame(columns)}
+    summary = {
+        "model": "htf",
+        "seed": seed,
+        "status": status,
+        "dims": [8, 8, 8, 8],
+        "target_split_modes": "root",
+        "target_matricization_singular_values": target,
+        "final_matricization_singular_values": final,
+    }
+    return {
+        "seed": seed,
+        "status": status,
+        "iterations": int(t[-1]),
+        "summary": summary,
+        "history": pd.DataFrame(columns),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -65,24 +102,31 @@ def _judged(claims: dict) -> dict:
 def test_every_claim_passes_on_runs_that_show_it(config):
     claims = _seeds(config)
     assert set(claims) == set(SPECS)
-    assert all(c.passed is True for c in _judged(claims).values()), {c.id: c.measured for c in claims.values()
-                                                                     if not c.passed}
+    assert all(c.passed is True for c in _judged(claims).values()), {
+        c.id: c.measured for c in claims.values() if not c.passed
+    }
     off = claims["off_tree_ranks"]
     assert off.passed is None and "not judged" in off.note and "htf_recovers_target" in off.note
     assert "'learned': 10, 'target': 10, 'learned in tree': 5" in off.measured
 
 
-@pytest.mark.parametrize("cid, kw", [
-    ("node12_one_at_a_time", dict(node=TOGETHER)),
-    ("root_one_at_a_time", dict(root=TOGETHER)),
-    ("in_tree_sv_one_at_a_time", dict(sv=TOGETHER)),
-    # nine components at node {1,2} end non-negligible: more than the target's 5
-    ("node12_about_rank", dict(node=ESCAPES + [9500, 10000, 10500, 11000], node_finals=NODE + [1, 1, 1, 1])),
-    # the target's root split has 2 non-negligible singular values, the root learned 5
-    ("root_about_rank", dict(target_root=[60, 30] + [1e-3] * 62)),
-    # the learned {1,2} matricization has 9 non-negligible singular values
-    ("in_tree_low_rank", dict(final01=SV01 + [2] * 4 + [1e-5] * 55)),
-])
+@pytest.mark.parametrize(
+    "cid, kw",
+    [
+        ("node12_one_at_a_time", dict(node=TOGETHER)),
+        ("root_one_at_a_time", dict(root=TOGETHER)),
+        ("in_tree_sv_one_at_a_time", dict(sv=TOGETHER)),
+        # nine components at node {1,2} end non-negligible: more than the target's 5
+        (
+            "node12_about_rank",
+            dict(node=ESCAPES + [9500, 10000, 10500, 11000], node_finals=NODE + [1, 1, 1, 1]),
+        ),
+        # the target's root split has 2 non-negligible singular values, the root learned 5
+        ("root_about_rank", dict(target_root=[60, 30] + [1e-3] * 62)),
+        # the learned {1,2} matricization has 9 non-negligible singular values
+        ("in_tree_low_rank", dict(final01=SV01 + [2] * 4 + [1e-5] * 55)),
+    ],
+)
 def test_each_claim_fails_on_runs_that_do_not_show_it(config, cid, kw):
     claims = _seeds(config, **kw)
     assert claims[cid].passed is False, claims[cid].measured
@@ -97,8 +141,13 @@ def test_one_at_a_time_is_the_incremental_rank_rule(config):
     rules = config["htf_detail"]["claims"]
     assert rules["min_learned"] == config["incremental_rank"]["claims"]["min_learned"]
     assert rules["learned_fraction"] == config["incremental_rank"]["claims"]["learned_fraction"]
-    assert not learned_one_at_a_time(runs[0]["history"]["iteration"], values, rules["negligible_rel"],
-                                     rules["min_learned"], rules["learned_fraction"])
+    assert not learned_one_at_a_time(
+        runs[0]["history"]["iteration"],
+        values,
+        rules["negligible_rel"],
+        rules["min_learned"],
+        rules["learned_fraction"],
+    )
     claims = _claims(config, runs)
     assert claims["node12_one_at_a_time"].passed is False
     assert "learned per seed {0: 3, 1: 3, 2: 3}" in claims["node12_one_at_a_time"].measured
@@ -112,12 +161,22 @@ def test_in_tree_low_rank_fails_for_a_model_that_learned_nothing(config):
 
 
 def test_runs_that_did_not_converge_are_left_out(config):
-    claims = _judged(_claims(config, [_run(seed=s, status="diverged" if s == 0 else "converged") for s in (0, 1, 2)]))
+    claims = _judged(
+        _claims(
+            config, [_run(seed=s, status="diverged" if s == 0 else "converged") for s in (0, 1, 2)]
+        )
+    )
     assert all(c.passed is True for c in claims.values())
-    assert all("holds on 2 of 2 judged seeds [1, 2]" in c.measured and "{0: 'diverged'}" in c.measured
-               for c in claims.values())
+    assert all(
+        "holds on 2 of 2 judged seeds [1, 2]" in c.measured and "{0: 'diverged'}" in c.measured
+        for c in claims.values()
+    )
     # stopped by the cap on two of three seeds: too few judged to decide, whatever the third shows
-    claims = _judged(_claims(config, [_run(seed=s, status="max_iterations" if s else "converged") for s in (0, 1, 2)]))
+    claims = _judged(
+        _claims(
+            config, [_run(seed=s, status="max_iterations" if s else "converged") for s in (0, 1, 2)]
+        )
+    )
     assert all(c.passed is None and "too few to decide" in c.note for c in claims.values())
 
 
@@ -130,4 +189,6 @@ def test_a_run_without_a_panel_fails_naming_it(config):
     run = _run(seed=3)
     run["history"] = run["history"].drop(columns=[f"sv_0-2_{k}" for k in range(10)])
     with pytest.raises(ValueError, match="run of seed 3 is malformed: no column sv_0-2_0"):
-        htf_detail_claims([run], config["htf_detail"], config["incremental_rank"]["htf"], 5, "paper")
+        htf_detail_claims(
+            [run], config["htf_detail"], config["incremental_rank"]["htf"], 5, "paper"
+        )

@@ -28,8 +28,9 @@ from impreg.experiments import (
 )
 
 
-def _commands_in(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iterator[
-        tuple[tuple[str, ...], argparse.ArgumentParser]]:
+def _commands_in(
+    parser: argparse.ArgumentParser, words: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     """(words, parser) of every command of the parser: the parsers without subcommands."""
     subcommands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     if not subcommands and words:
@@ -49,12 +50,24 @@ def test_every_registered_command_is_in_the_parser_exactly_once_with_its_handler
 
 
 def test_the_commands_are_grouped_by_experiment():
-    words = {name: sorted(" ".join(c.words) for c in commands) for name, commands in REGISTRY.experiments.items()}
+    words = {
+        name: sorted(" ".join(c.words) for c in commands)
+        for name, commands in REGISTRY.experiments.items()
+    }
     assert words == {
-        "tf_dynamics": ["make-data tf-dynamics", "make-data tf-sensing", "train tf-dynamics", "train tf-sensing"],
+        "tf_dynamics": [
+            "make-data tf-dynamics",
+            "make-data tf-sensing",
+            "train tf-dynamics",
+            "train tf-sensing",
+        ],
         "incremental_rank": ["make-data ht-completion", "train incremental-rank"],
-        "rank_complexity": ["fetch-data", "make-data rank-complexity", "make-data stand-in-images",
-                            "train rank-complexity"],
+        "rank_complexity": [
+            "fetch-data",
+            "make-data rank-complexity",
+            "make-data stand-in-images",
+            "train rank-complexity",
+        ],
         "locality": ["make-data is-same-class-images", "make-data pathfinder", "train locality"],
         "tools": ["check-config", "report", "ship-outputs", "ship-runs"],
     }
@@ -67,13 +80,19 @@ def _command(group: str | None, name: str) -> Command:
 def test_a_command_registered_twice_is_refused_and_the_registration_leaves_nothing():
     registry = Registry()
     registry.register("first", _command("train", "same"))
-    with pytest.raises(ValueError, match="command 'train same' is registered twice: by first and by second"):
+    with pytest.raises(
+        ValueError, match="command 'train same' is registered twice: by first and by second"
+    ):
         registry.register("second", _command(None, "other"), _command("train", "same"))
-    with pytest.raises(ValueError, match="'make-data x' is registered twice: by third and by third"):
+    with pytest.raises(
+        ValueError, match="'make-data x' is registered twice: by third and by third"
+    ):
         registry.register("third", _command("make-data", "x"), _command("make-data", "x"))
     assert list(registry.experiments) == ["first"]
     assert [c.words for c in registry.commands()] == [("train", "same")]
-    registry.register("second", _command(None, "other"))  # the refused experiment may register again
+    registry.register(
+        "second", _command(None, "other")
+    )  # the refused experiment may register again
     assert [c.words for c in registry.commands()] == [("train", "same"), ("other",)]
 
 
@@ -106,13 +125,17 @@ def test_help_of_every_command_exits_0_and_lists_its_flags(command, capsys):
 
 
 def test_building_the_parser_and_report_help_do_not_import_torch():
-    code = ("import contextlib, io, sys\n"
-            "from impreg.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
-            "    main(['report', '--help'])\n"
-            "print(sorted(m for m in ('torch', 'impreg.train.tf_dynamics') if m in sys.modules))\n")
+    code = (
+        "import contextlib, io, sys\n"
+        "from impreg.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['report', '--help'])\n"
+        "print(sorted(m for m in ('torch', 'impreg.train.tf_dynamics') if m in sys.modules))\n"
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
@@ -143,9 +166,14 @@ def test_settings_come_as_one_mapping_that_a_flag_overrides_and_unknown_keys_are
     (tmp_path / "s.json").write_text('{"task": "b"}')
     args = parser.parse_args(["--settings", f"@{tmp_path / 's.json'}"])
     assert dataclass_from_args(_Settings, args, required=("task",)) == _Settings(task="b")
-    with pytest.raises(ValueError, match=r"'rank' is not a setting of this run; its settings are ranks, lr, task"):
+    with pytest.raises(
+        ValueError, match=r"'rank' is not a setting of this run; its settings are ranks, lr, task"
+    ):
         dataclass_from_args(_Settings, parser.parse_args(["--settings", '{"rank": 3}']))
-    with pytest.raises(ValueError, match=r"the following arguments are required: --task \(or this key in --settings\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"the following arguments are required: --task \(or this key in --settings\)",
+    ):
         dataclass_from_args(_Settings, parser.parse_args([]), required=("task",))
     with pytest.raises(ValueError, match="not a JSON object"):
         dataclass_from_args(_Settings, parser.parse_args(["--settings", "[1, 2]"]))
@@ -156,8 +184,24 @@ def test_settings_come_as_one_mapping_that_a_flag_overrides_and_unknown_keys_are
 def test_train_rank_complexity_parses_its_generated_tuple_flags_into_the_config():
     from impreg.train.rank_complexity import RankComplexityConfig
 
-    args = build_parser().parse_args(["train", "rank-complexity", "--data", "d.npz", "--out-dir", "run",
-                                      "--ranks", "1", "3", "--seeds", "7", "--threads", "2", "--no-resume"])
+    args = build_parser().parse_args(
+        [
+            "train",
+            "rank-complexity",
+            "--data",
+            "d.npz",
+            "--out-dir",
+            "run",
+            "--ranks",
+            "1",
+            "3",
+            "--seeds",
+            "7",
+            "--threads",
+            "2",
+            "--no-resume",
+        ]
+    )
     cfg = dataclass_from_args(RankComplexityConfig, args)
     assert (cfg.ranks, cfg.seeds, cfg.epochs) == ((1, 3), (7,), RankComplexityConfig().epochs)
     assert (args.threads, args.no_resume) == (2, True)
@@ -169,7 +213,10 @@ def test_a_training_plug_in_that_breaks_the_contract_is_named():
     broken = Training("impreg.train.locality", "TASKS")
     assert broken.problems() == ["impreg.train.locality.TASKS is not a dataclass"]
     no_run = Training("impreg.train.common", "LocalityConfig")
-    assert any("impreg.train.common.run lacks resume, on_unit, stop_after, log" in p for p in no_run.problems())
+    assert any(
+        "impreg.train.common.run lacks resume, on_unit, stop_after, log" in p
+        for p in no_run.problems()
+    )
     registry = Registry()
     registry.register("toy", training=good)
     assert dict(registry.trainings) == {"toy": good}
@@ -177,20 +224,44 @@ def test_a_training_plug_in_that_breaks_the_contract_is_named():
 
 def test_every_experiment_declares_what_it_needs_and_a_broken_declaration_is_named():
     assert {e.name: e.problems() for e in EXPERIMENTS} == {e.name: [] for e in EXPERIMENTS}
-    figure = FigureSpec("toy", "P1 toy", "toy", "elsewhere", lambda c: [], lambda c: {},
-                        "impreg.claims.locality:no_such_claims")
-    toy = Experiment("toy", 0, training=Training("impreg.train.locality", "TASKS"), figures=(figure,))
-    assert toy.problems() == ["impreg.train.locality.TASKS is not a dataclass",
-                              "impreg.claims.locality:no_such_claims is not a function",
-                              "figure toy reads the runs of elsewhere, which toy declares no jobs for"]
+    figure = FigureSpec(
+        "toy",
+        "P1 toy",
+        "toy",
+        "elsewhere",
+        lambda c: [],
+        lambda c: {},
+        "impreg.claims.locality:no_such_claims",
+    )
+    toy = Experiment(
+        "toy", 0, training=Training("impreg.train.locality", "TASKS"), figures=(figure,)
+    )
+    assert toy.problems() == [
+        "impreg.train.locality.TASKS is not a dataclass",
+        "impreg.claims.locality:no_such_claims is not a function",
+        "figure toy reads the runs of elsewhere, which toy declares no jobs for",
+    ]
 
 
 def test_a_figure_label_that_names_no_paper_is_refused():
     with pytest.raises(ValueError, match="must name its paper first"):
-        FigureSpec("toy", "toy figure", "toy", "toy", lambda c: [], lambda c: {}, "impreg.claims.locality:x")
+        FigureSpec(
+            "toy",
+            "toy figure",
+            "toy",
+            "toy",
+            lambda c: [],
+            lambda c: {},
+            "impreg.claims.locality:x",
+        )
 
 
 def test_experiments_are_found_in_their_modules_in_the_papers_order():
-    assert [e.name for e in EXPERIMENTS] == ["tf_dynamics", "rank_complexity", "incremental_rank", "locality"]
+    assert [e.name for e in EXPERIMENTS] == [
+        "tf_dynamics",
+        "rank_complexity",
+        "incremental_rank",
+        "locality",
+    ]
     assert set(REGISTRY.experiments) == {e.name for e in EXPERIMENTS} | {"tools"}
     assert set(REGISTRY.trainings) == {e.name for e in EXPERIMENTS if e.training}

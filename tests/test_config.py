@@ -72,18 +72,27 @@ def test_wrong_type_is_named(smoke, schema):
 def test_value_outside_an_enumeration_is_named(smoke, schema):
     smoke["tf_dynamics"]["dtype"] = "float16"
     msg = _error(smoke, schema)
-    assert "config key 'tf_dynamics.dtype': value 'float16' breaks the rule 'enum: ['float32', 'float64']'" in msg
+    assert (
+        "config key 'tf_dynamics.dtype': value 'float16' breaks the rule 'enum: ['float32', 'float64']'"
+        in msg
+    )
 
 
 def test_inconsistent_combination_is_named(smoke, schema):
     bad = copy.deepcopy(smoke)
     bad["tf_dynamics"]["num_observations"] = 10_000  # more than 4^3 entries
     msg = _error(bad, schema)
-    assert "config key 'tf_dynamics.num_observations': value 10000 breaks the rule 'at most mode_dim ** order" in msg
+    assert (
+        "config key 'tf_dynamics.num_observations': value 10000 breaks the rule 'at most mode_dim ** order"
+        in msg
+    )
     bad = copy.deepcopy(smoke)
     bad["tf_dynamics"]["figure_seed"] = 9
     msg = _error(bad, schema)
-    assert "config key 'tf_dynamics.figure_seed': value 9 breaks the rule 'must be one of tf_dynamics.seeds" in msg
+    assert (
+        "config key 'tf_dynamics.figure_seed': value 9 breaks the rule 'must be one of tf_dynamics.seeds"
+        in msg
+    )
 
 
 def test_every_problem_is_listed_at_once(smoke, schema):
@@ -94,13 +103,22 @@ def test_every_problem_is_listed_at_once(smoke, schema):
     assert "tf_dynamics.lr" in msg and "'threads': value 'two'" in msg and "'typo': 1" in msg
 
 
-def test_mnist5k_train_subset_is_bounded_by_its_4000_train_images_even_at_stand_in_scale(smoke, schema):
-    smoke["rank_complexity"]["datasets"]["mnist5k"]["train_subset"] = 4001  # smoke: stand_in, 300 stand-in images
+def test_mnist5k_train_subset_is_bounded_by_its_4000_train_images_even_at_stand_in_scale(
+    smoke, schema
+):
+    smoke["rank_complexity"]["datasets"]["mnist5k"]["train_subset"] = (
+        4001  # smoke: stand_in, 300 stand-in images
+    )
     msg = _error(smoke, schema)
-    assert ("config key 'rank_complexity.datasets.mnist5k.train_subset': value 4001 breaks the rule "
-            "'at most the 4000 train images of mnist5k'") in msg
+    assert (
+        "config key 'rank_complexity.datasets.mnist5k.train_subset': value 4001 breaks the rule "
+        "'at most the 4000 train images of mnist5k'"
+    ) in msg
     smoke["rank_complexity"]["datasets"]["mnist5k"]["train_subset"] = 4000
-    assert validate_config(smoke, schema)["rank_complexity"]["datasets"]["mnist5k"]["train_subset"] == 4000
+    assert (
+        validate_config(smoke, schema)["rank_complexity"]["datasets"]["mnist5k"]["train_subset"]
+        == 4000
+    )
 
 
 def test_flags_from_mapping_round_trips_through_the_generated_flags():
@@ -121,5 +139,7 @@ def test_flags_from_mapping_round_trips_through_the_generated_flags():
     assert text == "--init-std 0.005 --top-k 10 --channels-last false --dtype float32"
     parser = argparse.ArgumentParser()
     add_dataclass_flags(parser, Settings)
-    assert dataclasses.asdict(dataclass_from_args(Settings, parser.parse_args(text.split()))) == given
+    assert (
+        dataclasses.asdict(dataclass_from_args(Settings, parser.parse_args(text.split()))) == given
+    )
     assert flags_from_mapping({"ranks": [1, 2, 3]}) == "--ranks 1 2 3"

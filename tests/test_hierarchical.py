@@ -48,11 +48,17 @@ def reference_tensor(model: HierarchicalTensorFactorization) -> np.ndarray:
             else:
                 tensor, modes = build(child)  # trailing index: the child's own width
                 child_width = next(letters)
-                pos = next(i for i, n in enumerate(model.nodes) if n.modes == tuple(sorted(_modes(child))))
+                pos = next(
+                    i for i, n in enumerate(model.nodes) if n.modes == tuple(sorted(_modes(child)))
+                )
                 operands += [tensor, model.weight(pos).detach().double().numpy()]
                 specs += [modes + child_width, child_width + width_letter]
-        modes = "".join(sorted((c for s in specs for c in s if c in mode_letter.values()),
-                               key=lambda c: LETTERS.index(c)))
+        modes = "".join(
+            sorted(
+                (c for s in specs for c in s if c in mode_letter.values()),
+                key=lambda c: LETTERS.index(c),
+            )
+        )
         return np.einsum(",".join(specs) + "->" + modes + width_letter, *operands), modes
 
     tensor, modes = build(model.tree)
@@ -75,8 +81,14 @@ CASES = [
 
 
 def make(dims, tree, widths, seed=0) -> HierarchicalTensorFactorization:
-    return HierarchicalTensorFactorization(dims, widths, init_std=0.7, tree=tree,
-                                           generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return HierarchicalTensorFactorization(
+        dims,
+        widths,
+        init_std=0.7,
+        tree=tree,
+        generator=torch.Generator().manual_seed(seed),
+        dtype=torch.float64,
+    )
 
 
 def test_mode_trees():
@@ -99,7 +111,9 @@ def test_full_tensor_matches_independent_einsum(dims, tree, widths):
     model = make(dims, tree, widths)
     full = model.full_tensor()
     assert full.shape == dims
-    np.testing.assert_allclose(full.detach().numpy(), reference_tensor(model), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        full.detach().numpy(), reference_tensor(model), rtol=1e-10, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("dims,tree,widths", CASES)
@@ -109,7 +123,12 @@ def test_entries_equal_full_tensor_gather(dims, tree, widths, method):
     gen = torch.Generator().manual_seed(2)
     numel = int(np.prod(dims))
     # some repeated entries, so rows of different observations coincide at every node
-    flat = torch.cat([torch.randperm(numel, generator=gen)[: numel // 3], torch.randint(numel, (7,), generator=gen)])
+    flat = torch.cat(
+        [
+            torch.randperm(numel, generator=gen)[: numel // 3],
+            torch.randint(numel, (7,), generator=gen),
+        ]
+    )
     idx = torch.stack(torch.unravel_index(flat, dims), dim=1)
     expected = model.full_tensor()[tuple(idx.T)]
     torch.testing.assert_close(model.gather_entries(idx, method=method), expected)
@@ -123,7 +142,12 @@ def test_entries_equal_full_tensor_gather(dims, tree, widths, method):
 
 def test_entry_gradients_match_full_tensor():
     dims, tree, widths = CASES[2]
-    idx = torch.stack(torch.unravel_index(torch.randperm(120, generator=torch.Generator().manual_seed(3))[:50], dims), 1)
+    idx = torch.stack(
+        torch.unravel_index(
+            torch.randperm(120, generator=torch.Generator().manual_seed(3))[:50], dims
+        ),
+        1,
+    )
     grads = {}
     for how in ("distinct", "gather"):
         model = make(dims, tree, widths, seed=4)
@@ -135,7 +159,9 @@ def test_entry_gradients_match_full_tensor():
 
 
 def test_distinct_rows_are_fewer_than_observations():
-    model = HierarchicalTensorFactorization((16,) * 4, 8, 0.1, generator=torch.Generator().manual_seed(0))
+    model = HierarchicalTensorFactorization(
+        (16,) * 4, 8, 0.1, generator=torch.Generator().manual_seed(0)
+    )
     flat = torch.randperm(16**4, generator=torch.Generator().manual_seed(0))[:2048]
     plan = model.entry_plan(torch.stack(torch.unravel_index(flat, model.dims), 1))
     bottom = [i for i, n in enumerate(model.nodes) if n.modes in ((0, 1), (2, 3))]
@@ -160,10 +186,14 @@ def test_local_component_norms_by_hand():
         model.output[2] = -2.0
     norms = model.local_component_norms()
     assert set(norms) == {(0, 1), (2, 3), (0, 1, 2, 3)}
-    torch.testing.assert_close(norms[(0, 1)], torch.tensor([0.0, 5 * 3 * 10.0], dtype=torch.float64))
+    torch.testing.assert_close(
+        norms[(0, 1)], torch.tensor([0.0, 5 * 3 * 10.0], dtype=torch.float64)
+    )
     assert torch.all(norms[(2, 3)] == 0)
     # root index 2: ||W_(0,1)[:, 2]|| = 8, ||W_(2,3)[:, 2]|| = 0.5, |w_out[2]| = 2
-    torch.testing.assert_close(norms[(0, 1, 2, 3)], torch.tensor([0.0, 0.0, 8 * 0.5 * 2.0], dtype=torch.float64))
+    torch.testing.assert_close(
+        norms[(0, 1, 2, 3)], torch.tensor([0.0, 0.0, 8 * 0.5 * 2.0], dtype=torch.float64)
+    )
 
 
 def test_local_component_norms_random_against_loops():
@@ -183,8 +213,10 @@ def test_matricization_layout():
     assert m.shape == (8, 3)
     assert m[1 * 2 + 1, 2] == t[1, 2, 1]  # row = (mode 2, mode 0), column = mode 1
     torch.testing.assert_close(matricization(torch.as_tensor(t), (2, 0)), torch.as_tensor(m))
-    np.testing.assert_allclose(matricization_singular_values(t, (1,)), np.linalg.svd(t.transpose(1, 0, 2).reshape(3, 8),
-                                                                                       compute_uv=False))
+    np.testing.assert_allclose(
+        matricization_singular_values(t, (1,)),
+        np.linalg.svd(t.transpose(1, 0, 2).reshape(3, 8), compute_uv=False),
+    )
 
 
 def test_rank_measures():
@@ -222,8 +254,9 @@ def test_random_ht_tensor_is_reproducible_and_leaves_torch_rng_alone():
 
 
 def test_learned_tensor_ranks_follow_the_model_widths():
-    model = HierarchicalTensorFactorization((5,) * 4, (2, 3), 1.0, generator=torch.Generator().manual_seed(0),
-                                            dtype=torch.float64)
+    model = HierarchicalTensorFactorization(
+        (5,) * 4, (2, 3), 1.0, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+    )
     ranks = hierarchical_ranks(model.full_tensor(), model.tree)
     assert ranks[(0, 1)] == 2 and ranks[(0,)] == 2
 

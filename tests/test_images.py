@@ -45,7 +45,9 @@ def _check_mnist(ds, arrays):
 
 @pytest.mark.parametrize("name,cls", [("mnist", tvd.MNIST), ("fmnist", tvd.FashionMNIST)])
 @pytest.mark.parametrize("gz,plain", [(True, True), (True, False), (False, True)])
-def test_mnist_like_loads_native_files_offline(tmp_path, monkeypatch, no_network, name, cls, gz, plain):
+def test_mnist_like_loads_native_files_offline(
+    tmp_path, monkeypatch, no_network, name, cls, gz, plain
+):
     arrays, resources = write_mnist(tmp_path, cls, gz=gz, plain=plain)
     monkeypatch.setattr(cls, "resources", resources)
     ds = load_images(name, tmp_path, download=True)  # download allowed, but nothing is missing
@@ -76,7 +78,9 @@ def test_missing_files_fail_at_once_naming_file_folder_url(tmp_path, no_network)
     assert isinstance(info.value, DataFileError)
 
 
-def test_missing_files_without_network_report_the_failed_download(tmp_path, monkeypatch, no_network):
+def test_missing_files_without_network_report_the_failed_download(
+    tmp_path, monkeypatch, no_network
+):
     arrays, resources = write_mnist(tmp_path, tvd.FashionMNIST)
     monkeypatch.setattr(tvd.FashionMNIST, "resources", resources)
     (tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz").unlink()
@@ -101,7 +105,11 @@ def test_download_fetches_only_missing_files_once(tmp_path, monkeypatch):
     web = FakeWeb({mirror + n: b for n, b in blobs.items()}).install(monkeypatch)
     _check_mnist(load_images("mnist", tmp_path, download=True), arrays)
     fetched = {u.rsplit("/", 1)[1] for u in web.requests}
-    assert fetched == {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"}
+    assert fetched == {
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+    }
     web.requests.clear()
     ensure_downloaded("mnist", tmp_path)
     _check_mnist(load_images("mnist", tmp_path, download=True), arrays)
@@ -144,9 +152,12 @@ def _check_cifar(ds, arrays):
     train = np.concatenate([arrays[f"data_batch_{i}/data"] for i in range(1, 6)])
     expected = train.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     np.testing.assert_array_equal(ds.train_images, expected)
-    np.testing.assert_array_equal(ds.train_labels,
-                                  np.concatenate([arrays[f"data_batch_{i}/labels"] for i in range(1, 6)]))
-    np.testing.assert_array_equal(ds.test_images, arrays["test_batch/data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+    np.testing.assert_array_equal(
+        ds.train_labels, np.concatenate([arrays[f"data_batch_{i}/labels"] for i in range(1, 6)])
+    )
+    np.testing.assert_array_equal(
+        ds.test_images, arrays["test_batch/data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    )
     assert ds.train_images.dtype == np.uint8 and ds.test_labels.dtype == np.int64
     assert ds.image_shape == (32, 32, 3) and ds.classes[0] == "airplane"
 
@@ -243,7 +254,9 @@ def test_wrong_format_plain_idx_is_reported_as_such(tmp_path, monkeypatch):
     assert str(plain) in msg and "not an unsigned-byte" in msg and "MD5s only for the .gz" in msg
 
 
-def test_cifar10_corrupt_pickle_of_the_right_size_is_a_checksum_mismatch(tmp_path, monkeypatch, no_network):
+def test_cifar10_corrupt_pickle_of_the_right_size_is_a_checksum_mismatch(
+    tmp_path, monkeypatch, no_network
+):
     _, attrs = write_cifar(tmp_path)
     patch_attrs(monkeypatch, tvd.CIFAR10, attrs)
     meta = tmp_path / "cifar-10-batches-py" / "batches.meta"

@@ -57,7 +57,9 @@ def test_canvas_content_and_placement() -> None:
 
 def test_smaller_canvas_and_image_size() -> None:
     images, _ = fake_cifar(size=16)
-    canvas = compose_canvases(torch.as_tensor(images), torch.tensor([0]), torch.tensor([1]), 80, 112, 112)
+    canvas = compose_canvases(
+        torch.as_tensor(images), torch.tensor([0]), torch.tensor([1]), 80, 112, 112
+    )
     b1, b2 = pair_boxes(80, 16, 112, 112)
     assert canvas.shape == (1, 3, 112, 112) and b1.col == 0 and b2.col + 16 == 112
 
@@ -65,11 +67,21 @@ def test_smaller_canvas_and_image_size() -> None:
 def test_canvas_one_image_high() -> None:
     """The paper's horizontal layout on a strip: the images fill its height and keep their gap."""
     images, _ = fake_cifar(size=16)
-    canvas = compose_canvases(torch.as_tensor(images), torch.tensor([0]), torch.tensor([1]), 40,
-                              canvas_width=112, canvas_height=16)
+    canvas = compose_canvases(
+        torch.as_tensor(images),
+        torch.tensor([0]),
+        torch.tensor([1]),
+        40,
+        canvas_width=112,
+        canvas_height=16,
+    )
     b1, b2 = pair_boxes(40, 16, 112, 16)
     assert canvas.shape == (1, 3, 16, 112)
-    assert (b1.row, b2.row) == (0, 0) and b2.col - (b1.col + 16) == 40 and b1.col == 112 - (b2.col + 16)
+    assert (
+        (b1.row, b2.row) == (0, 0)
+        and b2.col - (b1.col + 16) == 40
+        and b1.col == 112 - (b2.col + 16)
+    )
     assert torch.equal(canvas[(..., *b2.slices)], normalize(torch.as_tensor(images[[1]])))
     with pytest.raises(ValueError, match="do not fit a 8 x 112 px canvas"):
         pair_boxes(40, 16, 112, 8)

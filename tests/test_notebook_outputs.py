@@ -21,10 +21,15 @@ def test_the_figure_is_written_as_pdf_and_png_into_new_folders(tmp_path):
 
 
 def test_the_claims_are_written_and_shown_with_their_verdicts(tmp_path):
-    claims = [Claim("a", "holds", 1.0, 0.9, "within 0.2", True),
-              Claim("b", "not here", 2.0, None, "-", None, note="not checkable at this scale")]
+    claims = [
+        Claim("a", "holds", 1.0, 0.9, "within 0.2", True),
+        Claim("b", "not here", 2.0, None, "-", None, note="not checkable at this scale"),
+    ]
     table = write_and_show_claims(tmp_path / "claims.json", claims)
     assert [c.id for c in read_claims(tmp_path / "claims.json")] == ["a", "b"]
     assert list(table.columns) == ["claim", "verdict", "measured", "note"]
-    assert list(table["claim"]) == ["a", "b"] and table["note"].iloc[1] == "not checkable at this scale"
+    assert (
+        list(table["claim"]) == ["a", "b"]
+        and table["note"].iloc[1] == "not checkable at this scale"
+    )
     assert list(table["verdict"]) == [claims[0].verdict, claims[1].verdict]

@@ -34,7 +34,9 @@ def test_step_is_along_the_joint_gradient():
     loss.backward()
     grads = [a.grad.clone(), b.grad.clone()]
     opt.step()
-    ratios = torch.cat([((x0 - x.detach()) / g).flatten() for x0, x, g in zip(before, [a, b], grads)])
+    ratios = torch.cat(
+        [((x0 - x.detach()) / g).flatten() for x0, x, g in zip(before, [a, b], grads)]
+    )
     assert torch.allclose(ratios, ratios[0].expand_as(ratios))
     norm = math.sqrt(9 + 25 + 49)
     assert ratios[0].item() == pytest.approx(0.01 / (norm + 1e-6), rel=1e-5)

@@ -13,13 +13,19 @@ def test_every_declared_figure_is_in_the_manifest_with_its_notebook_and_caption(
 
     assert list(MANIFEST) == list(FIGURES)  # the papers' order, as the experiments declare them
     for figure in MANIFEST.values():
-        assert figure.paper in (1, 2) and FIGURES[figure.id].label.startswith(f"P{figure.paper} "), figure.id
+        assert figure.paper in (1, 2) and FIGURES[figure.id].label.startswith(
+            f"P{figure.paper} "
+        ), figure.id
         assert (root / "notebooks" / f"{figure.notebook}.ipynb").is_file(), figure.id
         assert (root / "workflow" / "report" / f"{figure.notebook}.rst").is_file(), figure.id
 
 
 def test_the_readme_names_each_figure_by_its_label(root):
-    rows = re.findall(r"^\| \[`(\w+)`\]\(docs/figures/\w+\.md\) \| ([^|]+) \|", (root / "README.md").read_text(), re.M)
+    rows = re.findall(
+        r"^\| \[`(\w+)`\]\(docs/figures/\w+\.md\) \| ([^|]+) \|",
+        (root / "README.md").read_text(),
+        re.M,
+    )
     assert dict((f, label.strip()) for f, label in rows) == {f: p.label for f, p in FIGURES.items()}
 
 
@@ -30,5 +36,12 @@ def test_each_figure_page_is_titled_with_its_label(root):
 
 
 def test_an_unknown_figure_is_labelled_by_its_id_and_sorted_after_the_papers():
-    assert paper_figure("my_figure").label == "my_figure" and not paper_figure("my_figure").extension
-    assert ordered(["zeta", "locality", "tf_dynamics", "alpha"]) == ["tf_dynamics", "locality", "alpha", "zeta"]
+    assert (
+        paper_figure("my_figure").label == "my_figure" and not paper_figure("my_figure").extension
+    )
+    assert ordered(["zeta", "locality", "tf_dynamics", "alpha"]) == [
+        "tf_dynamics",
+        "locality",
+        "alpha",
+        "zeta",
+    ]

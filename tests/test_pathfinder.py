@@ -36,7 +36,9 @@ def bridged(image: np.ndarray, max_gap: float) -> np.ndarray:
     """Components of the lit pixels after joining every two whose centres are at most ``max_gap`` apart."""
     pts = np.argwhere(image > 0)
     pairs = cKDTree(pts).query_pairs(max_gap, output_type="ndarray")
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(pts), len(pts)))
+    graph = coo_matrix(
+        (np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(pts), len(pts))
+    )
     labels = connected_components(graph, directed=False)[1]
     out = np.zeros(image.shape, np.int64)
     out[pts[:, 0], pts[:, 1]] = labels + 1
@@ -59,12 +61,18 @@ def check_pixels(cfg: PathfinderConfig, seed: int, count: int) -> None:
         joined = bridged(s.image, geo.bridge)
         a, b = at_markers(joined, s.markers)
         assert a > 0 and b > 0, "a marker centre is not on a lit pixel"
-        assert joined.max() == snakes, f"image {index}: {joined.max()} bridged components for {snakes} snakes"
-        assert (a == b) == bool(s.label), f"image {index}: label {s.label}, bridged components {a}, {b}"
+        assert joined.max() == snakes, (
+            f"image {index}: {joined.max()} bridged components for {snakes} snakes"
+        )
+        assert (a == b) == bool(s.label), (
+            f"image {index}: label {s.label}, bridged components {a}, {b}"
+        )
         # No two snakes come within the gap they keep (less what sub-sampling may spill).
         assert bridged(s.image, geo.snake_gap - 2 * geo.spill - 1e-6).max() == snakes
         raw = pieces(s.image)
-        assert raw.max() == paddles, f"image {index}: {raw.max()} 8-connected pieces for {paddles} paddles"
+        assert raw.max() == paddles, (
+            f"image {index}: {raw.max()} 8-connected pieces for {paddles} paddles"
+        )
         if s.label and cfg.path_length > 1:
             p, q = at_markers(raw, s.markers)
             assert p != q, f"image {index}: plain 8-connectivity joins a positive's markers"
@@ -77,7 +85,9 @@ def test_label_matches_bridged_connectivity(path_length: int, antialias: int) ->
 
 
 def test_label_matches_connectivity_at_paper_geometry() -> None:
-    check_pixels(PathfinderConfig(path_length=9), seed=0, count=3)  # 300 px window, the original's sizes
+    check_pixels(
+        PathfinderConfig(path_length=9), seed=0, count=3
+    )  # 300 px window, the original's sizes
 
 
 def test_label_matches_connectivity_at_128_px() -> None:
@@ -88,7 +98,9 @@ def test_in_snake_gap_is_narrower_than_the_gap_between_snakes() -> None:
     for cfg in (PathfinderConfig(), small(3), small(9, antialias=1), PathfinderConfig(window=128)):
         geo = geometry(cfg)
         assert geo.bridge < geo.snake_gap - 2 * geo.spill
-    assert geometry(PathfinderConfig()).margin == 3.0 and geometry(PathfinderConfig()).snake_gap == 9.5
+    assert (
+        geometry(PathfinderConfig()).margin == 3.0 and geometry(PathfinderConfig()).snake_gap == 9.5
+    )
 
 
 def test_id_map_agrees_with_pixels() -> None:
@@ -114,7 +126,9 @@ def test_paddles_chain_with_gaps_and_bounded_turns(path_length: int) -> None:
         turn = np.angle(np.exp(1j * np.diff(heading)))
         assert np.all(np.abs(turn) < geo.max_turn)
         # The next paddle starts a margin past the pivot, which lies a margin past the last paddle's end.
-        pivots = paddles[:-1, 1] + geo.margin * np.stack([np.sin(heading[:-1]), np.cos(heading[:-1])], axis=1)
+        pivots = paddles[:-1, 1] + geo.margin * np.stack(
+            [np.sin(heading[:-1]), np.cos(heading[:-1])], axis=1
+        )
         assert np.allclose(np.linalg.norm(paddles[1:, 0] - pivots, axis=1), geo.margin)
 
 
@@ -129,8 +143,18 @@ def test_markers_at_snake_ends_at_the_same_distance_for_both_labels() -> None:
 
 
 def test_distractor_count_follows_original_at_full_scale() -> None:
-    assert [PathfinderConfig(path_length=L).distractor_count for L in (3, 5, 7, 9)] == [30, 18, 13, 10]
-    assert [PathfinderConfig(path_length=L).distractor_paddles for L in (3, 5, 7, 9)] == [1, 1, 2, 3]
+    assert [PathfinderConfig(path_length=L).distractor_count for L in (3, 5, 7, 9)] == [
+        30,
+        18,
+        13,
+        10,
+    ]
+    assert [PathfinderConfig(path_length=L).distractor_paddles for L in (3, 5, 7, 9)] == [
+        1,
+        1,
+        2,
+        3,
+    ]
 
 
 def test_bad_settings_are_refused() -> None:
@@ -150,7 +174,9 @@ def test_determinism_serial_equals_parallel_and_shapes(tmp_path) -> None:
     assert serial.labels.shape == (12,) and serial.labels.dtype == np.uint8
     for data in (again, parallel):
         assert data.images.tobytes() == serial.images.tobytes()
-        assert np.array_equal(data.labels, serial.labels) and np.array_equal(data.markers, serial.markers)
+        assert np.array_equal(data.labels, serial.labels) and np.array_equal(
+            data.markers, serial.markers
+        )
     assert other.images.tobytes() != serial.images.tobytes()
     path = tmp_path / "pf.npz"
     serial.save(path)
@@ -160,5 +186,7 @@ def test_determinism_serial_equals_parallel_and_shapes(tmp_path) -> None:
 
 
 def test_label_balance() -> None:
-    labels = [render_sample(small(3, num_distractors=0), seed=11, index=i).label for i in range(200)]
+    labels = [
+        render_sample(small(3, num_distractors=0), seed=11, index=i).label for i in range(200)
+    ]
     assert abs(np.mean(labels) - 0.5) < 0.1  # 200 fair coins: sd 0.035

@@ -47,8 +47,9 @@ def test_log_domain_equals_direct_product_with_signs_and_near_zeros():
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-300)
     assert (want < 0).any() and (want > 0).any()
     per_comp = model.component_values(x)[:, 0, :]
-    direct_comp = torch.einsum("sab,abt->sat", torch.nn.functional.one_hot(x.long(), 2).double(),
-                               model.model_factors(0)).prod(dim=1)
+    direct_comp = torch.einsum(
+        "sab,abt->sat", torch.nn.functional.one_hot(x.long(), 2).double(), model.model_factors(0)
+    ).prod(dim=1)
     torch.testing.assert_close(per_comp, direct_comp, rtol=1e-12, atol=1e-300)
     assert torch.equal(torch.sign(per_comp), torch.sign(direct_comp))
 
@@ -90,17 +91,27 @@ def test_full_size_float32_matches_float64_direct():
     x = torch.randint(0, 2, (64, 784), dtype=torch.uint8)
     want = direct_predict(model.model_factors(0).double(), x)
     torch.testing.assert_close(model(x)[:, 0].double(), want, rtol=2e-5, atol=0)
-    assert torch.allclose(want, torch.full_like(want, 15.0), rtol=0.2)  # N(1, 1e-3) init: output ~ R
+    assert torch.allclose(
+        want, torch.full_like(want, 15.0), rtol=0.2
+    )  # N(1, 1e-3) init: output ~ R
 
 
 def test_init_is_seeded_and_matches_spec():
     f = init_factors(784, 15, seed=7)
     assert f.shape == (784, 2, 15)
     assert abs(f.mean().item() - 1) < 1e-4 and abs(f.std().item() - 1e-3) < 1e-4
-    torch.testing.assert_close(PixelCP.single(784, 15, 7).model_factors(0).detach(), f, rtol=0, atol=0)
+    torch.testing.assert_close(
+        PixelCP.single(784, 15, 7).model_factors(0).detach(), f, rtol=0, atol=0
+    )
 
 
-SPECS = [ModelSpec(1, 0, 0), ModelSpec(3, 1, 0), ModelSpec(2, 2, 1), ModelSpec(3, 0, 1), ModelSpec(1, 5, 1)]
+SPECS = [
+    ModelSpec(1, 0, 0),
+    ModelSpec(3, 1, 0),
+    ModelSpec(2, 2, 1),
+    ModelSpec(3, 0, 1),
+    ModelSpec(1, 5, 1),
+]
 
 
 def _fit(model: PixelCP, xs: torch.Tensor, ys: torch.Tensor, steps: int = 5) -> None:
@@ -118,18 +129,26 @@ def test_packed_models_equal_separate_models_through_adam():
     xs = torch.randint(0, 2, (steps, 2, B, P), generator=gen)  # per step, per group batches
     ys = 2.0 * torch.randint(0, 2, (steps, 2, B), generator=gen)
     packed = PixelCP(P, SPECS, init_std=0.3, dtype=torch.float64)
-    assert packed.factors.shape == (2, P, 2, 6) and packed.num_models == 5  # group 0 padded from 4 to 6 slots
+    assert (
+        packed.factors.shape == (2, P, 2, 6) and packed.num_models == 5
+    )  # group 0 padded from 4 to 6 slots
     with torch.no_grad():
         before = packed(xs[0])
     _fit(packed, xs, ys, steps)
     for m, spec in enumerate(SPECS):
         alone = PixelCP.single(P, spec.rank, spec.seed, init_std=0.3, dtype=torch.float64)
         with torch.no_grad():
-            torch.testing.assert_close(alone(xs[0, spec.group])[:, 0], before[:, m], rtol=1e-12, atol=1e-12)
+            torch.testing.assert_close(
+                alone(xs[0, spec.group])[:, 0], before[:, m], rtol=1e-12, atol=1e-12
+            )
         _fit(alone, xs[:, spec.group], ys[:, spec.group], steps)
-        torch.testing.assert_close(packed.model_factors(m), alone.model_factors(0), rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(
+            packed.model_factors(m), alone.model_factors(0), rtol=1e-10, atol=1e-12
+        )
     # padding slots never move
-    assert torch.equal(packed.factors.detach()[0, :, :, 4:], torch.ones(P, 2, 2, dtype=torch.float64))
+    assert torch.equal(
+        packed.factors.detach()[0, :, :, 4:], torch.ones(P, 2, 2, dtype=torch.float64)
+    )
 
 
 def test_shared_batch_across_groups_and_chunked_predict():
@@ -155,7 +174,9 @@ def test_expand_targets_and_losses():
     pred = torch.tensor([[0.5, 5.0], [2.0, -1.0]])
     target = torch.tensor([[0.0, 2.0], [2.0, 2.0]])
     torch.testing.assert_close(mse_per_model(pred, target), torch.tensor([0.125, 9.0]))
-    torch.testing.assert_close(clamped_sq_error(pred, target), torch.tensor([[0.25, 4.0], [0.0, 4.0]]))
+    torch.testing.assert_close(
+        clamped_sq_error(pred, target), torch.tensor([[0.25, 4.0], [0.0, 4.0]])
+    )
     torch.testing.assert_close(clamped_test_error(pred, target), torch.tensor([0.125 / 4, 1.0]))
     assert scaled_error(0.36) == pytest.approx(0.09) and ERROR_SCALE == 4
 

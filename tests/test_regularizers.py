@@ -111,7 +111,9 @@ def test_penalty_gradient_reaches_the_parameters_through_double_backprop() -> No
     # The full regularized loss too.
     model.zero_grad()
     out = separation_penalty(model, x, Box(2, 2, 4, 4), Box(20, 20, 4, 4))
-    loss = nn.functional.binary_cross_entropy_with_logits(out.logits.squeeze(1), y) + 3.0 * out.penalty
+    loss = (
+        nn.functional.binary_cross_entropy_with_logits(out.logits.squeeze(1), y) + 3.0 * out.penalty
+    )
     loss.backward()
     assert all(p.grad is not None for p in model.parameters())
 
@@ -145,22 +147,38 @@ def test_patch_sampler_seeded_and_order_choice() -> None:
 # --- the fast paths give the numbers of torch's own autograd ------------------------------------------
 
 
-@pytest.mark.parametrize("kernel,stride,padding,size", [(7, 2, 3, 32), (3, 1, 1, 13), (1, 2, 0, 12), (4, 3, 2, 17)])
-def test_conv_input_gradient_on_a_box_is_autograds(kernel: int, stride: int, padding: int, size: int) -> None:
+@pytest.mark.parametrize(
+    "kernel,stride,padding,size", [(7, 2, 3, 32), (3, 1, 1, 13), (1, 2, 0, 12), (4, 3, 2, 17)]
+)
+def test_conv_input_gradient_on_a_box_is_autograds(
+    kernel: int, stride: int, padding: int, size: int
+) -> None:
     torch.manual_seed(0)
     conv = nn.Conv2d(2, 5, kernel, stride=stride, padding=padding, bias=True).double()
     x = torch.randn(3, 2, size, size, dtype=torch.float64, requires_grad=True)
     y = conv(x)
     g = torch.randn_like(y)
     (full,) = torch.autograd.grad(y, x, g)
-    for box in (Box(0, 0, 2, 3), Box(size - 3, size - 2, 3, 2), Box(4, 1, 5, 4), Box(0, 0, size, size)):
+    for box in (
+        Box(0, 0, 2, 3),
+        Box(size - 3, size - 2, 3, 2),
+        Box(4, 1, 5, 4),
+        Box(0, 0, size, size),
+    ):
         got = conv_input_gradient(g, conv, box)
         torch.testing.assert_close(got, full[(..., *box.slices)], rtol=1e-12, atol=1e-12)
 
 
 def bn_net(dtype: torch.dtype) -> nn.Module:
-    return nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Conv2d(3, 4, 3),
-                         nn.BatchNorm2d(4, affine=False), nn.Flatten(), nn.Linear(4 * 4 * 4, 1)).to(dtype)
+    return nn.Sequential(
+        nn.Conv2d(2, 3, 3),
+        nn.BatchNorm2d(3),
+        nn.ReLU(),
+        nn.Conv2d(3, 4, 3),
+        nn.BatchNorm2d(4, affine=False),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 1),
+    ).to(dtype)
 
 
 @pytest.mark.parametrize("target", ["input", "bn_weight", "bn_bias"])
@@ -186,11 +204,18 @@ def test_batch_norm_double_backward_is_torchs(target: str) -> None:
     (ref, ref_buffers), (got, got_buffers) = grads(False), grads(True)
     for a, b in zip(ref, got):
         torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12)
-    assert all(torch.equal(a, b) for a, b in zip(ref_buffers, got_buffers))  # same kernels: same bits
+    assert all(
+        torch.equal(a, b) for a, b in zip(ref_buffers, got_buffers)
+    )  # same kernels: same bits
 
 
 def test_input_conv_must_read_the_input() -> None:
     model = build_resnet("resnet18", in_channels=1, width=4)
     with pytest.raises(ValueError, match="receives the model's input"):
-        separation_penalty(model, torch.randn(4, 1, 32, 32), Box(2, 2, 4, 4), Box(20, 20, 4, 4),
-                           input_conv=model.layer1[0].conv1)
+        separation_penalty(
+            model,
+            torch.randn(4, 1, 32, 32),
+            Box(2, 2, 4, 4),
+            Box(20, 20, 4, 4),
+            input_conv=model.layer1[0].conv1,
+        )

@@ -16,8 +16,11 @@ def test_standard_parameter_counts(arch: str, millions: float) -> None:
 
 def test_output_shape_one_channel_and_narrow() -> None:
     torch.manual_seed(0)
-    for model, channels in ((build_resnet("resnet18", in_channels=1), 1), (build_resnet("resnet34", width=8), 3),
-                            (build_resnet("resnet18", in_channels=1, width=16), 1)):
+    for model, channels in (
+        (build_resnet("resnet18", in_channels=1), 1),
+        (build_resnet("resnet34", width=8), 3),
+        (build_resnet("resnet18", in_channels=1, width=16), 1),
+    ):
         model.eval()
         with torch.no_grad():
             out = model(torch.randn(2, channels, 40, 40))

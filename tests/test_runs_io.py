@@ -7,16 +7,25 @@ import pytest
 from impreg.runs_io import read_runs
 
 
-def write_run(folder, seed: int, status: str = "completed", rows: str = "iteration,error\n0,1.0\n10,0.5\n"):
+def write_run(
+    folder, seed: int, status: str = "completed", rows: str = "iteration,error\n0,1.0\n10,0.5\n"
+):
     folder.mkdir(parents=True)
-    (folder / "summary.json").write_text(json.dumps({"seed": seed, "status": status, "other": [1, 2]}))
+    (folder / "summary.json").write_text(
+        json.dumps({"seed": seed, "status": status, "other": [1, 2]})
+    )
     (folder / "metrics.csv").write_text(rows)
     return str(folder / "summary.json"), str(folder / "metrics.csv")
 
 
 def test_read_runs_pairs_each_summary_with_its_metrics(tmp_path):
-    files = [write_run(tmp_path / f"seed{s}", s, rows=f"iteration,error\n0,1.0\n10,{s / 10}\n") for s in (3, 1)]
-    runs = read_runs([s for s, _ in files], [m for _, m in files], ("seed", "status"), ("iteration", "error"))
+    files = [
+        write_run(tmp_path / f"seed{s}", s, rows=f"iteration,error\n0,1.0\n10,{s / 10}\n")
+        for s in (3, 1)
+    ]
+    runs = read_runs(
+        [s for s, _ in files], [m for _, m in files], ("seed", "status"), ("iteration", "error")
+    )
     assert [r["seed"] for r in runs] == [3, 1]
     assert [r["history"]["error"].iloc[-1] for r in runs] == [0.3, 0.1]
     assert runs[0]["summary"]["other"] == [1, 2] and runs[0]["path"] == files[0][0]

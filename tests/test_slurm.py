@@ -65,7 +65,9 @@ class Cluster:
 
     def start(self, gpu: bool) -> subprocess.CompletedProcess:
         """(Re)start with or without a fake GPU; restarts slurmctld and slurmd when it changes."""
-        cmd = ["bash", str(SCRIPTS / "start_cluster.sh"), str(self.state)] + (["--gpu"] if gpu else [])
+        cmd = ["bash", str(SCRIPTS / "start_cluster.sh"), str(self.state)] + (
+            ["--gpu"] if gpu else []
+        )
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if proc.returncode == 0:
             self.gpu = gpu
@@ -87,10 +89,19 @@ class Cluster:
 
     def snakemake(self, wd: Path, *args: str, timeout: int) -> subprocess.CompletedProcess:
         """Snakemake with profiles/slurm, killed (SIGKILL) after `timeout` seconds."""
-        cmd = ["timeout", "-s", "KILL", str(timeout), str(BIN / "snakemake"),
-               "--workflow-profile", "profiles/slurm", *args]
-        return subprocess.run(cmd, cwd=wd, env=self.env(), capture_output=True, text=True,
-                              timeout=timeout + 30)
+        cmd = [
+            "timeout",
+            "-s",
+            "KILL",
+            str(timeout),
+            str(BIN / "snakemake"),
+            "--workflow-profile",
+            "profiles/slurm",
+            *args,
+        ]
+        return subprocess.run(
+            cmd, cwd=wd, env=self.env(), capture_output=True, text=True, timeout=timeout + 30
+        )
 
     def jobs(self, run_id: str) -> dict[str, dict[str, str]]:
         """Finished jobs of one Snakemake run (job name = run id), from the jobcomp log."""
@@ -100,16 +111,23 @@ class Cluster:
         return {job["JobId"]: job for job in jobs if job.get("Name") == run_id}
 
     def show_job(self, jobid: str) -> str:
-        proc = subprocess.run(["scontrol", "show", "job", jobid], env=self.env(), capture_output=True,
-                              text=True, timeout=30)
+        proc = subprocess.run(
+            ["scontrol", "show", "job", jobid],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         return proc.stdout
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     if not plugin_installed():
-        pytest.skip("snakemake-executor-plugin-slurm is not installed "
-                    "(pip install -r envs/requirements-slurm.txt)")
+        pytest.skip(
+            "snakemake-executor-plugin-slurm is not installed "
+            "(pip install -r envs/requirements-slurm.txt)"
+        )
     if os.geteuid() != 0:
         pytest.skip("a local SLURM cluster needs root (apt-get, munged, slurmd)")
     if shutil.which("timeout") is None:
@@ -137,12 +155,16 @@ def run_id(out: str) -> str:
 def timeless_metrics(run: Path) -> str:
     """A run's metrics.csv without its timing columns (the locality runs log seconds per epoch)."""
     metrics = pd.read_csv(run / "metrics.csv")
-    return metrics.drop(columns=[c for c in metrics if re.search(r"seconds|per_second", c)]).to_csv()
+    return metrics.drop(
+        columns=[c for c in metrics if re.search(r"seconds|per_second", c)]
+    ).to_csv()
 
 
 def comparable(summary: dict) -> dict:
     """A run summary without its timings."""
-    return {k: v for k, v in summary.items() if not re.search(r"seconds|per_second|time|peak_memory", k)}
+    return {
+        k: v for k, v in summary.items() if not re.search(r"seconds|per_second|time|peak_memory", k)
+    }
 
 
 # The tests that start the cluster run in `make test-slow` (about 2 minutes on 2 cores with the
@@ -157,8 +179,14 @@ DAG_TARGETS = [
 
 def train_rules(wd: Path) -> list[str]:
     """The training rules of the smoke workflow, as Snakemake lists its rules (a factory makes them)."""
-    proc = subprocess.run([str(BIN / "snakemake"), *SMOKE, "--list-rules"], cwd=wd, env=venv_env(),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(BIN / "snakemake"), *SMOKE, "--list-rules"],
+        cwd=wd,
+        env=venv_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, output(proc)[-3000:]
     return sorted(name for name in proc.stdout.split() if name.endswith("_train"))
 
@@ -166,8 +194,13 @@ def train_rules(wd: Path) -> list[str]:
 @pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite
 def test_snakemake_lists_every_training_rule(tmp_path):
     rules = train_rules(copy_workflow(tmp_path))
-    assert rules == ["incremental_rank_train", "locality_train", "rank_complexity_train", "tf_dynamics_train",
-                     "tf_dynamics_variants_train"]
+    assert rules == [
+        "incremental_rank_train",
+        "locality_train",
+        "rank_complexity_train",
+        "tf_dynamics_train",
+        "tf_dynamics_variants_train",
+    ]
 
 
 @pytest.mark.slow
@@ -177,8 +210,21 @@ def test_smoke_dag_runs_through_slurm_with_the_local_results(cluster, tmp_path_f
     # the local reference (training runs only), at the same time as the SLURM run
     local_wd = copy_workflow(tmp_path_factory.mktemp("local_smoke"))
     local = subprocess.Popen(
-        [str(BIN / "snakemake"), *targets, *SMOKE, "--until", *train_rules(local_wd), "--cores", "2"],
-        cwd=local_wd, env=venv_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            str(BIN / "snakemake"),
+            *targets,
+            *SMOKE,
+            "--until",
+            *train_rules(local_wd),
+            "--cores",
+            "2",
+        ],
+        cwd=local_wd,
+        env=venv_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         start = time.monotonic()
         # the limits stop a hung run (the sacct wait of profiles/slurm); the whole DAG and its local
@@ -200,8 +246,12 @@ def test_smoke_dag_runs_through_slurm_with_the_local_results(cluster, tmp_path_f
     assert "tf_dynamics_train" in submitted_rules and "tf_dynamics" in local_rules, where
     assert all(CLUSTER_RULE.search(r) for r in submitted_rules), where
     assert not any(CLUSTER_RULE.search(r) for r in local_rules), where
-    submitted = [job for job in SUBMITTED.findall(out) if re.search(r"/slurm_logs/rule_\w+_train/", job[2])]
-    runs = sorted(p for p in (wd / "results" / "smoke" / "runs").glob("*/*") if (p / "summary.json").exists())
+    submitted = [
+        job for job in SUBMITTED.findall(out) if re.search(r"/slurm_logs/rule_\w+_train/", job[2])
+    ]
+    runs = sorted(
+        p for p in (wd / "results" / "smoke" / "runs").glob("*/*") if (p / "summary.json").exists()
+    )
     assert len(runs) >= 4 and len(submitted) == len(runs), out[-5000:]
     finished = cluster.jobs(run_id(out))
     main_log = "".join(p.read_text() for p in (wd / ".snakemake" / "log").glob("*.snakemake.log"))
@@ -238,8 +288,9 @@ def test_gpu_training_job_is_scheduled_on_a_node_with_a_gpu(cluster, tmp_path):
     # the CPU (the GPU is fake): the sbatch line is the one a CUDA config gets.
     cluster.configure(gpu=True)
     wd = copy_workflow(tmp_path)
-    proc = cluster.snakemake(wd, f"{TRAIN_RUN}/summary.json", *SMOKE, *TEST_ARGS, *gpu_args(),
-                             timeout=360)
+    proc = cluster.snakemake(
+        wd, f"{TRAIN_RUN}/summary.json", *SMOKE, *TEST_ARGS, *gpu_args(), timeout=360
+    )
     out = output(proc)
     assert proc.returncode == 0, out[-5000:]
     submitted = SUBMITTED.findall(out)
@@ -257,11 +308,14 @@ def test_gpu_job_on_a_node_without_gpu_fails_at_once_with_a_clear_message(cluste
     cluster.configure(gpu=False)
     wd = copy_workflow(tmp_path)
     start = time.monotonic()
-    proc = cluster.snakemake(wd, f"{TRAIN_RUN}/summary.json", *SMOKE, *TEST_ARGS, *gpu_args(),
-                             timeout=120)
+    proc = cluster.snakemake(
+        wd, f"{TRAIN_RUN}/summary.json", *SMOKE, *TEST_ARGS, *gpu_args(), timeout=120
+    )
     seconds = time.monotonic() - start
     out = output(proc)
-    assert proc.returncode == 1, f"rc={proc.returncode} after {seconds:.0f} s\n{out[-3000:]}"  # not killed
+    assert proc.returncode == 1, (
+        f"rc={proc.returncode} after {seconds:.0f} s\n{out[-3000:]}"
+    )  # not killed
     assert "SLURM sbatch failed" in out and "Invalid generic resource (gres) specification" in out
     assert "--gpus=1" in out  # the sbatch call is in the message
     assert not (wd / TRAIN_RUN / "summary.json").exists()
@@ -279,7 +333,13 @@ def test_missing_plugin_gives_a_clear_message(tmp_path):
         "sys.argv = ['snakemake', *sys.argv[1:]]\n"
         "main()\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code, "-n", "--workflow-profile", "profiles/slurm",
-                           *SMOKE], cwd=wd, env=venv_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "-n", "--workflow-profile", "profiles/slurm", *SMOKE],
+        cwd=wd,
+        env=venv_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "argument --executor/-e: invalid choice: 'slurm'" in proc.stderr, proc.stderr[-2000:]

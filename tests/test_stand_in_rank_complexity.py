@@ -33,7 +33,9 @@ def folder(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("name,shape", [("mnist", (28, 28)), ("fmnist", (28, 28)), ("cifar10", (32, 32, 3))])
+@pytest.mark.parametrize(
+    "name,shape", [("mnist", (28, 28)), ("fmnist", (28, 28)), ("cifar10", (32, 32, 3))]
+)
 def test_stand_in_loads_only_when_allowed_and_is_marked(folder, no_network, name, shape):
     with pytest.raises(StandInDataError, match="STAND-IN"):
         load_images(name, folder, download=True)
@@ -48,9 +50,14 @@ def test_stand_in_loads_only_when_allowed_and_is_marked(folder, no_network, name
 def test_files_are_in_torchvision_layout_with_their_own_md5s(folder):
     manifest = json.loads((folder / STAND_IN_MANIFEST).read_text())
     assert manifest["stand_in"] is True and "NOT THE REAL" in manifest["warning"]
-    for rel in ["MNIST/raw/train-images-idx3-ubyte.gz", "MNIST/raw/train-images-idx3-ubyte",
-                "FashionMNIST/raw/t10k-labels-idx1-ubyte.gz", "cifar-10-batches-py/data_batch_5",
-                "cifar-10-batches-py/test_batch", "cifar-10-batches-py/batches.meta"]:
+    for rel in [
+        "MNIST/raw/train-images-idx3-ubyte.gz",
+        "MNIST/raw/train-images-idx3-ubyte",
+        "FashionMNIST/raw/t10k-labels-idx1-ubyte.gz",
+        "cifar-10-batches-py/data_batch_5",
+        "cifar-10-batches-py/test_batch",
+        "cifar-10-batches-py/batches.meta",
+    ]:
         assert rel in manifest["files"] and (folder / rel).is_file()
 
 
@@ -94,29 +101,84 @@ def test_digits_ignore_the_stand_in_switch(folder):
 
 
 def test_tensorized_data_and_cli_carry_the_mark(folder, tmp_path, capsys):
-    data = make_rank_complexity_data("mnist", "random_label", seed=0, data_dir=folder, allow_stand_in=True)
+    data = make_rank_complexity_data(
+        "mnist", "random_label", seed=0, data_dir=folder, allow_stand_in=True
+    )
     assert data.meta["stand_in"] is True and data.num_pixels == 784
     out = tmp_path / "d.npz"
-    assert main(["make-data", "rank-complexity", "--dataset", "cifar10", "--data-dir", str(folder), "--out",
-                 str(out)]) == 2
+    assert (
+        main(
+            [
+                "make-data",
+                "rank-complexity",
+                "--dataset",
+                "cifar10",
+                "--data-dir",
+                str(folder),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "STAND-IN" in capsys.readouterr().err and not out.exists()
-    assert main(["make-data", "rank-complexity", "--dataset", "cifar10", "--data-dir", str(folder),
-                 "--allow-stand-in", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "make-data",
+                "rank-complexity",
+                "--dataset",
+                "cifar10",
+                "--data-dir",
+                str(folder),
+                "--allow-stand-in",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "STAND-IN" in capsys.readouterr().out
     loaded = BinaryImageData.load(out)
     assert loaded.meta["stand_in"] is True and loaded.num_pixels == 1024
 
 
 def test_cli_writes_a_stand_in_folder(tmp_path):
-    assert main(["make-data", "stand-in-images", "--out-dir", str(tmp_path), "--datasets", "mnist",
-                 "--num-train", "12", "--num-test", "10"]) == 0
+    assert (
+        main(
+            [
+                "make-data",
+                "stand-in-images",
+                "--out-dir",
+                str(tmp_path),
+                "--datasets",
+                "mnist",
+                "--num-train",
+                "12",
+                "--num-test",
+                "10",
+            ]
+        )
+        == 0
+    )
     assert load_images("mnist", tmp_path, allow_stand_in=True).train_images.shape == (12, 28, 28)
 
 
 def test_real_data_missing_offline_names_files_and_folder(tmp_path, no_network, capsys):
     # the data rule's command on a machine without network: fails at once, naming files and folder
-    code = main(["make-data", "rank-complexity", "--dataset", "fmnist", "--data-dir", str(tmp_path), "--download",
-                 "--out", str(tmp_path / "x.npz")])
+    code = main(
+        [
+            "make-data",
+            "rank-complexity",
+            "--dataset",
+            "fmnist",
+            "--data-dir",
+            str(tmp_path),
+            "--download",
+            "--out",
+            str(tmp_path / "x.npz"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert str(tmp_path / "FashionMNIST" / "raw") in err and "train-images-idx3-ubyte.gz" in err

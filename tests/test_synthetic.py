@@ -52,21 +52,26 @@ def test_missing_and_corrupt_files_are_named(tmp_path):
 def _flip(blob: bytes) -> bytes:
     """Bit rot in the middle of the archive: a member's CRC-32 no longer matches."""
     middle = len(blob) // 2
-    return blob[:middle] + bytes(b ^ 0xFF for b in blob[middle:middle + 16]) + blob[middle + 16:]
+    return blob[:middle] + bytes(b ^ 0xFF for b in blob[middle : middle + 16]) + blob[middle + 16 :]
 
 
-@pytest.mark.parametrize("damage,expected", [
-    (lambda b: b[: len(b) // 2], "truncated or corrupted"),
-    (lambda b: b[:-1], "truncated or corrupted"),
-    (_flip, "truncated or corrupted"),
-    (lambda b: b"<html>404 Not Found</html>", "not an .npz archive"),
-    (lambda b: b"", "not an .npz archive"),
-])
+@pytest.mark.parametrize(
+    "damage,expected",
+    [
+        (lambda b: b[: len(b) // 2], "truncated or corrupted"),
+        (lambda b: b[:-1], "truncated or corrupted"),
+        (_flip, "truncated or corrupted"),
+        (lambda b: b"<html>404 Not Found</html>", "not an .npz archive"),
+        (lambda b: b"", "not an .npz archive"),
+    ],
+)
 def test_damaged_files_raise_data_file_error_naming_them(tmp_path, damage, expected):
     from impreg.data.synthetic import SensingData, make_cp_sensing
 
-    for name, data, cls in (("c.npz", make_cp_completion(3, 4, 2, 1.0, 20, seed=0), CompletionData),
-                            ("s.npz", make_cp_sensing(3, 4, 2, 1.0, 20, seed=0), SensingData)):
+    for name, data, cls in (
+        ("c.npz", make_cp_completion(3, 4, 2, 1.0, 20, seed=0), CompletionData),
+        ("s.npz", make_cp_sensing(3, 4, 2, 1.0, 20, seed=0), SensingData),
+    ):
         data.save(tmp_path / name)
         (tmp_path / name).write_bytes(damage((tmp_path / name).read_bytes()))
         with pytest.raises(DataFileError) as info:
@@ -82,8 +87,10 @@ def test_files_whose_arrays_disagree_are_named(tmp_path):
     completion.indices = completion.indices[:, :2]  # two indices per entry of an order-3 target
     sensing = make_cp_sensing(3, 4, 2, 1.0, 20, seed=0)
     sensing.measurements = sensing.measurements[:10]  # 10 measurements for 20 values
-    for name, data, cls, what in (("c.npz", completion, CompletionData, r"indices \(20, 2\) for 20 values"),
-                                  ("s.npz", sensing, SensingData, r"measurements \(10, 4, 4, 4\) for 20 values")):
+    for name, data, cls, what in (
+        ("c.npz", completion, CompletionData, r"indices \(20, 2\) for 20 values"),
+        ("s.npz", sensing, SensingData, r"measurements \(10, 4, 4, 4\) for 20 values"),
+    ):
         data.save(tmp_path / name)
         with pytest.raises(DataFileError, match=f"{tmp_path / name} is inconsistent: {what}"):
             cls.load(tmp_path / name)
@@ -94,12 +101,19 @@ def test_cp_target_components_draw_the_data_files_target_again():
     factor columns, largest norm first."""
     from impreg.data.synthetic import cp_target_components, make_cp_sensing
 
-    for data in (make_cp_completion(4, 5, 3, 1.0, 50, seed=3), make_cp_sensing(3, 4, 2, 2.0, 10, seed=5)):
+    for data in (
+        make_cp_completion(4, 5, 3, 1.0, 50, seed=3),
+        make_cp_sensing(3, 4, 2, 2.0, 10, seed=5),
+    ):
         tensor, comps = cp_target_components(data.meta)
         np.testing.assert_array_equal(tensor, data.target)
-        np.testing.assert_allclose(comps.tensor(range(len(comps.norms))), data.target, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            comps.tensor(range(len(comps.norms))), data.target, rtol=0, atol=1e-12
+        )
         assert (np.diff(comps.norms) <= 0).all()
-        np.testing.assert_allclose([np.linalg.norm(f, axis=0) for f in comps.factors], 1.0, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            [np.linalg.norm(f, axis=0) for f in comps.factors], 1.0, rtol=0, atol=1e-12
+        )
     with pytest.raises(ValueError, match="CP target"):
         cp_target_components({"kind": "ht_completion"})
 

@@ -21,9 +21,14 @@ from impreg.io import DataFileError
 def _toy(n_train: int = 300, n_test: int = 100, rgb: bool = False, seed: int = 0) -> ImageDataset:
     rng = np.random.default_rng(seed)
     shape = (5, 4, 3) if rgb else (5, 4)
-    return ImageDataset("toy", rng.integers(0, 256, (n_train, *shape), dtype=np.uint8),
-                        rng.integers(0, 10, n_train), rng.integers(0, 256, (n_test, *shape), dtype=np.uint8),
-                        rng.integers(0, 10, n_test), classes=tuple(map(str, range(10))))
+    return ImageDataset(
+        "toy",
+        rng.integers(0, 256, (n_train, *shape), dtype=np.uint8),
+        rng.integers(0, 10, n_train),
+        rng.integers(0, 256, (n_test, *shape), dtype=np.uint8),
+        rng.integers(0, 10, n_test),
+        classes=tuple(map(str, range(10))),
+    )
 
 
 def test_binarize_threshold_and_row_major_flattening():
@@ -84,7 +89,10 @@ def test_random_label_permutes_within_each_split_and_is_seeded():
         got, orig = getattr(a, f"{split}_targets"), getattr(natural, f"{split}_targets")
         np.testing.assert_array_equal(np.sort(got), np.sort(orig))  # counts kept within the split
         assert not np.array_equal(got, orig)
-    assert not np.array_equal(a.train_targets, tensorize(ds, TensorizeConfig(control="random_label", seed=6)).train_targets)
+    assert not np.array_equal(
+        a.train_targets,
+        tensorize(ds, TensorizeConfig(control="random_label", seed=6)).train_targets,
+    )
 
 
 def test_cifar_like_rgb_is_tensorized_in_gray():
@@ -124,13 +132,17 @@ def test_truncated_corrupt_or_foreign_files_raise_data_file_error_naming_them(tm
     data.save(tmp_path / "d.npz")
     blob = (tmp_path / "d.npz").read_bytes()
     middle = len(blob) // 2
-    for damaged, expected in ((blob[:-20], "truncated or corrupted"),
-                              (blob[:middle] + bytes(16) + blob[middle + 16:], "truncated or corrupted"),
-                              (b"train_bits,test_bits\n1,0\n", "not an .npz archive")):
+    for damaged, expected in (
+        (blob[:-20], "truncated or corrupted"),
+        (blob[:middle] + bytes(16) + blob[middle + 16 :], "truncated or corrupted"),
+        (b"train_bits,test_bits\n1,0\n", "not an .npz archive"),
+    ):
         (tmp_path / "bad.npz").write_bytes(damaged)
         with pytest.raises(DataFileError, match="truncated or corrupted|not an .npz") as info:
             BinaryImageData.load(tmp_path / "bad.npz")
         assert str(tmp_path / "bad.npz") in str(info.value) and expected in str(info.value)
-    make_cp_completion(3, 4, 2, 1.0, 20, seed=0).save(tmp_path / "other.npz")  # a valid npz of another kind
+    make_cp_completion(3, 4, 2, 1.0, 20, seed=0).save(
+        tmp_path / "other.npz"
+    )  # a valid npz of another kind
     with pytest.raises(DataFileError, match="not a binary image data file"):
         BinaryImageData.load(tmp_path / "other.npz")

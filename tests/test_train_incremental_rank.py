@@ -47,10 +47,16 @@ def test_sensing_is_deterministic_and_roundtrips(tmp_path):
     a = make_cp_sensing(3, 4, 2, 1.0, 30, seed=1)
     b = make_cp_sensing(3, 4, 2, 1.0, 30, seed=1)
     c = make_cp_sensing(3, 4, 2, 1.0, 30, seed=2)
-    assert np.array_equal(a.measurements, b.measurements) and not np.array_equal(a.measurements, c.measurements)
+    assert np.array_equal(a.measurements, b.measurements) and not np.array_equal(
+        a.measurements, c.measurements
+    )
     a.save(tmp_path / "s.npz")
     e = SensingData.load(tmp_path / "s.npz")
-    assert np.array_equal(e.measurements, a.measurements) and np.array_equal(e.values, a.values) and e.meta == a.meta
+    assert (
+        np.array_equal(e.measurements, a.measurements)
+        and np.array_equal(e.values, a.values)
+        and e.meta == a.meta
+    )
 
 
 def test_sensing_load_errors_name_the_file(tmp_path):
@@ -62,8 +68,15 @@ def test_sensing_load_errors_name_the_file(tmp_path):
 
 
 def test_ht_completion_target_has_low_in_tree_rank():
-    d = make_ht_completion(order=4, mode_dim=5, ranks=[2, 2], pattern="adjacent", fro_norm=3.0,
-                           num_observations=100, seed=0)
+    d = make_ht_completion(
+        order=4,
+        mode_dim=5,
+        ranks=[2, 2],
+        pattern="adjacent",
+        fro_norm=3.0,
+        num_observations=100,
+        seed=0,
+    )
     assert np.isclose(np.linalg.norm(d.target), 3.0)
     assert len(np.unique(d.flat_indices)) == 100
     assert np.array_equal(d.values, d.target[tuple(d.indices.T)])
@@ -95,13 +108,17 @@ def test_sensing_loss_gradient_matches_autograd(loss):
 
 def test_tf_dynamics_trains_on_sensing_data_deterministically(tmp_path):
     data = make_cp_sensing(3, 4, 2, 1.0, 40, seed=0)
-    cfg = TFDynamicsConfig(num_components=16, init_std=0.05, max_iterations=300, log_every=10, top_k=5, device="cpu")
+    cfg = TFDynamicsConfig(
+        num_components=16, init_std=0.05, max_iterations=300, log_every=10, top_k=5, device="cpu"
+    )
     summary = run_tf(cfg, data, tmp_path / "a")
     run_tf(cfg, data, tmp_path / "b")
     metrics = pd.read_csv(tmp_path / "a" / "metrics.csv")
     assert metrics["train_loss"].iloc[-1] < 0.1 * metrics["train_loss"].iloc[0]
     assert summary["data"]["kind"] == "cp_sensing"
-    assert (tmp_path / "a" / "metrics.csv").read_text() == (tmp_path / "b" / "metrics.csv").read_text()
+    assert (tmp_path / "a" / "metrics.csv").read_text() == (
+        tmp_path / "b" / "metrics.csv"
+    ).read_text()
 
 
 # ---------------------------------------------------------------- incremental rank
@@ -110,16 +127,35 @@ def test_tf_dynamics_trains_on_sensing_data_deterministically(tmp_path):
 @pytest.fixture(scope="module")
 def datasets():
     return {
-        "mf": make_cp_completion(order=2, mode_dim=8, rank=2, fro_norm=8.0, num_observations=40, seed=0),
-        "tf": make_cp_completion(order=3, mode_dim=4, rank=2, fro_norm=8.0, num_observations=40, seed=0),
-        "htf": make_ht_completion(order=4, mode_dim=3, ranks=[2, 2], pattern="adjacent", fro_norm=9.0,
-                                  num_observations=60, seed=0),
+        "mf": make_cp_completion(
+            order=2, mode_dim=8, rank=2, fro_norm=8.0, num_observations=40, seed=0
+        ),
+        "tf": make_cp_completion(
+            order=3, mode_dim=4, rank=2, fro_norm=8.0, num_observations=40, seed=0
+        ),
+        "htf": make_ht_completion(
+            order=4,
+            mode_dim=3,
+            ranks=[2, 2],
+            pattern="adjacent",
+            fro_norm=9.0,
+            num_observations=60,
+            seed=0,
+        ),
     }
 
 
 def _cfg(model, **kw):
-    base = dict(model=model, init_std=0.1, htf_width=4, max_iterations=150, log_every=10, top_k=3, device="cpu",
-                stop_validations=3)
+    base = dict(
+        model=model,
+        init_std=0.1,
+        htf_width=4,
+        max_iterations=150,
+        log_every=10,
+        top_k=3,
+        device="cpu",
+        stop_validations=3,
+    )
     return IncrementalRankConfig(**(base | kw))
 
 
@@ -129,11 +165,29 @@ def test_run_writes_metrics_and_summary(tmp_path, datasets, model):
     metrics = pd.read_csv(tmp_path / "metrics.csv")
     on_disk = json.loads((tmp_path / "summary.json").read_text())
     assert on_disk == summary | {"settings": on_disk["settings"], "versions": on_disk["versions"]}
-    assert {"iterations", "wall_seconds", "device", "status", "settings", "top_quantity",
-            "target_singular_values"} <= set(on_disk)
-    assert {"seed", "model"} <= set(on_disk["settings"]) and not {"seed", "model"} & set(on_disk)  # once each
-    assert list(metrics.columns[:6]) == ["iteration", "train_loss", "reconstruction_error", "top_0", "top_1", "top_2"]
-    assert metrics["iteration"].iloc[0] == 0 and metrics["iteration"].iloc[-1] == summary["iterations"]
+    assert {
+        "iterations",
+        "wall_seconds",
+        "device",
+        "status",
+        "settings",
+        "top_quantity",
+        "target_singular_values",
+    } <= set(on_disk)
+    assert {"seed", "model"} <= set(on_disk["settings"]) and not {"seed", "model"} & set(
+        on_disk
+    )  # once each
+    assert list(metrics.columns[:6]) == [
+        "iteration",
+        "train_loss",
+        "reconstruction_error",
+        "top_0",
+        "top_1",
+        "top_2",
+    ]
+    assert (
+        metrics["iteration"].iloc[0] == 0 and metrics["iteration"].iloc[-1] == summary["iterations"]
+    )
     assert (metrics["iteration"].diff().dropna().iloc[:-1] == 10).all()
     tops = metrics[["top_0", "top_1", "top_2"]].to_numpy()
     assert (tops[:, :-1] >= tops[:, 1:]).all()  # order statistics
@@ -142,7 +196,9 @@ def test_run_writes_metrics_and_summary(tmp_path, datasets, model):
 
 
 def test_htf_logs_local_norms_singular_values_and_ranks(tmp_path, datasets):
-    summary = run_incremental(_cfg("htf", extra_matricizations="0-2;1-3"), datasets["htf"], tmp_path)
+    summary = run_incremental(
+        _cfg("htf", extra_matricizations="0-2;1-3"), datasets["htf"], tmp_path
+    )
     metrics = pd.read_csv(tmp_path / "metrics.csv")
     for node in ("0-1", "2-3", "0-1-2-3"):
         assert {f"local_{node}_{k}" for k in range(3)} <= set(metrics.columns)
@@ -162,15 +218,22 @@ def test_htf_logs_local_norms_singular_values_and_ranks(tmp_path, datasets):
 
 def test_stop_rule_counts_validations(tmp_path, datasets):
     # a loose threshold: the run stops after stop_validations + 1 validations below it
-    summary = run_incremental(_cfg("mf", stop_loss=10.0, stop_validations=2, max_iterations=10_000),
-                              datasets["mf"], tmp_path)
+    summary = run_incremental(
+        _cfg("mf", stop_loss=10.0, stop_validations=2, max_iterations=10_000),
+        datasets["mf"],
+        tmp_path,
+    )
     assert summary["status"] == "converged" and summary["iterations"] == 20
 
 
 def test_bad_settings_are_rejected(tmp_path, datasets):
-    with pytest.raises(ValueError, match=r"IncrementalRankConfig.model must be one of mf, tf, htf, got 'cnn'"):
+    with pytest.raises(
+        ValueError, match=r"IncrementalRankConfig.model must be one of mf, tf, htf, got 'cnn'"
+    ):
         _cfg("cnn")
-    with pytest.raises(ValueError, match=r"IncrementalRankConfig.alpha must be in \[0, 1\), got 1.5"):
+    with pytest.raises(
+        ValueError, match=r"IncrementalRankConfig.alpha must be in \[0, 1\), got 1.5"
+    ):
         _cfg("mf", alpha=1.5)
     with pytest.raises(ValueError, match="matrix target"):
         run_incremental(_cfg("mf"), datasets["tf"], tmp_path)
@@ -180,21 +243,107 @@ def test_bad_settings_are_rejected(tmp_path, datasets):
 
 def test_cli_makes_data_and_trains(tmp_path, capsys):
     data = tmp_path / "h.npz"
-    assert cli_main(["make-data", "ht-completion", "--order", "4", "--mode-dim", "3", "--ranks", "2",
-                     "--fro-norm", "9", "--num-observations", "50", "--seed", "1", "--out", str(data)]) == 0
+    assert (
+        cli_main(
+            [
+                "make-data",
+                "ht-completion",
+                "--order",
+                "4",
+                "--mode-dim",
+                "3",
+                "--ranks",
+                "2",
+                "--fro-norm",
+                "9",
+                "--num-observations",
+                "50",
+                "--seed",
+                "1",
+                "--out",
+                str(data),
+            ]
+        )
+        == 0
+    )
     assert CompletionData.load(data).meta["ranks"] == [2]
-    assert cli_main(["train", "incremental-rank", "--model", "htf", "--data", str(data), "--out-dir",
-                     str(tmp_path / "run"), "--htf-width", "4", "--init-std", "0.1", "--max-iterations", "30",
-                     "--log-every", "10", "--top-k", "3", "--device", "cpu"]) == 0
+    assert (
+        cli_main(
+            [
+                "train",
+                "incremental-rank",
+                "--model",
+                "htf",
+                "--data",
+                str(data),
+                "--out-dir",
+                str(tmp_path / "run"),
+                "--htf-width",
+                "4",
+                "--init-std",
+                "0.1",
+                "--max-iterations",
+                "30",
+                "--log-every",
+                "10",
+                "--top-k",
+                "3",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert len(pd.read_csv(tmp_path / "run" / "metrics.csv")) == 4
     sensing = tmp_path / "s.npz"
-    assert cli_main(["make-data", "tf-sensing", "--order", "3", "--mode-dim", "3", "--rank", "1",
-                     "--num-observations", "20", "--out", str(sensing)]) == 0
-    assert cli_main(["train", "tf-sensing", "--data", str(sensing), "--out-dir", str(tmp_path / "srun"),
-                     "--num-components", "9", "--max-iterations", "20", "--log-every", "10", "--device", "cpu"]) == 0
-    assert json.loads((tmp_path / "srun" / "summary.json").read_text())["data"]["kind"] == "cp_sensing"
+    assert (
+        cli_main(
+            [
+                "make-data",
+                "tf-sensing",
+                "--order",
+                "3",
+                "--mode-dim",
+                "3",
+                "--rank",
+                "1",
+                "--num-observations",
+                "20",
+                "--out",
+                str(sensing),
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli_main(
+            [
+                "train",
+                "tf-sensing",
+                "--data",
+                str(sensing),
+                "--out-dir",
+                str(tmp_path / "srun"),
+                "--num-components",
+                "9",
+                "--max-iterations",
+                "20",
+                "--log-every",
+                "10",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    assert (
+        json.loads((tmp_path / "srun" / "summary.json").read_text())["data"]["kind"] == "cp_sensing"
+    )
     # a completion file given to the sensing trainer fails with a message naming it
-    assert cli_main(["train", "tf-sensing", "--data", str(data), "--out-dir", str(tmp_path / "x")]) == 2
+    assert (
+        cli_main(["train", "tf-sensing", "--data", str(data), "--out-dir", str(tmp_path / "x")])
+        == 2
+    )
     assert "h.npz" in capsys.readouterr().err
 
 
@@ -210,14 +359,19 @@ def test_schema_defaults_carry_the_paper_scale_reasons(root):
     paper = load_config(root / "config" / "config.yaml", root / "config" / "schema.yaml")
     quick = load_config(root / "config" / "quick.yaml", root / "config" / "schema.yaml")
     assert quick["tf_dynamics_variants"]["decisions"] == paper["tf_dynamics_variants"]["decisions"]
-    assert quick["incremental_rank"]["paper_settings"] == paper["incremental_rank"]["paper_settings"]
+    assert (
+        quick["incremental_rank"]["paper_settings"] == paper["incremental_rank"]["paper_settings"]
+    )
     raw = yaml.safe_load((root / "config" / "config.yaml").read_text())
-    assert "decisions" in raw["tf_dynamics_variants"] and "paper_settings" in raw["incremental_rank"]
+    assert (
+        "decisions" in raw["tf_dynamics_variants"] and "paper_settings" in raw["incremental_rank"]
+    )
     # the schema's defaults are the paper-scale settings (an empty config gets them)
     defaults = validate_config({}, root / "config" / "schema.yaml")
     for section in ("tf_dynamics_variants", "incremental_rank", "htf_detail"):
-        assert {k: v for k, v in defaults[section].items() if k != "changes_from_paper"} == \
-            {k: v for k, v in paper[section].items() if k != "changes_from_paper"}, section
+        assert {k: v for k, v in defaults[section].items() if k != "changes_from_paper"} == {
+            k: v for k, v in paper[section].items() if k != "changes_from_paper"
+        }, section
 
 
 def test_inconsistent_sections_are_named(root):
@@ -229,10 +383,18 @@ def test_inconsistent_sections_are_named(root):
 
     smoke = yaml.safe_load((root / "config" / "smoke.yaml").read_text())
     for path, value, expected in (
-        (("tf_dynamics_variants", "variants", "order3", "num_observations"), 1000, "variants.order3.num_observations"),
+        (
+            ("tf_dynamics_variants", "variants", "order3", "num_observations"),
+            1000,
+            "variants.order3.num_observations",
+        ),
         (("incremental_rank", "figure_seed"), 9, "incremental_rank.figure_seed"),
         (("htf_detail", "figure_seed"), 9, "htf_detail.figure_seed"),
-        (("incremental_rank", "htf", "extra_matricizations"), "0-7", "incremental_rank.htf.extra_matricizations"),
+        (
+            ("incremental_rank", "htf", "extra_matricizations"),
+            "0-7",
+            "incremental_rank.htf.extra_matricizations",
+        ),
         (("incremental_rank", "num_observations"), 100, "incremental_rank.num_observations"),
     ):
         bad = copy.deepcopy(smoke)

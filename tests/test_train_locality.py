@@ -31,12 +31,39 @@ from impreg.train.locality import (
 )
 from impreg.train.reliability import CHECKPOINT
 
-COLUMNS = ["epoch", "train_loss", "train_accuracy", "train_penalty", "test_loss", "test_accuracy",
-           "probe_penalty", "epoch_seconds", "train_images_per_second"]
-SUMMARY_KEYS = {"status", "epochs", "final_test_accuracy", "final_train_accuracy",
-                "num_parameters", "device", "deterministic", "deterministic_reason",
-                "channels_last_used", "wall_seconds", "resumed_from", "peak_memory", "num_train", "num_test",
-                "stand_in", "data", "settings", "versions", "final_probe_penalty", "probe_size"}
+COLUMNS = [
+    "epoch",
+    "train_loss",
+    "train_accuracy",
+    "train_penalty",
+    "test_loss",
+    "test_accuracy",
+    "probe_penalty",
+    "epoch_seconds",
+    "train_images_per_second",
+]
+SUMMARY_KEYS = {
+    "status",
+    "epochs",
+    "final_test_accuracy",
+    "final_train_accuracy",
+    "num_parameters",
+    "device",
+    "deterministic",
+    "deterministic_reason",
+    "channels_last_used",
+    "wall_seconds",
+    "resumed_from",
+    "peak_memory",
+    "num_train",
+    "num_test",
+    "stand_in",
+    "data",
+    "settings",
+    "versions",
+    "final_probe_penalty",
+    "probe_size",
+}
 
 
 def quiet(_: str) -> None:
@@ -67,14 +94,36 @@ def digits():
 
 
 def pf_cfg(**kw) -> LocalityConfig:
-    base = dict(task="pathfinder", x=3, width=2, lam=0.0, seed=0, batch_size=4, max_epochs=2, patience=50,
-                device="cpu")
+    base = dict(
+        task="pathfinder",
+        x=3,
+        width=2,
+        lam=0.0,
+        seed=0,
+        batch_size=4,
+        max_epochs=2,
+        patience=50,
+        device="cpu",
+    )
     return LocalityConfig(**(base | kw))
 
 
 def isc_cfg(**kw) -> LocalityConfig:
-    base = dict(task="is_same_class", x=8, width=2, lam=1.0, seed=0, batch_size=8, max_epochs=2, patience=50,
-                num_train=24, num_test=16, canvas_width=24, canvas_height=24, device="cpu")
+    base = dict(
+        task="is_same_class",
+        x=8,
+        width=2,
+        lam=1.0,
+        seed=0,
+        batch_size=8,
+        max_epochs=2,
+        patience=50,
+        num_train=24,
+        num_test=16,
+        canvas_width=24,
+        canvas_height=24,
+        device="cpu",
+    )
     return LocalityConfig(**(base | kw))
 
 
@@ -91,11 +140,23 @@ def read_rows(path: Path, drop_timing: bool = True) -> list[dict]:
 # --- settings --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("field,value", [
-    ("task", "cifar"), ("arch", "resnet50"), ("lam", -1.0), ("batch_size", 1), ("amp", "fp16"), ("x", 2.5),
-    ("test_fraction", 1.0), ("momentum", 1.0), ("lr", float("nan")), ("width", 0), ("channels_last", "yes"),
-    ("weight_decay", -0.1),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("task", "cifar"),
+        ("arch", "resnet50"),
+        ("lam", -1.0),
+        ("batch_size", 1),
+        ("amp", "fp16"),
+        ("x", 2.5),
+        ("test_fraction", 1.0),
+        ("momentum", 1.0),
+        ("lr", float("nan")),
+        ("width", 0),
+        ("channels_last", "yes"),
+        ("weight_decay", -0.1),
+    ],
+)
 def test_bad_settings_name_the_field(field, value):
     with pytest.raises(ValueError, match=rf"LocalityConfig\.{field} must be"):
         pf_cfg(**{field: value})
@@ -104,7 +165,9 @@ def test_bad_settings_name_the_field(field, value):
 def test_settings_that_only_the_data_can_check(pf_data, digits, tmp_path):
     with pytest.raises(ValueError, match="x = 5 .*path length 3"):
         run(pf_cfg(x=5), pf_data, tmp_path / "a", log=quiet)
-    with pytest.raises(ValueError, match=r"LocalityConfig\.x = 9.*canvas_height x canvas_width is 24 x 24"):
+    with pytest.raises(
+        ValueError, match=r"LocalityConfig\.x = 9.*canvas_height x canvas_width is 24 x 24"
+    ):
         run(isc_cfg(x=9), digits, tmp_path / "b", log=quiet)
     with pytest.raises(ValueError, match=r"LocalityConfig\.amp = 'bf16' needs a CUDA device"):
         run(pf_cfg(amp="bf16"), pf_data, tmp_path / "c", log=quiet)
@@ -115,8 +178,22 @@ def test_settings_that_only_the_data_can_check(pf_data, digits, tmp_path):
 
 
 def test_cli_reports_a_bad_setting_and_a_bad_file(pf_file, tmp_path, capsys):
-    base = ["train", "locality", "--data", str(pf_file), "--out-dir", str(tmp_path / "r"), "--task", "pathfinder",
-            "--x", "3", "--seed", "0", "--device", "cpu"]
+    base = [
+        "train",
+        "locality",
+        "--data",
+        str(pf_file),
+        "--out-dir",
+        str(tmp_path / "r"),
+        "--task",
+        "pathfinder",
+        "--x",
+        "3",
+        "--seed",
+        "0",
+        "--device",
+        "cpu",
+    ]
     assert main([*base, "--lam", "-1"]) == 2
     assert "argument --lam: -1.0 is not allowed: it must be >= 0" in capsys.readouterr().err
     broken = tmp_path / "broken.npz"
@@ -134,7 +211,9 @@ def test_stop_rule_counts_consecutive_perfect_epochs():
     streak = 0
     for correct in (8, 7, 8, 8):
         streak = next_streak(streak, correct, 8)
-    assert streak == 2 and stop_reason(4, streak, cfg) is None  # 2 perfect epochs: not *more* than 2
+    assert (
+        streak == 2 and stop_reason(4, streak, cfg) is None
+    )  # 2 perfect epochs: not *more* than 2
     streak = next_streak(streak, 8, 8)
     assert stop_reason(5, streak, cfg) == "perfect_train_stop"
     assert next_streak(streak, 7, 8) == 0
@@ -166,11 +245,19 @@ def test_plain_and_regularized_runs_write_the_documented_outputs(pf_data, tmp_pa
         assert on_disk["deterministic"] is True and on_disk["device"].startswith("cpu")
         assert "CPU" in on_disk["deterministic_reason"]
         # channels_last (the default) is a CUDA layout: on CPU the run keeps the plain one
-        assert on_disk["settings"]["channels_last"] is True and on_disk["channels_last_used"] is False
-        assert (on_disk["num_train"], on_disk["num_test"]) == (8, 8) and on_disk["input_shape"] == [1, 32, 32]
+        assert (
+            on_disk["settings"]["channels_last"] is True and on_disk["channels_last_used"] is False
+        )
+        assert (on_disk["num_train"], on_disk["num_test"]) == (8, 8) and on_disk["input_shape"] == [
+            1,
+            32,
+            32,
+        ]
         assert on_disk["data"]["path_length"] == 3 and on_disk["stand_in"] is False
         # each setting once: under settings, not again beside the results
-        assert on_disk["settings"]["lam"] == lam and not {"task", "x", "lam", "seed", "amp"} & set(on_disk)
+        assert on_disk["settings"]["lam"] == lam and not {"task", "x", "lam", "seed", "amp"} & set(
+            on_disk
+        )
     assert all(r["train_penalty"] == "nan" for r in read_rows(tmp_path / "plain" / "metrics.csv"))
     penalties = [float(r["train_penalty"]) for r in read_rows(tmp_path / "reg" / "metrics.csv")]
     assert all(0 <= p <= 1 for p in penalties)
@@ -180,7 +267,9 @@ def test_plain_and_regularized_runs_write_the_documented_outputs(pf_data, tmp_pa
         assert all(0 <= p <= 1 for p in probes) and summary["probe_size"] == 8
         assert summary["final_probe_penalty"] == probes[-1]
     # the penalty changes the training: same seed, same init, different numbers
-    assert read_rows(tmp_path / "plain" / "metrics.csv") != read_rows(tmp_path / "reg" / "metrics.csv")
+    assert read_rows(tmp_path / "plain" / "metrics.csv") != read_rows(
+        tmp_path / "reg" / "metrics.csv"
+    )
 
 
 def test_is_same_class_run(digits, tmp_path):
@@ -199,17 +288,29 @@ def test_perfect_train_accuracy_stops_the_run(tmp_path):
     labels = (np.arange(n) % 2).astype(np.uint8)
     noise = np.random.default_rng(0).integers(0, 20, (n, 16, 16))
     images = (np.where(labels[:, None, None] == 1, 200, 30) + noise).astype(np.uint8)
-    data = PathfinderData(images=images, labels=labels, markers=np.zeros((n, 2, 2), np.float32),
-                          meta={"path_length": 3})
-    summary = run(pf_cfg(batch_size=8, max_epochs=10, patience=1, lr=0.05), data, tmp_path, log=quiet)
+    data = PathfinderData(
+        images=images,
+        labels=labels,
+        markers=np.zeros((n, 2, 2), np.float32),
+        meta={"path_length": 3},
+    )
+    summary = run(
+        pf_cfg(batch_size=8, max_epochs=10, patience=1, lr=0.05), data, tmp_path, log=quiet
+    )
     assert summary["status"] == "perfect_train_stop" and summary["epochs"] < 10
     accuracy = [float(r["train_accuracy"]) for r in read_rows(tmp_path / "metrics.csv")]
-    assert accuracy[-2:] == [1.0, 1.0] and accuracy[-3] < 1.0 and summary["perfect_train_streak"] == 2
+    assert (
+        accuracy[-2:] == [1.0, 1.0] and accuracy[-3] < 1.0 and summary["perfect_train_streak"] == 2
+    )
 
 
 def test_a_nan_loss_ends_the_run_as_diverged(pf_data, tmp_path, monkeypatch):
     real = locality.task_loss
-    monkeypatch.setattr(locality, "task_loss", lambda logits, y, reduction="mean": real(logits, y, reduction) * math.nan)
+    monkeypatch.setattr(
+        locality,
+        "task_loss",
+        lambda logits, y, reduction="mean": real(logits, y, reduction) * math.nan,
+    )
     summary = run(pf_cfg(lam=1.0, max_epochs=5), pf_data, tmp_path, log=quiet)
     assert summary["status"] == "diverged" and summary["epochs"] == 1
     assert math.isnan(float(read_rows(tmp_path / "metrics.csv")[0]["train_loss"]))
@@ -231,15 +332,30 @@ def _sigterm_at_call(monkeypatch, name: str, call: int) -> None:
             assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None)
             signal.raise_signal(signal.SIGTERM)
         return real(*args, **kwargs)
+
     monkeypatch.setattr(module, name, wrapper)
 
 
-@pytest.mark.parametrize("name,call,kept,message", [
-    ("_train_step", 3, 1, "SIGTERM: stopped during epoch 2, which is abandoned"),  # epoch 2's first batch
-    ("save_state", 2, 2, "SIGTERM: stopped after epoch 2; checkpoint"),  # epoch 2 done: its checkpoint is written
-])
+@pytest.mark.parametrize(
+    "name,call,kept,message",
+    [
+        (
+            "_train_step",
+            3,
+            1,
+            "SIGTERM: stopped during epoch 2, which is abandoned",
+        ),  # epoch 2's first batch
+        (
+            "save_state",
+            2,
+            2,
+            "SIGTERM: stopped after epoch 2; checkpoint",
+        ),  # epoch 2 done: its checkpoint is written
+    ],
+)
 def test_sigterm_exits_143_keeping_a_whole_checkpoint_and_the_rerun_ends_as_uninterrupted(
-        name, call, kept, message, pf_data, tmp_path, monkeypatch):
+    name, call, kept, message, pf_data, tmp_path, monkeypatch
+):
     cfg = pf_cfg(lam=1.0, max_epochs=3)  # 8 train images in batches of 4: 2 steps per epoch
     whole = run(cfg, pf_data, tmp_path / "whole", log=quiet)
     before, cut, lines = signal.getsignal(signal.SIGTERM), tmp_path / "cut", []
@@ -252,7 +368,10 @@ def test_sigterm_exits_143_keeping_a_whole_checkpoint_and_the_rerun_ends_as_unin
     assert torch.load(cut / CHECKPOINT, weights_only=False)["epoch"] == kept
     assert not (cut / "summary.json").exists() and not list(cut.glob(".*.tmp"))
     resumed = run(cfg, pf_data, cut, log=quiet)
-    assert resumed["resumed_from"] == kept and resumed["final_test_accuracy"] == whole["final_test_accuracy"]
+    assert (
+        resumed["resumed_from"] == kept
+        and resumed["final_test_accuracy"] == whole["final_test_accuracy"]
+    )
     assert read_rows(cut / "metrics.csv") == read_rows(tmp_path / "whole" / "metrics.csv")
 
 
@@ -267,6 +386,7 @@ def test_a_sigterm_after_the_last_epoch_lets_the_run_finish(pf_data, tmp_path, m
 
 def reference_penalty(model, x, box_i, box_j):
     """The plain formulation: one autograd.grad per pass, at the input, with torch's own BatchNorm."""
+
     def input_gradient(inputs):
         inputs = inputs.detach().requires_grad_(True)
         logits = model(inputs)
@@ -274,7 +394,9 @@ def reference_penalty(model, x, box_i, box_j):
 
     logits, grad = input_gradient(x)
     _, grad_swapped = input_gradient(swap_patch(x, box_j))
-    return abs_cosine(grad[(..., *box_i.slices)], grad_swapped[(..., *box_i.slices)]).mean().float(), logits
+    return abs_cosine(
+        grad[(..., *box_i.slices)], grad_swapped[(..., *box_i.slices)]
+    ).mean().float(), logits
 
 
 def reference_step(model, optimizer, lam, x, y, boxes):
@@ -286,8 +408,14 @@ def reference_step(model, optimizer, lam, x, y, boxes):
     return bce.detach(), penalty.detach(), logits.detach()
 
 
-@pytest.mark.parametrize("task,dtype", [("pathfinder", torch.float32), ("pathfinder", torch.float64),
-                                        ("is_same_class", torch.float32)])
+@pytest.mark.parametrize(
+    "task,dtype",
+    [
+        ("pathfinder", torch.float32),
+        ("pathfinder", torch.float64),
+        ("is_same_class", torch.float32),
+    ],
+)
 def test_regularized_step_matches_the_reference_formulation(task, dtype):
     """SGD steps from the same weights: loss, penalty, logits, gradients, weights and BatchNorm
     running statistics agree with the reference to rounding. In float64 over two steps (momentum
@@ -302,21 +430,32 @@ def test_regularized_step_matches_the_reference_formulation(task, dtype):
     ref_model = build_resnet("resnet18", in_channels=channels, width=4).to(dtype).train()
     new_model = copy.deepcopy(ref_model)
     opts = [torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in (ref_model, new_model)]
-    step = locality._Step(new_model, opts[1], 3.0, contextlib.nullcontext, torch.contiguous_format,
-                          input_conv=new_model.conv1)
+    step = locality._Step(
+        new_model,
+        opts[1],
+        3.0,
+        contextlib.nullcontext,
+        torch.contiguous_format,
+        input_conv=new_model.conv1,
+    )
     rng = np.random.default_rng(0)
     rtol, atol, steps = (1e-4, 1e-4, 1) if dtype == torch.float32 else (1e-10, 1e-12, 2)
 
     def close(got, want, what):
         scale = want.abs().max().item() or 1.0  # atol in the tensor's units: weights, gradients and
         # running statistics differ by orders of magnitude
-        torch.testing.assert_close(got, want, rtol=rtol, atol=atol * scale, msg=lambda m: f"{what}: {m}")
+        torch.testing.assert_close(
+            got, want, rtol=rtol, atol=atol * scale, msg=lambda m: f"{what}: {m}"
+        )
 
     for _ in range(steps):
         x = torch.randn(8, channels, size, size, dtype=dtype)
         y = torch.tensor([0.0, 1.0] * 4)
-        boxes = (sample_patch_pair(size, size, 2, rng) if task == "pathfinder"
-                 else choose_patch_order(pair_boxes(8, 16, size), rng))
+        boxes = (
+            sample_patch_pair(size, size, 2, rng)
+            if task == "pathfinder"
+            else choose_patch_order(pair_boxes(8, 16, size), rng)
+        )
         ref = reference_step(ref_model, opts[0], 3.0, x, y, boxes)
         new = locality._train_step(step, x, y, boxes)
         for what, a, b in zip(("bce", "penalty", "logits"), ref, new):
@@ -325,7 +464,9 @@ def test_regularized_step_matches_the_reference_formulation(task, dtype):
             close(b.grad, a.grad, f"{name}.grad")
             close(b, a, name)
         for (name, a), b in zip(ref_model.named_buffers(), new_model.buffers()):
-            if name.endswith("num_batches_tracked"):  # two BatchNorm calls per layer and step, as before
+            if name.endswith(
+                "num_batches_tracked"
+            ):  # two BatchNorm calls per layer and step, as before
                 assert torch.equal(b, a), name
             else:
                 close(b, a, name)
@@ -359,15 +500,27 @@ def test_the_probe_depends_on_the_model_alone():
 
     n = 32
     images = np.random.default_rng(0).integers(0, 256, (n, 16, 16)).astype(np.uint8)
-    data = PathfinderData(images=images, labels=(np.arange(n) % 2).astype(np.uint8),
-                          markers=np.zeros((n, 2, 2), np.float32), meta={"path_length": 3})
+    data = PathfinderData(
+        images=images,
+        labels=(np.arange(n) % 2).astype(np.uint8),
+        markers=np.zeros((n, 2, 2), np.float32),
+        meta={"path_length": 3},
+    )
 
     def probe(seed: int, lam: float, init_seed: int) -> float:
         cfg = pf_cfg(seed=seed, lam=lam, width=4)
         task = make_task(cfg, data, torch.device("cpu"))
-        model = _build_model(pf_cfg(seed=init_seed, width=4), 1, torch.device("cpu"), torch.contiguous_format)
-        step = _Step(model, torch.optim.SGD(model.parameters(), lr=0.1), lam, contextlib.nullcontext,
-                     torch.contiguous_format, input_conv=model.conv1)
+        model = _build_model(
+            pf_cfg(seed=init_seed, width=4), 1, torch.device("cpu"), torch.contiguous_format
+        )
+        step = _Step(
+            model,
+            torch.optim.SGD(model.parameters(), lr=0.1),
+            lam,
+            contextlib.nullcontext,
+            torch.contiguous_format,
+            input_conv=model.conv1,
+        )
         return probe_penalty(step, task, cfg.probe_size)
 
     value = probe(0, 0.0, init_seed=3)
@@ -382,6 +535,8 @@ def test_penalty_on_part_of_the_batch(pf_data, tmp_path):
         run(pf_cfg(lam=1.0, penalty_batch=penalty_batch), pf_data, tmp_path / name, log=quiet)
         rows[name] = read_rows(tmp_path / name / "metrics.csv")
     assert rows["whole"] == rows["full"] and rows["part"] != rows["full"]
-    assert all(0 <= float(r["train_penalty"]) <= 1 for r in read_rows(tmp_path / "part" / "metrics.csv"))
+    assert all(
+        0 <= float(r["train_penalty"]) <= 1 for r in read_rows(tmp_path / "part" / "metrics.csv")
+    )
     with pytest.raises(ValueError, match="penalty_batch"):
         pf_cfg(penalty_batch=1)

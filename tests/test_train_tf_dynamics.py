@@ -9,11 +9,15 @@ from impreg.train.tf_dynamics import TFDynamicsConfig, max_cp_rank, run
 
 @pytest.fixture(scope="module")
 def data():
-    return make_cp_completion(order=3, mode_dim=4, rank=2, fro_norm=1.0, num_observations=40, seed=0)
+    return make_cp_completion(
+        order=3, mode_dim=4, rank=2, fro_norm=1.0, num_observations=40, seed=0
+    )
 
 
 def _cfg(**kw):
-    base = dict(num_components=16, init_std=0.05, max_iterations=300, log_every=10, top_k=5, device="cpu")
+    base = dict(
+        num_components=16, init_std=0.05, max_iterations=300, log_every=10, top_k=5, device="cpu"
+    )
     base.update(kw)
     return TFDynamicsConfig(**base)
 
@@ -25,11 +29,17 @@ def test_run_writes_metrics_and_summary(tmp_path, data):
     assert on_disk == summary | {"settings": on_disk["settings"], "versions": on_disk["versions"]}
     for key in ("iterations", "wall_seconds", "device", "status", "settings"):
         assert key in on_disk
-    assert "seed" not in on_disk and on_disk["settings"]["seed"] == 0  # each setting once, under settings
+    assert (
+        "seed" not in on_disk and on_disk["settings"]["seed"] == 0
+    )  # each setting once, under settings
     assert on_disk["settings"]["init_std"] == 0.05 and on_disk["settings"]["num_components"] == 16
     assert list(metrics.columns[:3]) == ["iteration", "train_loss", "reconstruction_error"]
-    assert [f"top_component_{k}" for k in range(5)] + [f"top_index_{k}" for k in range(5)] == list(metrics.columns[3:])
-    assert metrics["iteration"].iloc[0] == 0 and metrics["iteration"].iloc[-1] == summary["iterations"]
+    assert [f"top_component_{k}" for k in range(5)] + [f"top_index_{k}" for k in range(5)] == list(
+        metrics.columns[3:]
+    )
+    assert (
+        metrics["iteration"].iloc[0] == 0 and metrics["iteration"].iloc[-1] == summary["iterations"]
+    )
     # order statistics: each row sorted in decreasing order
     tops = metrics.filter(like="top_component_").to_numpy()
     assert (tops[:, :-1] >= tops[:, 1:]).all()
@@ -47,7 +57,10 @@ def test_stops_after_patience_below_threshold(tmp_path, data):
 
 
 def test_huber_loss_runs(tmp_path, data):
-    assert run(_cfg(loss="huber", huber_delta=0.5, max_iterations=20), data, tmp_path)["iterations"] == 20
+    assert (
+        run(_cfg(loss="huber", huber_delta=0.5, max_iterations=20), data, tmp_path)["iterations"]
+        == 20
+    )
 
 
 def test_max_rank():
@@ -72,7 +85,9 @@ def test_written_out_loss_gradient_matches_autograd(loss):
     else:
         ref = F.smooth_l1_loss(full[mask], target[mask], beta=0.7)
     (expected,) = torch.autograd.grad(ref, full)
-    value, grad = completion_loss_and_grad(full.detach(), mask, torch.where(mask, target, 0.0), count, loss, 0.7)
+    value, grad = completion_loss_and_grad(
+        full.detach(), mask, torch.where(mask, target, 0.0), count, loss, 0.7
+    )
     torch.testing.assert_close(value, ref.detach())
     torch.testing.assert_close(grad, expected)
 
@@ -94,7 +109,9 @@ def test_summary_holds_the_final_components_and_the_target_spectrum(tmp_path, da
     assert [f.shape for f in factors] == [(4, 5)] * 3
     np.testing.assert_allclose([np.linalg.norm(f, axis=0) for f in factors], 1.0, rtol=0, atol=1e-6)
     target, _ = cp_target_components(data.meta)
-    np.testing.assert_array_equal(summary["target_singular_values"], matricization_singular_values(target, [0]))
+    np.testing.assert_array_equal(
+        summary["target_singular_values"], matricization_singular_values(target, [0])
+    )
     assert np.isfinite(outer_sum(factors)).all()
 
 
@@ -112,4 +129,7 @@ def test_float32_and_float64_runs_start_from_the_same_factors(tmp_path, data):
         rows[dtype] = pd.read_csv(tmp_path / dtype / "metrics.csv").iloc[0]
     for k in range(3):
         assert rows["float32"][f"top_index_{k}"] == rows["float64"][f"top_index_{k}"]
-        assert abs(rows["float32"][f"top_component_{k}"] / rows["float64"][f"top_component_{k}"] - 1) < 1e-6
+        assert (
+            abs(rows["float32"][f"top_component_{k}"] / rows["float64"][f"top_component_{k}"] - 1)
+            < 1e-6
+        )

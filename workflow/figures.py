@@ -40,11 +40,21 @@ class Figure(FigureSpec):
         """Output key -> path; ``figure`` (default the id) names the files, e.g. a wildcard."""
         figure = figure or self.id
         std = notebook_outputs(figure, out)
-        extra = {k: f"{out}/{p.format(id=figure)}" for name in self.extras for k, p in EXTRAS[name].items()}
+        extra = {
+            k: f"{out}/{p.format(id=figure)}"
+            for name in self.extras
+            for k, p in EXTRAS[name].items()
+        }
         figures = {k: v for k, v in extra.items() if not k.startswith("table_")}
         tables = {k: v for k, v in extra.items() if k.startswith("table_")}
-        return {"pdf": std["pdf"], "png": std["png"], **figures, "claims": std["claims"],
-                "notebook": std["notebook"], **tables}
+        return {
+            "pdf": std["pdf"],
+            "png": std["png"],
+            **figures,
+            "claims": std["claims"],
+            "notebook": std["notebook"],
+            **tables,
+        }
 
     def wants_gpu(self, config: dict) -> bool:
         """Whether its runs ask for a GPU under ``config`` (its section's ``gpu``, or a CUDA config)."""
@@ -53,15 +63,26 @@ class Figure(FigureSpec):
     def files(self, out: str) -> list[str]:
         """What its targets ask for: every output but the executed notebook, the extras last."""
         outputs = self.outputs(out)
-        return [outputs.pop(k) for k in ("pdf", "png", "claims")] + [p for k, p in outputs.items() if k != "notebook"]
+        return [outputs.pop(k) for k in ("pdf", "png", "claims")] + [
+            p for k, p in outputs.items() if k != "notebook"
+        ]
 
 
 def path_params(figure: Figure, config: dict, input, output) -> dict:
     """The notebook's file parameters: its runs' files, per-run parameters, then where to write."""
-    figures = {f"out_{k}": v for k, v in output.items() if k not in ("notebook", "claims") and "table_" not in k}
+    figures = {
+        f"out_{k}": v
+        for k, v in output.items()
+        if k not in ("notebook", "claims") and "table_" not in k
+    }
     table = {"out_table": output.table_csv.removesuffix(".csv")} if "table" in figure.extras else {}
-    return ({"summaries": list(input.summaries), "metrics": list(input.metrics)} | figure.run_params(config)
-            | figures | {"out_claims": output.claims} | table)
+    return (
+        {"summaries": list(input.summaries), "metrics": list(input.metrics)}
+        | figure.run_params(config)
+        | figures
+        | {"out_claims": output.claims}
+        | table
+    )
 
 
 FIGURES: tuple[Figure, ...] = tuple(map(Figure.of, DECLARED))
@@ -109,8 +130,12 @@ def figure_rules(config: dict) -> list[FigureRule]:
         figures = {f.id: f for f in configured if f.notebook == notebook}
         if figures:
             if len({(f.extras, f.paper) for f in figures.values()}) > 1:
-                raise ValueError(f"the figures of notebook {notebook} differ in extra outputs or paper")
-            rules.append(FigureRule(notebook, figures, sum(f.notebook == notebook for f in FIGURES) > 1))
+                raise ValueError(
+                    f"the figures of notebook {notebook} differ in extra outputs or paper"
+                )
+            rules.append(
+                FigureRule(notebook, figures, sum(f.notebook == notebook for f in FIGURES) > 1)
+            )
     return rules
 
 

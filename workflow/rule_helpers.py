@@ -19,7 +19,11 @@ from impreg.verdicts import FigureVerdict
 RUNS = "runs"  # where the training rules write their run folders
 RUN_FILES = ("metrics.csv", "summary.json")  # what a figure notebook reads of a run
 # each scale's config file (paper: Snakemake's default, config/config.yaml)
-CONFIG_FILES = {"paper": "config/config.yaml", "quick": "config/quick.yaml", "smoke": "config/smoke.yaml"}
+CONFIG_FILES = {
+    "paper": "config/config.yaml",
+    "quick": "config/quick.yaml",
+    "smoke": "config/smoke.yaml",
+}
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,9 @@ class TrainRule:
     the parts they share (run files, the run folder, threads, resources, log, benchmark, env)."""
 
     experiment: str  # rule <experiment>_train, under {runs,logs,benchmarks}/<experiment>/
-    run: str  # the run folder pattern (relative, like every path here); its wildcards are the rule's
+    run: (
+        str  # the run folder pattern (relative, like every path here); its wildcards are the rule's
+    )
     label: str  # the log and benchmark file name: train_<label>
     input: Any  # the data file: a pattern, or a function of the wildcards
     params: dict  # the rule's settings (Snakemake reruns the job when one changes)
@@ -48,7 +54,9 @@ class TrainRule:
         return f"{kind}/{self.experiment}/train_{self.label}.{ext}"
 
 
-def settings_train_rule(experiment: str, runs: dict[str, Run], results: str, gpu: bool) -> TrainRule:
+def settings_train_rule(
+    experiment: str, runs: dict[str, Run], results: str, gpu: bool
+) -> TrainRule:
     """The training rule of an experiment whose package module lists its runs (run name -> its data
     file, settings and command): a job runs ``impreg train <command> --settings <the run's settings>``.
     The settings are a param, so that a changed setting reruns the runs it changes, and only those."""
@@ -57,8 +65,10 @@ def settings_train_rule(experiment: str, runs: dict[str, Run], results: str, gpu
         run=f"{RUNS}/{experiment}/{{run}}",
         label="{run}",
         input=lambda wildcards: f"{results}/{runs[wildcards.run].data}",
-        params={"command": lambda wildcards: runs[wildcards.run].command,
-                "settings": lambda wildcards: shlex.quote(settings_text(runs[wildcards.run].settings))},
+        params={
+            "command": lambda wildcards: runs[wildcards.run].command,
+            "settings": lambda wildcards: shlex.quote(settings_text(runs[wildcards.run].settings)),
+        },
         command="{params.command} --settings {params.settings} --data {input} --out-dir {params.out_dir}",
         gpu=gpu,
         constraints={"run": "|".join(re.escape(run) for run in runs)},
@@ -85,7 +95,9 @@ class DataRule:
         wrong = [path for path in files if not (path.startswith(prefix) and path.endswith(".npz"))]
         if wrong:
             raise ValueError(f"{experiment}'s data files must be {prefix}<name>.npz, not {wrong}")
-        return cls(experiment, {path[len(prefix):-len(".npz")]: args for path, args in files.items()})
+        return cls(
+            experiment, {path[len(prefix) : -len(".npz")]: args for path, args in files.items()}
+        )
 
 
 def notebook_outputs(name: str, out: str) -> dict[str, str]:
@@ -121,7 +133,9 @@ class FigureRuns:
         """Whether this run makes ``figure`` (always, except from shipped runs when some are missing)."""
         if not self.from_shipped:
             return True
-        missing = [f for name in RUN_FILES for f in self.files(run_dirs, name) if not os.path.isfile(f)]
+        missing = [
+            f for name in RUN_FILES for f in self.files(run_dirs, name) if not os.path.isfile(f)
+        ]
         total = len(RUN_FILES) * len(run_dirs)
         if missing:
             self.not_run[figure] = (
@@ -137,14 +151,21 @@ def report_extras(figure_runs: FigureRuns, shipped_dir: str, scale: str) -> str:
     """The report's --scale, and its --source and --not-run arguments when made from shipped runs."""
     if not figure_runs.from_shipped:
         return f"--scale {scale}"
-    source = (f"Made without training from the runs shipped in {figure_runs.runs_dir}; {shipped_dir}/ORIGIN.json"
-              " names the commit and config that made them." if os.path.isfile(f"{shipped_dir}/ORIGIN.json")
-              else f"Made from the shipped runs, but none is shipped at this scale ({shipped_dir}).")
+    source = (
+        f"Made without training from the runs shipped in {figure_runs.runs_dir}; {shipped_dir}/ORIGIN.json"
+        " names the commit and config that made them."
+        if os.path.isfile(f"{shipped_dir}/ORIGIN.json")
+        else f"Made from the shipped runs, but none is shipped at this scale ({shipped_dir})."
+    )
     not_run = key_values(figure_runs.not_run)
-    return f"--scale {scale} --source {shlex.quote(source)}" + (f" --not-run {not_run}" if not_run else "")
+    return f"--scale {scale} --source {shlex.quote(source)}" + (
+        f" --not-run {not_run}" if not_run else ""
+    )
 
 
-def elsewhere(figures: list, scale: str, configs: dict[str, dict], shipped_root: str = "results/shipped") -> dict[str, str]:
+def elsewhere(
+    figures: list, scale: str, configs: dict[str, dict], shipped_root: str = "results/shipped"
+) -> dict[str, str]:
     """Figure -> where its results at the other shipped scales are: their verdict and report, or that
     they are not shipped (and whether its runs want a GPU there). ``figures``: the manifest's figures;
     ``configs``: scale -> its validated config."""
@@ -168,7 +189,9 @@ def key_values(mapping: dict[str, str]) -> str:
     return " ".join(shlex.quote(f"{key}={value}") for key, value in mapping.items())
 
 
-def figure_changes(claims_files: list[str], manifest: dict, config: dict, origin: dict | None = None) -> dict[str, str]:
+def figure_changes(
+    claims_files: list[str], manifest: dict, config: dict, origin: dict | None = None
+) -> dict[str, str]:
     """Figure -> what its config section says it changes from the paper (one line), for every
     figure of ``claims_files`` whose section says anything. With ``origin`` (a shipped folder's
     ORIGIN.json), a shipped figure's text is the one recorded with its runs: the config may have
@@ -180,7 +203,9 @@ def figure_changes(claims_files: list[str], manifest: dict, config: dict, origin
         # what the figure's notebook was given; a figure that reads another experiment's runs
         # (htf_detail) records no changes_from_paper of its own
         recorded = (origin or {}).get("figures", {}).get(figure, {}).get("config", {})
-        text = recorded.get("changes_from_paper", config.get(section, {}).get("changes_from_paper", ""))
+        text = recorded.get(
+            "changes_from_paper", config.get(section, {}).get("changes_from_paper", "")
+        )
         text = " ".join(str(text).split())
         if text:
             out[figure] = text
@@ -190,8 +215,6 @@ def figure_changes(claims_files: list[str], manifest: dict, config: dict, origin
 def papermill_params(**values) -> str:
     """Notebook parameters as one shell-quoted YAML (JSON) string for papermill -y."""
     return shlex.quote(json.dumps(values))
-
-
 
 
 def src_pythonpath(basedir: str) -> str:

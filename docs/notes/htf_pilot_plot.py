@@ -28,8 +28,13 @@ import numpy as np  # noqa: E402
 def load(run: Path) -> tuple[dict[str, np.ndarray], dict]:
     with open(run / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    cols = {k: np.array([float(r[k]) if r[k] not in ("", None) else np.nan for r in rows]) for k in rows[0]}
-    summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").exists() else {}
+    cols = {
+        k: np.array([float(r[k]) if r[k] not in ("", None) else np.nan for r in rows])
+        for k in rows[0]
+    }
+    summary = (
+        json.loads((run / "summary.json").read_text()) if (run / "summary.json").exists() else {}
+    )
     return cols, summary
 
 
@@ -45,15 +50,24 @@ def analyse(cols: dict[str, np.ndarray], summary: dict, top_k: int = 10) -> dict
         escapes.append(int(it[hit[0]]) if hit.size else None)
     below = np.nonzero(cols["train_loss"] >= 5e-5)[0]
     first_below = int(it[below[-1] + 1]) if below.size and below[-1] + 1 < it.size else None
-    return dict(escapes=escapes, settled=settled, overshoot=float(np.nanmax(tops[0])),
-                overshoot_at=int(it[int(np.nanargmax(tops[0]))]), iterations=summary.get("iterations", int(it[-1])),
-                status=summary.get("status", "running"), loss_below_stop_from=first_below,
-                reconstruction_error=float(cols["reconstruction_error"][-1]),
-                wall_s=summary.get("wall_seconds"), it_per_s=summary.get("iterations_per_second"))
+    return dict(
+        escapes=escapes,
+        settled=settled,
+        overshoot=float(np.nanmax(tops[0])),
+        overshoot_at=int(it[int(np.nanargmax(tops[0]))]),
+        iterations=summary.get("iterations", int(it[-1])),
+        status=summary.get("status", "running"),
+        loss_below_stop_from=first_below,
+        reconstruction_error=float(cols["reconstruction_error"][-1]),
+        wall_s=summary.get("wall_seconds"),
+        it_per_s=summary.get("iterations_per_second"),
+    )
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("runs", nargs="+", help="LABEL=RUN_DIR")
     p.add_argument("--out", required=True, help="PNG path")
     p.add_argument("--xmax", type=float, default=None)
@@ -72,7 +86,9 @@ def main() -> None:
                 ax_log.plot(cols["iteration"], cols[key], color=colors[k], lw=1.2)
         ax_log.set_yscale("log")
         ax_lin.set_title(f"{label}: root local component norms", fontsize=9)
-        ax_log.set_title(f"{label}: log scale; rec. error {info['reconstruction_error']:.3g}", fontsize=9)
+        ax_log.set_title(
+            f"{label}: log scale; rec. error {info['reconstruction_error']:.3g}", fontsize=9
+        )
         for ax in (ax_lin, ax_log):
             ax.tick_params(labelsize=8)
             ax.set_xlabel("iterations", fontsize=8)

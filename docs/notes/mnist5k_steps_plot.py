@@ -24,27 +24,41 @@ COLORS = {1: "tab:blue", 5: "tab:orange", 15: "tab:green"}
 
 
 def runs(pairs: list[str]) -> dict[str, pd.DataFrame]:
-    return {label: pd.read_csv(Path(path) / "metrics.csv") for label, path in (p.split("=", 1) for p in pairs)}
+    return {
+        label: pd.read_csv(Path(path) / "metrics.csv")
+        for label, path in (p.split("=", 1) for p in pairs)
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
-    parser.add_argument("--full", nargs="+", required=True, help="CONTROL=RUN_DIR, one step per epoch")
-    parser.add_argument("--minibatch", nargs="+", required=True, help="CONTROL=RUN_DIR, 12 steps per epoch")
+    parser.add_argument(
+        "--full", nargs="+", required=True, help="CONTROL=RUN_DIR, one step per epoch"
+    )
+    parser.add_argument(
+        "--minibatch", nargs="+", required=True, help="CONTROL=RUN_DIR, 12 steps per epoch"
+    )
     args = parser.parse_args()
     full, mini = runs(args.full), runs(args.minibatch)
     controls = list(full)
-    fig, axes = plt.subplots(2, len(controls), figsize=(4 * len(controls), 6), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(
+        2, len(controls), figsize=(4 * len(controls), 6), sharex=True, squeeze=False
+    )
     for j, control in enumerate(controls):
         for i, split in enumerate(("train_error", "test_error")):
             ax = axes[i, j]
             for r in RANKS:
-                for table, style, what in ((full[control], "--", "full batch"), (mini.get(control), "-", "12 steps/epoch")):
+                for table, style, what in (
+                    (full[control], "--", "full batch"),
+                    (mini.get(control), "-", "12 steps/epoch"),
+                ):
                     if table is None:
                         continue
                     rows = table[(table["rank"] == r) & (table["seed"] == 0)]
-                    ax.plot(rows["epoch"], rows[split], style, color=COLORS[r], label=f"R = {r}, {what}")
+                    ax.plot(
+                        rows["epoch"], rows[split], style, color=COLORS[r], label=f"R = {r}, {what}"
+                    )
             ax.axhline(0.09, color="gray", lw=0.8, ls=":")
             ax.set_title(f"{control}: {split.replace('_', ' ')}", fontsize=9)
             ax.set_ylim(0, 0.17 if split == "test_error" else 0.1)

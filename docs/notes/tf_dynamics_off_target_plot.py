@@ -23,7 +23,12 @@ import pandas as pd
 
 HERE = Path(__file__).parent
 RECOVERY_ERROR = 0.05  # tf_dynamics.claims.recovery_error
-SMALL = {"tf_dynamics": (0.005, 0.01), "order3": (0.0013, 0.0032), "huber": (0.005, 0.01), "sensing": (0.005, 0.01)}
+SMALL = {
+    "tf_dynamics": (0.005, 0.01),
+    "order3": (0.0013, 0.0032),
+    "huber": (0.005, 0.01),
+    "sensing": (0.005, 0.01),
+}
 
 
 def metrics(folder: Path) -> pd.DataFrame:
@@ -40,14 +45,21 @@ def off_target(runs: Path) -> list[tuple[str, Path]]:
         summary = json.loads((folder / "summary.json").read_text())
         family = "tf_dynamics" if folder.parent.name == "tf_dynamics" else folder.name.split("_")[0]
         init = summary["settings"]["init_std"]
-        if init in SMALL[family] and metrics(folder)["reconstruction_error"].iloc[-1] > RECOVERY_ERROR:
-            out.append((f"{family} init {init:g} seed {summary['seed']} ({summary['status']})", folder))
+        if (
+            init in SMALL[family]
+            and metrics(folder)["reconstruction_error"].iloc[-1] > RECOVERY_ERROR
+        ):
+            out.append(
+                (f"{family} init {init:g} seed {summary['seed']} ({summary['status']})", folder)
+            )
     return out
 
 
 def plot_runs(runs: Path) -> None:
     found = off_target(runs)
-    fig, axes = plt.subplots(len(found), 2, figsize=(9, 2.2 * len(found)), constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(found), 2, figsize=(9, 2.2 * len(found)), constrained_layout=True, squeeze=False
+    )
     for (label, folder), (left, right) in zip(found, axes):
         h = metrics(folder)
         for k in range(10):
@@ -57,7 +69,9 @@ def plot_runs(runs: Path) -> None:
         left.set_title(label, fontsize=8)
         left.set_ylabel("component norms")
         right.plot(h["iteration"], h["reconstruction_error"], label="reconstruction error")
-        right.plot(h["iteration"], h["train_loss"] / h["train_loss"].iloc[0], label="train loss / initial")
+        right.plot(
+            h["iteration"], h["train_loss"] / h["train_loss"].iloc[0], label="train loss / initial"
+        )
         right.set_yscale("log")
         right.legend(fontsize=7, frameon=False)
     for ax in axes[-1]:
@@ -67,14 +81,21 @@ def plot_runs(runs: Path) -> None:
 
 
 # the run itself (float64, lr 1e-2), as shipped
-SHIPPED_RUN = HERE.parents[1] / "results/shipped/paper/runs/tf_dynamics/order4_dim10_R1000_init0.005_seed1/metrics.csv.gz"
+SHIPPED_RUN = (
+    HERE.parents[1]
+    / "results/shipped/paper/runs/tf_dynamics/order4_dim10_R1000_init0.005_seed1/metrics.csv.gz"
+)
 ESCAPED = 0.25  # a largest norm this size has left the initial plateau (norms start near 2e-7)
 
 
 def plot_checks(checks: Path) -> None:
-    series = {"ours, float64, lr 1e-2": "float64_lr0.01", "ours, float64, lr 3e-3": "float64_lr0.003",
-              "ours, float64, lr 1e-3": "float64_lr0.001", "ours, float32, lr 1e-2": "float32_lr0.01",
-              "original code, float32, lr 1e-2": "original"}
+    series = {
+        "ours, float64, lr 1e-2": "float64_lr0.01",
+        "ours, float64, lr 3e-3": "float64_lr0.003",
+        "ours, float64, lr 1e-3": "float64_lr0.001",
+        "ours, float32, lr 1e-2": "float32_lr0.01",
+        "original code, float32, lr 1e-2": "original",
+    }
     lr = {"float64_lr0.003": 0.003, "float64_lr0.001": 0.001}  # the others 0.01
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.3), constrained_layout=True)
     for (label, stem), color in zip(series.items(), ("C0", "C1", "C2", "C3", "k")):
@@ -84,16 +105,20 @@ def plot_checks(checks: Path) -> None:
         h = pd.read_csv(path)
         escape = int(h.loc[h["top_component_0"] >= ESCAPED, "iteration"].iloc[0])
         last = h.iloc[-1]
-        print(f"{label}: largest norm reaches {ESCAPED} at iteration {escape}; at iteration {int(last['iteration'])}"
-              f" error {last['reconstruction_error']:.3g}, train loss {last['train_loss']:.3g}, largest component "
-              f"{last['top_component_0']:.3g}")
+        print(
+            f"{label}: largest norm reaches {ESCAPED} at iteration {escape}; at iteration {int(last['iteration'])}"
+            f" error {last['reconstruction_error']:.3g}, train loss {last['train_loss']:.3g}, largest component "
+            f"{last['top_component_0']:.3g}"
+        )
         style = dict(color=color, lw=1.2, ls="--" if stem == "original" else "-", label=label)
         axes[0].plot(h["iteration"], h["top_component_0"], **style)
         axes[1].plot(h["iteration"], h["reconstruction_error"], **style)
         axes[2].plot(h["iteration"], h["train_loss"], **style)
         axes[3].plot(h["iteration"] * lr.get(stem, 0.01) / 0.01, h["top_component_0"], **style)
-    for ax, ylabel in zip(axes, ("largest component norm", "reconstruction error", "train loss",
-                                 "largest component norm")):
+    for ax, ylabel in zip(
+        axes,
+        ("largest component norm", "reconstruction error", "train loss", "largest component norm"),
+    ):
         ax.set_xscale("symlog", linthresh=1000)
         ax.set_yscale("log")
         ax.set_xlabel("iterations")

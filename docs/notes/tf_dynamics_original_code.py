@@ -68,16 +68,25 @@ def main() -> None:
 
 
 @torch.no_grad()
-def _row(iteration: int, model: nn.Module, observed: torch.Tensor, values: torch.Tensor, target: torch.Tensor) -> dict:
+def _row(
+    iteration: int,
+    model: nn.Module,
+    observed: torch.Tensor,
+    values: torch.Tensor,
+    target: torch.Tensor,
+) -> dict:
     full = model.compute_tensor()
     pred = full.reshape(-1)[observed]
     norms = torch.ones(model.rank)
     for f in model.factors:
         norms = norms * f.norm(dim=0)
     top = torch.topk(norms, 10).values.double().numpy()
-    return {"iteration": iteration, "train_loss": float(((pred - values) ** 2).mean()),
-            "reconstruction_error": float((full - target).norm() / target.norm()),
-            **{f"top_component_{k}": float(v) for k, v in enumerate(np.asarray(top))}}
+    return {
+        "iteration": iteration,
+        "train_loss": float(((pred - values) ** 2).mean()),
+        "reconstruction_error": float((full - target).norm() / target.norm()),
+        **{f"top_component_{k}": float(v) for k, v in enumerate(np.asarray(top))},
+    }
 
 
 if __name__ == "__main__":

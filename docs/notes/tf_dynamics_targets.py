@@ -28,7 +28,9 @@ HERE = Path(__file__).parent
 FIRST_SEED = 1000  # the runs use seeds 0-9
 
 
-def rank_k_fit(indices: np.ndarray, values: np.ndarray, start: list[np.ndarray], sweeps: int = 200) -> list[np.ndarray]:
+def rank_k_fit(
+    indices: np.ndarray, values: np.ndarray, start: list[np.ndarray], sweeps: int = 200
+) -> list[np.ndarray]:
     """Alternating least squares of a rank-k CP model on the observed entries, from ``start`` (per mode (d, k))."""
     factors = [f.copy() for f in start]
     k = factors[0].shape[1]
@@ -54,8 +56,14 @@ def gaps(count: int) -> pd.DataFrame:
         for k in range(1, 5):
             start = [f[:, :k] * terms.norms[:k] ** 0.25 for f in terms.factors]
             fit = outer_sum(rank_k_fit(data.indices, data.values, start))
-            rows.append({"seed": seed, "k": k, "exact": float(np.linalg.norm(tensor - terms.tensor(range(k)))),
-                         "fit": float(np.linalg.norm(tensor - fit))})
+            rows.append(
+                {
+                    "seed": seed,
+                    "k": k,
+                    "exact": float(np.linalg.norm(tensor - terms.tensor(range(k)))),
+                    "fit": float(np.linalg.norm(tensor - fit)),
+                }
+            )
     out = pd.DataFrame(rows)
     out.round(5).to_csv(HERE / "tf_dynamics_targets_gaps.csv", index=False)
     return out
@@ -64,10 +72,25 @@ def gaps(count: int) -> pd.DataFrame:
 def spread(count: int) -> pd.DataFrame:
     rows = []
     for seed in range(FIRST_SEED, FIRST_SEED + count):
-        meta = {"kind": "cp_completion", "order": 4, "mode_dim": 10, "rank": 5, "fro_norm": 1.0, "seed": seed}
+        meta = {
+            "kind": "cp_completion",
+            "order": 4,
+            "mode_dim": 10,
+            "rank": 5,
+            "fro_norm": 1.0,
+            "seed": seed,
+        }
         tensor, terms = cp_target_components(meta)
-        rows.append({"seed": seed, **{f"norm_{k + 1}": terms.norms[k] for k in range(5)},
-                     **{f"step_{k}": float(np.linalg.norm(tensor - terms.tensor(range(k)))) for k in range(1, 5)}})
+        rows.append(
+            {
+                "seed": seed,
+                **{f"norm_{k + 1}": terms.norms[k] for k in range(5)},
+                **{
+                    f"step_{k}": float(np.linalg.norm(tensor - terms.tensor(range(k))))
+                    for k in range(1, 5)
+                },
+            }
+        )
     out = pd.DataFrame(rows)
     out.round(4).to_csv(HERE / "tf_dynamics_targets_spread.csv", index=False)
     return out
@@ -113,8 +136,14 @@ if __name__ == "__main__":
     if what == "gaps":
         table = gaps(int(sys.argv[2]))
         diff = (table["fit"] - table["exact"]).abs()
-        print(table.assign(gap=table["fit"] - table["exact"]).groupby("k")["gap"].describe(percentiles=[0.05, 0.95]))
-        print(f"|gap| 95%: {diff.quantile(0.95):.4f}, 99%: {diff.quantile(0.99):.4f}, max {diff.max():.4f}")
+        print(
+            table.assign(gap=table["fit"] - table["exact"])
+            .groupby("k")["gap"]
+            .describe(percentiles=[0.05, 0.95])
+        )
+        print(
+            f"|gap| 95%: {diff.quantile(0.95):.4f}, 99%: {diff.quantile(0.99):.4f}, max {diff.max():.4f}"
+        )
     elif what == "spread":
         print(percentiles(spread(int(sys.argv[2]))))
     else:

@@ -9,7 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def first_crossing(iterations: Sequence[int], values: Sequence[float], threshold: float) -> int | None:
+def first_crossing(
+    iterations: Sequence[int], values: Sequence[float], threshold: float
+) -> int | None:
     """First logged iteration at which ``values`` reaches ``threshold`` (None if never)."""
     values = np.asarray(values)
     hits = np.flatnonzero(values >= threshold)
@@ -20,8 +22,13 @@ def count_above(values: Sequence[float], threshold: float) -> int:
     return int(np.sum(np.asarray(values) > threshold))
 
 
-def one_at_a_time(iterations: Sequence[int], order_stats: np.ndarray, negligible: float, count: int,
-                  learned_fraction: float) -> list[bool]:
+def one_at_a_time(
+    iterations: Sequence[int],
+    order_stats: np.ndarray,
+    negligible: float,
+    count: int,
+    learned_fraction: float,
+) -> list[bool]:
     """For each of the first ``count - 1`` learned components: is the next one still negligible
     when this one is learned, i.e. reaches ``learned_fraction`` of its final norm?
 
@@ -40,7 +47,9 @@ def one_at_a_time(iterations: Sequence[int], order_stats: np.ndarray, negligible
     return result
 
 
-def plateaus(iterations: Sequence[int], values: Sequence[float], window: int, tol: float) -> list[tuple[int, int, float]]:
+def plateaus(
+    iterations: Sequence[int], values: Sequence[float], window: int, tol: float
+) -> list[tuple[int, int, float]]:
     """Stretches of at least ``window`` iterations over which ``values`` moves by less than ``tol``.
 
     Returns (start iteration, end iteration, level) per plateau, the level being the median value;
@@ -74,11 +83,15 @@ def plateaus(iterations: Sequence[int], values: Sequence[float], window: int, to
     return runs
 
 
-def intermediate_plateaus(iterations: Sequence[int], values: Sequence[float], window: int, tol: float,
-                          step: float) -> list[float]:
+def intermediate_plateaus(
+    iterations: Sequence[int], values: Sequence[float], window: int, tol: float, step: float
+) -> list[float]:
     """Levels of the plateaus strictly between the start and the end of a falling curve
     (more than ``step`` below the first value and above the last)."""
     values = np.asarray(values, dtype=float)
     start, end = values[0], values[-1]
-    return [level for _, _, level in plateaus(iterations, values, window, tol)
-            if end + step < level < start - step]
+    return [
+        level
+        for _, _, level in plateaus(iterations, values, window, tol)
+        if end + step < level < start - step
+    ]

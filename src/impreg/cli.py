@@ -1,10 +1,10 @@
 """The package's command line: data generation, training and reporting, as called by the workflow.
 
-    python -m impreg make-data tf-dynamics --order 4 ... --out results/paper/data/tf_dynamics/x.npz
-    python -m impreg train tf-dynamics --data x.npz --out-dir results/paper/runs/tf_dynamics/<run> --init-std 0.005
-    python -m impreg report --claims results/paper/claims/*.json --out results/paper/REPLICATION.md
-    python -m impreg check-config config/quick.yaml my.yaml   # what the workflow would run with
-    python -m impreg <command> --help                          # every flag of a command
+python -m impreg make-data tf-dynamics --order 4 ... --out results/paper/data/tf_dynamics/x.npz
+python -m impreg train tf-dynamics --data x.npz --out-dir results/paper/runs/tf_dynamics/<run> --init-std 0.005
+python -m impreg report --claims results/paper/claims/*.json --out results/paper/REPLICATION.md
+python -m impreg check-config config/quick.yaml my.yaml   # what the workflow would run with
+python -m impreg <command> --help                          # every flag of a command
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from impreg.io import DataFileError
 
 AddFlags = Callable[[argparse.ArgumentParser], None]
 # how a run's settings dataclass says that a value breaks its rule (impreg.train.common.check_settings)
-SETTING_ERROR = re.compile(r"^\w+Config\.(?P<field>\w+) must be (?P<rule>.+), got (?P<value>.+)$", re.S)
+SETTING_ERROR = re.compile(
+    r"^\w+Config\.(?P<field>\w+) must be (?P<rule>.+), got (?P<value>.+)$", re.S
+)
 
 
 class _CommandParser(argparse.ArgumentParser):
@@ -38,8 +40,9 @@ class _CommandParser(argparse.ArgumentParser):
         if add_flags is not None:
             add_flags(self)
 
-    def parse_known_args(self, args: Sequence[str] | None = None,
-                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+    def parse_known_args(
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
         self._complete()
         parsed, extras = super().parse_known_args(args, namespace)
         if extras:
@@ -56,7 +59,9 @@ class _CommandParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """A wrong or missing flag: the usage, then the error; a bad value: one line, naming the flag."""
-        if message.startswith(("unrecognized arguments", "the following arguments are required", "invalid choice")):
+        if message.startswith(
+            ("unrecognized arguments", "the following arguments are required", "invalid choice")
+        ):
             super().error(f"{message} (see {self.prog} --help)")
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -65,12 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     """One parser for every command in impreg.experiments.REGISTRY."""
     from impreg.experiments import GROUPS, REGISTRY
 
-    parser = argparse.ArgumentParser(prog="impreg", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="impreg", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"impreg {impreg.__version__}")
     top = parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser)
-    groups = {group: top.add_parser(group, help=text).add_subparsers(dest="what", required=True)
-              for group, text in GROUPS.items()}
+    groups = {
+        group: top.add_parser(group, help=text).add_subparsers(dest="what", required=True)
+        for group, text in GROUPS.items()
+    }
     for command in REGISTRY.commands():
         parent = top if command.group is None else groups[command.group]
         p = parent.add_parser(command.name, help=command.help, add_flags=command.add_flags)
@@ -89,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     except (DataFileError, ValueError) as err:
         bad = SETTING_ERROR.match(str(err))
         if bad:  # a setting out of its range: said on its flag
-            print(f"{args.prog}: error: argument --{bad['field'].replace('_', '-')}: {bad['value']} is not allowed: "
-                  f"it must be {bad['rule']}", file=sys.stderr)
+            print(
+                f"{args.prog}: error: argument --{bad['field'].replace('_', '-')}: {bad['value']} is not allowed: "
+                f"it must be {bad['rule']}",
+                file=sys.stderr,
+            )
         else:
             print(f"impreg: error: {err}", file=sys.stderr)
         return 2

@@ -61,6 +61,7 @@ def key_value(text: str) -> tuple[str, str]:
 
 def at_least(low: int) -> Callable[[str], int]:
     """An argparse type: an integer >= ``low``."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -87,8 +88,11 @@ def positive_float(text: str) -> float:
 def add_run_folder_flags(parser: argparse.ArgumentParser, data: str) -> None:
     """--data and --out-dir, which every train command takes (``data``: what file it reads)."""
     parser.add_argument("--data", required=True, help=data)
-    parser.add_argument("--out-dir", required=True,
-                        help="the run folder: metrics.csv, summary.json and checkpoint.pt are written there")
+    parser.add_argument(
+        "--out-dir",
+        required=True,
+        help="the run folder: metrics.csv, summary.json and checkpoint.pt are written there",
+    )
 
 
 def field_comments(cls: type) -> dict[str, str]:
@@ -97,14 +101,24 @@ def field_comments(cls: type) -> dict[str, str]:
     comments: dict[str, str] = {}
     line_start: tokenize.TokenInfo | None = None
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == tokenize.NAME and token.start[1] == 4 and (line_start is None or line_start.start[0] != token.start[0]):
+        if (
+            token.type == tokenize.NAME
+            and token.start[1] == 4
+            and (line_start is None or line_start.start[0] != token.start[0])
+        ):
             line_start = token
-        elif token.type == tokenize.COMMENT and line_start is not None and line_start.start[0] == token.start[0]:
+        elif (
+            token.type == tokenize.COMMENT
+            and line_start is not None
+            and line_start.start[0] == token.start[0]
+        ):
             comments[line_start.string] = token.string.lstrip("#").strip()
     return comments
 
 
-def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, exclude: Collection[str] = ()) -> None:
+def add_dataclass_flags(
+    parser: argparse.ArgumentParser, cls: type, exclude: Collection[str] = ()
+) -> None:
     """``--settings`` (the run's settings as one mapping), then one ``--field-name`` flag per
     dataclass field, typed from the field's default: booleans as ``--flag true|false``, tuples as
     ``--flag A B ...``; its help is the field's comment (or the GLOSSARY's entry). A flag holds a
@@ -114,15 +128,23 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, exclude: Col
     unknown = set(exclude) - {f.name for f in fields}
     if unknown:
         raise ValueError(f"{cls.__name__} has no field {', '.join(sorted(unknown))} to exclude")
-    parser.add_argument("--settings", default=None, metavar="JSON",
-                        help="the run's settings as one JSON object, or @FILE holding one; its keys are the "
-                             "setting flags below (without the dashes), and a flag given beside it wins")
+    parser.add_argument(
+        "--settings",
+        default=None,
+        metavar="JSON",
+        help="the run's settings as one JSON object, or @FILE holding one; its keys are the "
+        "setting flags below (without the dashes), and a flag given beside it wins",
+    )
     comments = field_comments(cls)
     for f in fields:
         if f.name not in exclude:
             default = f.default if f.default is not dataclasses.MISSING else None
-            about = (comments.get(f.name) or GLOSSARY.get(f.name, "")).replace("%", "%%")  # argparse formats help
-            parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, **_typed_default(default, about))
+            about = (comments.get(f.name) or GLOSSARY.get(f.name, "")).replace(
+                "%", "%%"
+            )  # argparse formats help
+            parser.add_argument(
+                f"--{f.name.replace('_', '-')}", dest=f.name, **_typed_default(default, about)
+            )
 
 
 def _typed_default(default: Any, about: str) -> dict[str, Any]:
@@ -130,14 +152,23 @@ def _typed_default(default: Any, about: str) -> dict[str, Any]:
     flag itself has none (SUPPRESS), so that a value it holds was given."""
     if isinstance(default, tuple):  # the type of the first item types every item
         kind = type(default[0]) if default else str
-        return dict(type=kind, nargs="+", default=argparse.SUPPRESS,
-                    help=f"{about} (default: {' '.join(map(str, default))})".strip())
+        return dict(
+            type=kind,
+            nargs="+",
+            default=argparse.SUPPRESS,
+            help=f"{about} (default: {' '.join(map(str, default))})".strip(),
+        )
     kind = str if default is None else type(default)
-    return dict(type=parse_bool if kind is bool else kind, default=argparse.SUPPRESS,
-                help=f"{about} (default: {default})".strip())
+    return dict(
+        type=parse_bool if kind is bool else kind,
+        default=argparse.SUPPRESS,
+        help=f"{about} (default: {default})".strip(),
+    )
 
 
-def dataclass_from_args(cls: type[T], args: argparse.Namespace, required: Collection[str] = ()) -> T:
+def dataclass_from_args(
+    cls: type[T], args: argparse.Namespace, required: Collection[str] = ()
+) -> T:
     """The config of parsed flags: the dataclass defaults, overridden by ``--settings``, overridden
     by the flags given. ``required``: fields that one of the two must set. A tuple field's value
     arrives as a list and is turned back into a tuple."""
@@ -146,8 +177,10 @@ def dataclass_from_args(cls: type[T], args: argparse.Namespace, required: Collec
     values |= {name: getattr(args, name) for name in names if hasattr(args, name)}
     missing = [name for name in required if name not in values]
     if missing:
-        raise ValueError(f"the following arguments are required: {', '.join(_flag(n) for n in missing)} "
-                         f"(or {'these keys' if len(missing) > 1 else 'this key'} in --settings)")
+        raise ValueError(
+            f"the following arguments are required: {', '.join(_flag(n) for n in missing)} "
+            f"(or {'these keys' if len(missing) > 1 else 'this key'} in --settings)"
+        )
     return cls(**{name: tuple(v) if isinstance(v, list) else v for name, v in values.items()})
 
 

@@ -22,5 +22,9 @@ def save_figure(fig: Any, out_pdf: str | Path, out_png: str | Path) -> None:
 def write_and_show_claims(out_claims: str | Path, claims: list[Claim]) -> pd.DataFrame:
     """Write the claims file; return the claims as a table (id, verdict, measured, note)."""
     write_claims(out_claims, claims)
-    return pd.DataFrame([{"claim": c.id, "verdict": c.verdict, "measured": c.measured, "note": c.note}
-                         for c in claims])
+    return pd.DataFrame(
+        [
+            {"claim": c.id, "verdict": c.verdict, "measured": c.measured, "note": c.note}
+            for c in claims
+        ]
+    )

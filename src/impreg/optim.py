@@ -28,7 +28,9 @@ class NormalizedGradRMSprop(torch.optim.Optimizer):
         eps: float = 1e-6,
     ) -> None:
         if lr <= 0 or not 0 <= alpha < 1 or eps < 0:
-            raise ValueError(f"invalid NormalizedGradRMSprop settings lr={lr} alpha={alpha} eps={eps}")
+            raise ValueError(
+                f"invalid NormalizedGradRMSprop settings lr={lr} alpha={alpha} eps={eps}"
+            )
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps))
         self.state["shared"] = {"step": 0, "square_avg": 0.0}
 
@@ -38,7 +40,9 @@ class NormalizedGradRMSprop(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        grads = [
+            p.grad for group in self.param_groups for p in group["params"] if p.grad is not None
+        ]
         if not grads:
             return loss
         sq_norm = float(torch.stack([g.pow(2).sum() for g in grads]).sum())

@@ -16,7 +16,9 @@ class PaperFigure:
 
 
 # in the papers' order: each experiment's figures as its module declares them (impreg.experiments)
-FIGURES: dict[str, PaperFigure] = {f.id: PaperFigure(f.label, f.extension) for f in EXPERIMENT_FIGURES}
+FIGURES: dict[str, PaperFigure] = {
+    f.id: PaperFigure(f.label, f.extension) for f in EXPERIMENT_FIGURES
+}
 
 
 def paper_figure(figure: str) -> PaperFigure:

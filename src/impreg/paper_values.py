@@ -3,8 +3,15 @@ the notebooks and the report compare against the same values."""
 
 # P1 Figure 3 (tensor factorization dynamics), read off the authors' example plots.
 TF_DYNAMICS = {
-    "settings": {"order": 4, "mode_dim": 10, "target_rank": 5, "target_fro_norm": 1.0,
-                 "num_observations": 2000, "num_components": 1000, "init_stds": [0.05, 0.01, 0.005]},
+    "settings": {
+        "order": 4,
+        "mode_dim": 10,
+        "target_rank": 5,
+        "target_fro_norm": 1.0,
+        "num_observations": 2000,
+        "num_components": 1000,
+        "init_stds": [0.05, 0.01, 0.005],
+    },
     "final_reconstruction_error": {0.005: 0.005, 0.01: 0.03, 0.05: 0.08},
     "escape_iterations_init_0.005": [4200, 5300, 7000, 9800, 11300],
     "plateau_norms_init_0.005": [0.63, 0.59, 0.40, 0.31, 0.21],
@@ -14,18 +21,32 @@ TF_DYNAMICS = {
 
 # P2 Fig. A (incremental rank learning) and Fig. B (HTF detail), read off the authors' example
 # plot mf_tf_htf_dyn.png and the repository defaults (spec, paper 2, sections 1-2.1).
-_P2_COMMON = {"target_rank": 5, "target_fro_norm": 64.0, "num_observations": 2048, "lr": 0.01,
-              "stop_loss": 5e-5, "stop_validations": 100}
+_P2_COMMON = {
+    "target_rank": 5,
+    "target_fro_norm": 64.0,
+    "num_observations": 2048,
+    "lr": 0.01,
+    "stop_loss": 5e-5,
+    "stop_validations": 100,
+}
 INCREMENTAL_RANK = {
     "settings": {
         "mf": _P2_COMMON | {"dim": 64, "depth": 3, "width": 0, "init_std": 0.001},
         "tf": _P2_COMMON | {"order": 3, "mode_dim": 16, "num_components": 0, "init_std": 0.001},
         # mode_dim 16 is the generator's default; the repository does not pin the HTF figure's value
-        "htf": _P2_COMMON | {"order": 4, "mode_dim": 16, "width": 512, "init_std": 0.01, "pool_pattern": "adjacent"},
+        "htf": _P2_COMMON
+        | {"order": 4, "mode_dim": 16, "width": 512, "init_std": 0.01, "pool_pattern": "adjacent"},
     },
-    "escapes": {"mf": [0, 1100, 2300, 3000, 4400], "tf": [0, 1200, 2200, 4700, 6000],
-                "htf": [10000, 13000, 16000, 20000, 30500]},
-    "plateaus": {"mf": [37, 32, 28, 23, 20], "tf": [38, 36, 24, 22, 17], "htf": [9.5, 4.8, 2.5, 1.5, 0.8]},
+    "escapes": {
+        "mf": [0, 1100, 2300, 3000, 4400],
+        "tf": [0, 1200, 2200, 4700, 6000],
+        "htf": [10000, 13000, 16000, 20000, 30500],
+    },
+    "plateaus": {
+        "mf": [37, 32, 28, 23, 20],
+        "tf": [38, 36, 24, 22, 17],
+        "htf": [9.5, 4.8, 2.5, 1.5, 0.8],
+    },
     "learned": {"mf": 5, "tf": 5, "htf": 5},
     # the hierarchical panel's first root norm peaks before it settles (mf and tf do not overshoot)
     "overshoot": {"htf": 15.0},
@@ -44,12 +65,26 @@ _FIGURE4 = {  # series: (MNIST at R = 1, 5, 10, 15), (Fashion-MNIST at R = 1, 5,
     "random_label_test": ((0.092, 0.11, 0.13, 0.139), (0.092, 0.13, 0.145, 0.15)),
 }
 RANK_COMPLEXITY = {
-    "settings": {"positive_class": 6, "positive_value": 2.0, "negative_value": 0.0, "threshold": 0.5,
-                 "ranks": list(range(1, 16)), "epochs": 10000, "batch_size": 5000, "lr": 5e-4,
-                 "init_mean": 1.0, "init_std": 1e-3, "max_test_sample_loss": 4.0, "train_subset": 0},
+    "settings": {
+        "positive_class": 6,
+        "positive_value": 2.0,
+        "negative_value": 0.0,
+        "threshold": 0.5,
+        "ranks": list(range(1, 16)),
+        "epochs": 10000,
+        "batch_size": 5000,
+        "lr": 5e-4,
+        "init_mean": 1.0,
+        "init_std": 1e-3,
+        "max_test_sample_loss": 4.0,
+        "train_subset": 0,
+    },
     "variance_line": 0.09,  # drawn at a fixed 0.09 by the original plotter; computed from the data here
     "values": {  # panel -> series -> {R: error}, from the table below
-        panel: {series: dict(zip((1, 5, 10, 15), values[i], strict=True)) for series, values in _FIGURE4.items()}
+        panel: {
+            series: dict(zip((1, 5, 10, 15), values[i], strict=True))
+            for series, values in _FIGURE4.items()
+        }
         for i, panel in enumerate(("mnist", "fmnist"))
     },
 }
@@ -61,12 +96,29 @@ RANK_COMPLEXITY = {
 # bar; the others are below about 0.5 points. The paper gives no ResNet34 numbers (Fig. D).
 LOCALITY = {
     "arch": "resnet18",
-    "settings": {"width": 64, "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 64,
-                 "max_epochs": 150, "patience": 20},
+    "settings": {
+        "width": 64,
+        "lr": 0.01,
+        "momentum": 0.9,
+        "weight_decay": 0.0,
+        "batch_size": 64,
+        "max_epochs": 150,
+        "patience": 20,
+    },
     "task_settings": {
-        "is_same_class": {"source": "cifar10", "num_train": 5000, "num_test": 10000, "canvas_width": 224,
-                          "canvas_height": 224},
-        "pathfinder": {"num_samples": 20000, "window": 300, "output_size": 150, "test_fraction": 0.5},
+        "is_same_class": {
+            "source": "cifar10",
+            "num_train": 5000,
+            "num_test": 10000,
+            "canvas_width": 224,
+            "canvas_height": 224,
+        },
+        "pathfinder": {
+            "num_samples": 20000,
+            "window": 300,
+            "output_size": 150,
+            "test_fraction": 0.5,
+        },
     },
     "x": {"is_same_class": [0, 40, 80, 120, 160], "pathfinder": [3, 5, 7, 9]},
     "lambdas": {"is_same_class": [0.0, 0.1, 1.0], "pathfinder": [0.0, 3.0, 9.0]},

@@ -65,36 +65,56 @@ def conv_input_gradient(grad_out: torch.Tensor, conv: nn.Conv2d, box: Box) -> to
     It is the transposed convolution of ``grad_out`` restricted to the outputs whose receptive field
     meets the box, so its cost is that of the box, not of the image.
     """
-    if conv.groups != 1 or conv.dilation != (1, 1) or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+    if (
+        conv.groups != 1
+        or conv.dilation != (1, 1)
+        or conv.padding_mode != "zeros"
+        or isinstance(conv.padding, str)
+    ):
         raise ValueError("conv_input_gradient needs groups 1, dilation 1 and numeric zero padding")
-    spans = [_conv_span(start, size, conv.stride[d], conv.padding[d], conv.kernel_size[d], grad_out.shape[2 + d])
-             for d, (start, size) in enumerate(((box.row, box.height), (box.col, box.width)))]
+    spans = [
+        _conv_span(
+            start, size, conv.stride[d], conv.padding[d], conv.kernel_size[d], grad_out.shape[2 + d]
+        )
+        for d, (start, size) in enumerate(((box.row, box.height), (box.col, box.width)))
+    ]
     (r0, r1, top, bottom), (c0, c1, left, right) = spans
     if r1 < r0 or c1 < c0:  # no output sees the box
         return grad_out.new_zeros(grad_out.shape[0], conv.in_channels, box.height, box.width)
-    local = F.conv_transpose2d(grad_out[..., r0:r1 + 1, c0:c1 + 1], conv.weight, stride=conv.stride)
+    local = F.conv_transpose2d(
+        grad_out[..., r0 : r1 + 1, c0 : c1 + 1], conv.weight, stride=conv.stride
+    )
     return F.pad(local, (left, right, top, bottom))  # negative pads crop
 
 
-def _conv_span(start: int, size: int, stride: int, padding: int, kernel: int, out_size: int) -> tuple[int, ...]:
+def _conv_span(
+    start: int, size: int, stride: int, padding: int, kernel: int, out_size: int
+) -> tuple[int, ...]:
     """Along one axis: the first and last outputs whose window meets input positions
     [start, start + size), and the pads that map their transposed convolution onto that range."""
     first = max(0, -(-(start + padding - kernel + 1) // stride))
     last = min(out_size - 1, (start + size - 1 + padding) // stride)
-    origin = stride * first - padding  # the input position of the transposed convolution's first value
+    origin = (
+        stride * first - padding
+    )  # the input position of the transposed convolution's first value
     length = (last - first) * stride + kernel
     return first, last, origin - start, start + size - origin - length
 
 
-def _capture_output(conv: nn.Module, x: torch.Tensor, store: list) -> torch.utils.hooks.RemovableHandle:
+def _capture_output(
+    conv: nn.Module, x: torch.Tensor, store: list
+) -> torch.utils.hooks.RemovableHandle:
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
         if args[0] is not x:
             raise ValueError("input_conv must be the layer that receives the model's input")
         store.append(output)
+
     return conv.register_forward_hook(hook)
 
 
-def _forward(model: nn.Module, x: torch.Tensor, input_conv: nn.Conv2d | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _forward(
+    model: nn.Module, x: torch.Tensor, input_conv: nn.Conv2d | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and the tensor to differentiate them by: x itself or the output of ``input_conv``."""
     if input_conv is None:
         x = x.detach().requires_grad_(True)
@@ -110,8 +130,14 @@ def _forward(model: nn.Module, x: torch.Tensor, input_conv: nn.Conv2d | None) ->
     return logits, store[0]
 
 
-def separation_penalty(model: nn.Module, x: torch.Tensor, box_i: Box, box_j: Box,
-                       input_conv: nn.Conv2d | None = None, create_graph: bool = True) -> PenaltyOutput:
+def separation_penalty(
+    model: nn.Module,
+    x: torch.Tensor,
+    box_i: Box,
+    box_j: Box,
+    input_conv: nn.Conv2d | None = None,
+    create_graph: bool = True,
+) -> PenaltyOutput:
     """Mean over the batch of |cos(grad_I f(x), grad_I f(x'))|, x' = x with patch J from the next sample.
 
     Two forward passes in the model's current mode (in train mode BatchNorm statistics update twice,
@@ -124,13 +150,17 @@ def separation_penalty(model: nn.Module, x: torch.Tensor, box_i: Box, box_j: Box
     without the graph that training back-propagates through.
     """
     if len(x) < 2:
-        raise ValueError("the penalty swaps patches between samples: it needs a batch of at least 2")
+        raise ValueError(
+            "the penalty swaps patches between samples: it needs a batch of at least 2"
+        )
     x = x.detach()
     with CheapBatchNormDoubleBackward():
         logits, wrt = _forward(model, x, input_conv)
         logits_swapped, wrt_swapped = _forward(model, swap_patch(x, box_j), input_conv)
     # one backward pass over both graphs
-    grads = torch.autograd.grad([logits.sum(), logits_swapped.sum()], [wrt, wrt_swapped], create_graph=create_graph)
+    grads = torch.autograd.grad(
+        [logits.sum(), logits_swapped.sum()], [wrt, wrt_swapped], create_graph=create_graph
+    )
     if input_conv is None:
         grad_i, grad_i_swapped = (g[(..., *box_i.slices)] for g in grads)
     else:
@@ -166,7 +196,8 @@ class _BatchNormBackward(Function):
         ctx.set_materialize_grads(False)  # the unused weight and bias gradients arrive as None
         ctx.save_for_backward(grad_out, x, weight, mean, invstd)
         return torch.ops.aten._batch_norm_impl_index_backward(
-            impl, x, grad_out, weight, *running, mean, invstd, True, eps, list(mask), reserve)
+            impl, x, grad_out, weight, *running, mean, invstd, True, eps, list(mask), reserve
+        )
 
     @staticmethod
     def backward(ctx, h_x, h_weight, h_bias):  # noqa: ANN001
@@ -229,7 +260,16 @@ class _BatchNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps):  # noqa: ANN001
         out, mean, invstd, reserve, impl = torch.ops.aten._batch_norm_impl_index(
-            x, weight, bias, running_mean, running_var, True, momentum, eps, torch.backends.cudnn.enabled)
+            x,
+            weight,
+            bias,
+            running_mean,
+            running_var,
+            True,
+            momentum,
+            eps,
+            torch.backends.cudnn.enabled,
+        )
         ctx.save_for_backward(x, weight, mean, invstd, reserve)
         # unused by a train-mode backward, and updated in place by later forwards: not saved tensors
         ctx.impl, ctx.eps, ctx.running = impl, eps, (running_mean, running_var)
@@ -240,11 +280,23 @@ class _BatchNorm(Function):
         x, weight, mean, invstd, reserve = ctx.saved_tensors
         mask = tuple(ctx.needs_input_grad[:3])
         if torch.is_grad_enabled():  # create_graph: keep the backward differentiable
-            grads = _BatchNormBackward.apply(grad_out, x, weight, mean, invstd, reserve, ctx.impl, ctx.eps,
-                                             ctx.running, mask)
+            grads = _BatchNormBackward.apply(
+                grad_out, x, weight, mean, invstd, reserve, ctx.impl, ctx.eps, ctx.running, mask
+            )
         else:
             grads = torch.ops.aten._batch_norm_impl_index_backward(
-                ctx.impl, x, grad_out, weight, *ctx.running, mean, invstd, True, ctx.eps, list(mask), reserve)
+                ctx.impl,
+                x,
+                grad_out,
+                weight,
+                *ctx.running,
+                mean,
+                invstd,
+                True,
+                ctx.eps,
+                list(mask),
+                reserve,
+            )
         return *grads, None, None, None, None
 
 
@@ -260,9 +312,18 @@ class CheapBatchNormDoubleBackward(TorchFunctionMode):
             if p["training"]:
                 F._verify_batch_size(p["input"].size())
                 if p["eps"] <= 0:
-                    raise ValueError(f"batch_norm eps must be positive during training, but got {p['eps']}")
-                return _BatchNorm.apply(p["input"], p["weight"], p["bias"], p["running_mean"], p["running_var"],
-                                        p["momentum"], p["eps"])
+                    raise ValueError(
+                        f"batch_norm eps must be positive during training, but got {p['eps']}"
+                    )
+                return _BatchNorm.apply(
+                    p["input"],
+                    p["weight"],
+                    p["bias"],
+                    p["running_mean"],
+                    p["running_var"],
+                    p["momentum"],
+                    p["eps"],
+                )
         return func(*args, **kwargs)
 
 
@@ -284,12 +345,16 @@ def sample_patch_pair(
     if not 1 <= p <= min(height, width):
         raise ValueError(f"patch_size {patch_size} must be in 1..{min(height, width)}")
     if min_distance < 0 or (max_distance is not None and max_distance < min_distance):
-        raise ValueError(f"need 0 <= min_distance <= max_distance, got {min_distance}, {max_distance}")
+        raise ValueError(
+            f"need 0 <= min_distance <= max_distance, got {min_distance}, {max_distance}"
+        )
     rows = np.arange(height - p + 1)[:, None]
     cols = np.arange(width - p + 1)[None, :]
     for _ in range(tries):
         r, c = int(rng.integers(height - p + 1)), int(rng.integers(width - p + 1))
-        gap = np.maximum(np.maximum(rows - (r + p), r - (rows + p)), np.maximum(cols - (c + p), c - (cols + p)))
+        gap = np.maximum(
+            np.maximum(rows - (r + p), r - (rows + p)), np.maximum(cols - (c + p), c - (cols + p))
+        )
         ok = gap >= min_distance
         if max_distance is not None:
             ok &= gap <= max_distance
@@ -297,8 +362,10 @@ def sample_patch_pair(
         if len(candidates):
             jr, jc = divmod(int(rng.choice(candidates)), width - p + 1)
             return Box(r, c, p, p), Box(jr, jc, p, p)
-    raise ValueError(f"no {p}x{p} patch pair at distance {min_distance}..{max_distance} fits a "
-                     f"{height}x{width} image")
+    raise ValueError(
+        f"no {p}x{p} patch pair at distance {min_distance}..{max_distance} fits a "
+        f"{height}x{width} image"
+    )
 
 
 def choose_patch_order(boxes: tuple[Box, Box], rng: np.random.Generator) -> tuple[Box, Box]:

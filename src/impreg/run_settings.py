@@ -30,15 +30,19 @@ Rule = tuple[Callable[[Any], bool], str]
 
 
 def _number(test: Callable[[float], bool]) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and test(v)
+    return lambda v: (
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and test(v)
+    )
 
 
 POSITIVE: Rule = (_number(lambda v: v > 0), "a finite number > 0")
 NON_NEGATIVE: Rule = (_number(lambda v: v >= 0), "a finite number >= 0")
 AT_LEAST_ONE: Rule = (_number(lambda v: v >= 1), ">= 1")
 FRACTION: Rule = (_number(lambda v: 0 <= v < 1), "in [0, 1)")
-DEVICE: Rule = (lambda v: isinstance(v, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None,
-                "auto, cpu, cuda or cuda:N")
+DEVICE: Rule = (
+    lambda v: isinstance(v, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None,
+    "auto, cpu, cuda or cuda:N",
+)
 
 
 def one_of(options: Collection[str]) -> Rule:
@@ -47,16 +51,29 @@ def one_of(options: Collection[str]) -> Rule:
 
 def is_integer(value: Any) -> bool:
     """An integer, or a float with an integer value (YAML and JSON may write 5 as 5.0); not a bool."""
-    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
-            or isinstance(value, float) and value.is_integer())
+    return (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        or isinstance(value, float)
+        and value.is_integer()
+    )
 
 
 # the settings that every factorization-dynamics run shares (tf_dynamics, incremental_rank): the
 # normalized RMSprop step, the loop and its records
 DYNAMICS_RULES: dict[str, Rule] = {
-    "init_std": POSITIVE, "lr": POSITIVE, "alpha": FRACTION, "eps": NON_NEGATIVE, "stop_loss": NON_NEGATIVE,
-    "max_iterations": AT_LEAST_ONE, "log_every": AT_LEAST_ONE, "top_k": AT_LEAST_ONE, "seed": NON_NEGATIVE,
-    "device": DEVICE, "dtype": one_of(DTYPE_NAMES), "checkpoint_every": NON_NEGATIVE,
+    "init_std": POSITIVE,
+    "lr": POSITIVE,
+    "alpha": FRACTION,
+    "eps": NON_NEGATIVE,
+    "stop_loss": NON_NEGATIVE,
+    "max_iterations": AT_LEAST_ONE,
+    "log_every": AT_LEAST_ONE,
+    "top_k": AT_LEAST_ONE,
+    "seed": NON_NEGATIVE,
+    "device": DEVICE,
+    "dtype": one_of(DTYPE_NAMES),
+    "checkpoint_every": NON_NEGATIVE,
 }
 
 
@@ -108,7 +125,9 @@ def pick(cls: type, *sections: Mapping[str, Any], **identity: Any) -> dict[str, 
     settings: dict[str, Any] = {}
     for section in sections:
         settings.update({name: section[name] for name in names if name in section})
-    changed = {k: v for k, v in settings.items() if k not in defaults or _plain(v) != _plain(defaults[k])}
+    changed = {
+        k: v for k, v in settings.items() if k not in defaults or _plain(v) != _plain(defaults[k])
+    }
     return changed | identity
 
 
@@ -141,17 +160,23 @@ def settings_from_text(cls: type, text: str) -> dict[str, Any]:
         try:
             text = Path(text[1:]).read_text()
         except OSError as err:
-            raise ValueError(f"argument --settings: cannot read the settings file {text[1:]}: {err.strerror}") from None
+            raise ValueError(
+                f"argument --settings: cannot read the settings file {text[1:]}: {err.strerror}"
+            ) from None
     try:
         settings = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"argument --settings: not a JSON object: {err.msg} at character {err.pos}") from None
+        raise ValueError(
+            f"argument --settings: not a JSON object: {err.msg} at character {err.pos}"
+        ) from None
     if not isinstance(settings, dict):
         raise ValueError(f"argument --settings: not a JSON object of settings: {text[:60]!r}")
     names = setting_names(cls)
     unknown = [key for key in settings if key not in names]
     if unknown:
-        raise ValueError(f"argument --settings: {', '.join(repr(k) for k in unknown)} "
-                         f"{'is' if len(unknown) == 1 else 'are'} not a setting of this run; its settings are "
-                         f"{', '.join(names)}")
+        raise ValueError(
+            f"argument --settings: {', '.join(repr(k) for k in unknown)} "
+            f"{'is' if len(unknown) == 1 else 'are'} not a setting of this run; its settings are "
+            f"{', '.join(names)}"
+        )
     return settings

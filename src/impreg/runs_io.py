@@ -29,7 +29,9 @@ def read_summary(path: str | Path, keys: Iterable[str]) -> dict:
     try:
         summary = json.loads(Path(path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"run file {path} is malformed (not valid JSON: {err}); rerun its training rule") from err
+        raise ValueError(
+            f"run file {path} is malformed (not valid JSON: {err}); rerun its training rule"
+        ) from err
     if isinstance(summary, dict) and isinstance(summary.get("settings"), dict):
         summary = summary["settings"] | summary
     keys = list(keys)
@@ -39,7 +41,9 @@ def read_summary(path: str | Path, keys: Iterable[str]) -> dict:
     return summary
 
 
-def read_metrics(path: str | Path, columns: Iterable[str], allow_empty: bool = False) -> pd.DataFrame:
+def read_metrics(
+    path: str | Path, columns: Iterable[str], allow_empty: bool = False
+) -> pd.DataFrame:
     """A run's metrics.csv, which must hold every column of ``columns`` and, unless ``allow_empty``, a row."""
     _require_file(path)
     try:
@@ -52,8 +56,12 @@ def read_metrics(path: str | Path, columns: Iterable[str], allow_empty: bool = F
     return history
 
 
-def read_run_files(summary_path: str | Path, metrics_path: str | Path, summary_keys: Iterable[str],
-                   metric_columns: Iterable[str]) -> tuple[dict, pd.DataFrame]:
+def read_run_files(
+    summary_path: str | Path,
+    metrics_path: str | Path,
+    summary_keys: Iterable[str],
+    metric_columns: Iterable[str],
+) -> tuple[dict, pd.DataFrame]:
     """A run's summary.json and metrics.csv (see read_summary and read_metrics), whose last row is
     complete unless the run diverged."""
     for p in (summary_path, metrics_path):
@@ -62,7 +70,9 @@ def read_run_files(summary_path: str | Path, metrics_path: str | Path, summary_k
     history = read_metrics(metrics_path, metric_columns)
     # a diverged run legitimately ends on a non-finite row; any other run with one was cut short
     if summary.get("status") != "diverged" and history.iloc[-1].isna().any():
-        raise malformed(metrics_path, "its last row is incomplete (truncated?) although the run did not diverge")
+        raise malformed(
+            metrics_path, "its last row is incomplete (truncated?) although the run did not diverge"
+        )
     return summary, history
 
 
@@ -70,21 +80,38 @@ def mark_diverged(ax: Any, run: dict) -> bool:
     """A diverged run's panel says so in red (its curves stop where the loss became NaN/inf)."""
     if run["status"] != "diverged":
         return False
-    ax.text(0.5, 0.5, f"DIVERGED at iteration {run['iterations']}", transform=ax.transAxes, ha="center",
-            va="center", color="red", fontsize=8, fontweight="bold")
+    ax.text(
+        0.5,
+        0.5,
+        f"DIVERGED at iteration {run['iterations']}",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color="red",
+        fontsize=8,
+        fontweight="bold",
+    )
     return True
 
 
-def read_runs(summaries: Sequence[str | Path], metrics: Sequence[str | Path], summary_keys: Sequence[str],
-              metric_columns: Sequence[str]) -> list[dict]:
+def read_runs(
+    summaries: Sequence[str | Path],
+    metrics: Sequence[str | Path],
+    summary_keys: Sequence[str],
+    metric_columns: Sequence[str],
+) -> list[dict]:
     """A figure's runs from its notebook's parameters: one summary.json and one metrics.csv per run, in
     the same order. Each run holds its summary's ``summary_keys``, the whole ``summary``, its
     ``history`` (metrics.csv) and the ``path`` of its summary.json."""
     if not summaries or len(summaries) != len(metrics):
-        raise ValueError(f"expected one metrics.csv per summary.json, got {len(metrics)} and {len(summaries)}")
+        raise ValueError(
+            f"expected one metrics.csv per summary.json, got {len(metrics)} and {len(summaries)}"
+        )
     runs = []
     for summary_path, metrics_path in zip(summaries, metrics, strict=True):
         summary, history = read_run_files(summary_path, metrics_path, summary_keys, metric_columns)
-        runs.append({key: summary[key] for key in summary_keys}
-                    | {"summary": summary, "history": history, "path": str(summary_path)})
+        runs.append(
+            {key: summary[key] for key in summary_keys}
+            | {"summary": summary, "history": history, "path": str(summary_path)}
+        )
     return runs

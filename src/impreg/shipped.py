@@ -60,7 +60,10 @@ def _copy_run_file(src: Path, dest: Path) -> None:
     if dest.name == src.name:
         shutil.copyfile(src, dest)
         return
-    with dest.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+    with (
+        dest.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz,
+    ):
         gz.write(src.read_bytes())
 
 
@@ -89,7 +92,9 @@ def _git(*args: str) -> str:
     try:
         out = subprocess.run(["git", *args], capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError) as err:
-        raise ValueError(f"git {' '.join(args)} failed ({err}); name the commit explicitly") from err
+        raise ValueError(
+            f"git {' '.join(args)} failed ({err}); name the commit explicitly"
+        ) from err
     return out.stdout
 
 
@@ -113,7 +118,9 @@ def read_origin(dest: Path, scale: str) -> dict:
     return read_json(path) if path.exists() else {"scale": scale, "figures": {}}
 
 
-def _finished_runs(notebook: Path, runs_root: Path, scale: str, named: bool) -> dict[Path, Path] | None:
+def _finished_runs(
+    notebook: Path, runs_root: Path, scale: str, named: bool
+) -> dict[Path, Path] | None:
     """Run file -> its path under ``runs_root``, for a figure finished at ``scale`` from real data;
     None for a figure of another scale or whose notebook failed (an error when it was ``named``)."""
     try:
@@ -124,14 +131,24 @@ def _finished_runs(notebook: Path, runs_root: Path, scale: str, named: bool) -> 
         return None
     if params.get("scale") != scale:
         if named:
-            raise ValueError(f"{notebook.stem} was made at scale {params.get('scale')!r}, not {scale!r}")
+            raise ValueError(
+                f"{notebook.stem} was made at scale {params.get('scale')!r}, not {scale!r}"
+            )
         return None
     files = [Path(f) for f in run_files(params)]
     rel = {f: Path(os.path.relpath(f.resolve(), runs_root)) for f in files}
-    if not files or any(r.parts[0] == ".." for r in rel.values()) or not all(f.is_file() for f in files):
-        raise DataFileError(f"{notebook.stem}: its run files are not all under {runs_root} ({files[:2]} ...)")
+    if (
+        not files
+        or any(r.parts[0] == ".." for r in rel.values())
+        or not all(f.is_file() for f in files)
+    ):
+        raise DataFileError(
+            f"{notebook.stem}: its run files are not all under {runs_root} ({files[:2]} ...)"
+        )
     if any(_stand_in(read_json(f)) for f in files if f.name == "summary.json"):
-        raise ValueError(f"{notebook.stem}: some of its runs were made from stand-in data; they are never shipped")
+        raise ValueError(
+            f"{notebook.stem}: some of its runs were made from stand-in data; they are never shipped"
+        )
     return rel
 
 
@@ -139,8 +156,15 @@ def _run_dirs(rel: dict[Path, Path]) -> list[str]:
     return sorted({str(r.parent) for r in rel.values()})
 
 
-def ship_runs(results: Path, dest: Path, scale: str, runs_commit: str | None = None, config_file: str = "",
-              figures: list[str] | None = None, note: str = "") -> list[str]:
+def ship_runs(
+    results: Path,
+    dest: Path,
+    scale: str,
+    runs_commit: str | None = None,
+    config_file: str = "",
+    figures: list[str] | None = None,
+    note: str = "",
+) -> list[str]:
     """Copy the run files of every figure that a workflow run under ``results`` finished at ``scale``
     (or only ``figures``) into ``dest``/runs, and record their origin; returns the figures shipped.
     A figure whose runs are shipped already, unchanged, keeps its recorded origin."""
@@ -161,7 +185,8 @@ def ship_runs(results: Path, dest: Path, scale: str, runs_commit: str | None = N
         if rel is None:
             continue
         if origin["figures"].get(figure, {}).get("runs") == _run_dirs(rel) and all(
-                _same_content(f, dest / "runs" / _shipped_path(r)) for f, r in rel.items()):
+            _same_content(f, dest / "runs" / _shipped_path(r)) for f, r in rel.items()
+        ):
             continue  # shipped already, with its recorded origin
         for src, r in rel.items():
             _copy_run_file(src, dest / "runs" / _shipped_path(r))
@@ -180,8 +205,14 @@ def ship_runs(results: Path, dest: Path, scale: str, runs_commit: str | None = N
     return shipped
 
 
-def ship_outputs(made: Path, dest: Path, scale: str, runs_commit: str | None = None, config_file: str = "",
-                 note: str = "") -> list[str]:
+def ship_outputs(
+    made: Path,
+    dest: Path,
+    scale: str,
+    runs_commit: str | None = None,
+    config_file: str = "",
+    note: str = "",
+) -> list[str]:
     """Copy what ``make figures`` made from the shipped runs (``made``) over the shipped outputs in
     ``dest``. Every figure made must have its runs' origin recorded (by ship_runs), or, for runs
     copied into ``dest``/runs by hand, ``runs_commit`` names the commit that made them. Returns the
@@ -193,17 +224,29 @@ def ship_outputs(made: Path, dest: Path, scale: str, runs_commit: str | None = N
     for figure in figures:
         params = notebook_parameters(made / "notebooks" / f"{figure}.ipynb")
         files = [Path(f) for f in run_files(params)]
-        runs = sorted({os.path.relpath(f.parent.resolve(), (dest / "runs").resolve()) for f in files})
+        runs = sorted(
+            {os.path.relpath(f.parent.resolve(), (dest / "runs").resolve()) for f in files}
+        )
         if not all(f.is_file() for f in files):
-            raise DataFileError(f"{figure}: made from runs no longer in {dest / 'runs'}; run make figures again")
+            raise DataFileError(
+                f"{figure}: made from runs no longer in {dest / 'runs'}; run make figures again"
+            )
         if origin["figures"].get(figure, {}).get("runs") == runs:
             continue
         if not runs_commit:
-            raise ValueError(f"{figure}: its runs in {dest / 'runs'} are not those ORIGIN.json records; name the "
-                             "commit that made them (RUNS_COMMIT=...), or ship them with ship-runs")
-        origin["figures"][figure] = {"runs": runs, "runs_commit": resolve_commit(runs_commit), "runs_finished": None,
-                                     "config_file": config_file, "config": params.get("config", {}),
-                                     "shipped": _now(), "note": " ".join(note.split())}
+            raise ValueError(
+                f"{figure}: its runs in {dest / 'runs'} are not those ORIGIN.json records; name the "
+                "commit that made them (RUNS_COMMIT=...), or ship them with ship-runs"
+            )
+        origin["figures"][figure] = {
+            "runs": runs,
+            "runs_commit": resolve_commit(runs_commit),
+            "runs_finished": None,
+            "config_file": config_file,
+            "config": params.get("config", {}),
+            "shipped": _now(),
+            "note": " ".join(note.split()),
+        }
     for sub in OUTPUT_DIRS:
         if (dest / sub).exists():
             shutil.rmtree(dest / sub)  # outputs of figures no longer made go too
@@ -211,9 +254,15 @@ def ship_outputs(made: Path, dest: Path, scale: str, runs_commit: str | None = N
             shutil.copytree(made / sub, dest / sub)
     shutil.copyfile(made / REPORT, dest / REPORT)
     # the code that made the outputs: HEAD, and any file of it not committed yet
-    changed = _git("status", "--porcelain", "--", "Snakefile", "src", "notebooks", "workflow", "config")
-    origin["outputs"] = {"commit": resolve_commit(None), "uncommitted": [line[3:] for line in changed.splitlines()],
-                         "made": _now(), "how": f"make figures SCALE={scale}, from the runs in runs/"}
+    changed = _git(
+        "status", "--porcelain", "--", "Snakefile", "src", "notebooks", "workflow", "config"
+    )
+    origin["outputs"] = {
+        "commit": resolve_commit(None),
+        "uncommitted": [line[3:] for line in changed.splitlines()],
+        "made": _now(),
+        "how": f"make figures SCALE={scale}, from the runs in runs/",
+    }
     write_json(dest / ORIGIN, origin)
     check_shipped(dest.parent)
     return figures
@@ -225,11 +274,16 @@ def shipped_size(root: Path = SHIPPED) -> int:
 
 def check_shipped(root: Path = SHIPPED) -> None:
     """No checkpoint files, and at most LIMIT_BYTES in all."""
-    checkpoints = [str(p) for p in root.rglob("*") if p.is_file() and (p.suffix == ".pt" or "checkpoint" in p.name)]
+    checkpoints = [
+        str(p)
+        for p in root.rglob("*")
+        if p.is_file() and (p.suffix == ".pt" or "checkpoint" in p.name)
+    ]
     if checkpoints:
         raise ValueError(f"checkpoints are never shipped: {checkpoints}")
     size = shipped_size(root)
     if size > LIMIT_BYTES:
-        raise ValueError(f"{root} holds {size / 1e6:.1f} MB, over the {LIMIT_BYTES / 1e6:.0f} MB limit; "
-                         "ship fewer figures or thin their metrics")
-
+        raise ValueError(
+            f"{root} holds {size / 1e6:.1f} MB, over the {LIMIT_BYTES / 1e6:.0f} MB limit; "
+            "ship fewer figures or thin their metrics"
+        )

@@ -38,7 +38,9 @@ def matricization(tensor: ArrayLike, modes: Sequence[int]) -> ArrayLike:
 
 def matricization_singular_values(tensor: ArrayLike, modes: Sequence[int]) -> np.ndarray:
     """Singular values (descending, float64 numpy) of the matricization w.r.t. ``modes``."""
-    return np.linalg.svd(matricization(_as_numpy(tensor).astype(np.float64), modes), compute_uv=False)
+    return np.linalg.svd(
+        matricization(_as_numpy(tensor).astype(np.float64), modes), compute_uv=False
+    )
 
 
 def effective_rank(singular_values: ArrayLike) -> float:
@@ -64,10 +66,14 @@ def default_rel_tol(tensor: ArrayLike, modes: Sequence[int]) -> float:
     rows = math.prod(tensor.shape[m] for m in modes)
     cols = math.prod(tensor.shape) // rows
     dtype = _as_numpy(tensor.reshape(-1)[:1]).dtype
-    return max(rows, cols) * float(np.finfo(dtype if np.issubdtype(dtype, np.floating) else np.float64).eps)
+    return max(rows, cols) * float(
+        np.finfo(dtype if np.issubdtype(dtype, np.floating) else np.float64).eps
+    )
 
 
-def hierarchical_ranks(tensor: ArrayLike, tree: ModeTree, rel_tol: float | None = None) -> dict[tuple[int, ...], int]:
+def hierarchical_ranks(
+    tensor: ArrayLike, tree: ModeTree, rel_tol: float | None = None
+) -> dict[tuple[int, ...], int]:
     """Thresholded rank of the matricization w.r.t. every non-root tree node (leaves included).
 
     A singular value counts when it exceeds ``rel_tol`` times the largest; ``rel_tol`` defaults
@@ -82,4 +88,7 @@ def hierarchical_ranks(tensor: ArrayLike, tree: ModeTree, rel_tol: float | None 
 
 def hierarchical_effective_ranks(tensor: ArrayLike, tree: ModeTree) -> dict[tuple[int, ...], float]:
     """Effective rank of the matricization w.r.t. every non-root tree node (leaves included)."""
-    return {modes: effective_rank(matricization_singular_values(tensor, modes)) for modes in tree_node_modes(tree)}
+    return {
+        modes: effective_rank(matricization_singular_values(tensor, modes))
+        for modes in tree_node_modes(tree)
+    }

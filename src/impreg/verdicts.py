@@ -23,7 +23,13 @@ def on_numbers(paper: Any) -> bool:
         return False
     if isinstance(paper, Number):
         return True
-    values = list(paper.values()) if isinstance(paper, dict) else paper if isinstance(paper, list) else None
+    values = (
+        list(paper.values())
+        if isinstance(paper, dict)
+        else paper
+        if isinstance(paper, list)
+        else None
+    )
     return bool(values) and all(on_numbers(v) for v in values)
 
 
@@ -57,13 +63,18 @@ class FigureVerdict:
 
     @classmethod
     def of(cls, claims: list[Claim]) -> FigureVerdict:
-        return cls(Tally.of([c for c in claims if not on_numbers(c.paper)]),
-                   Tally.of([c for c in claims if on_numbers(c.paper)]))
+        return cls(
+            Tally.of([c for c in claims if not on_numbers(c.paper)]),
+            Tally.of([c for c in claims if on_numbers(c.paper)]),
+        )
 
     def text(self) -> str:
         """``behaviour yes (3 of 3), numbers partly (1 of 4)``, leaving out a kind it has no claim of."""
-        kinds = [f"{name} {tally.text()}" for name, tally in (("behaviour", self.behaviour), ("numbers", self.numbers))
-                 if tally != Tally()]
+        kinds = [
+            f"{name} {tally.text()}"
+            for name, tally in (("behaviour", self.behaviour), ("numbers", self.numbers))
+            if tally != Tally()
+        ]
         return ", ".join(kinds) or "no claims"
 
 
@@ -73,7 +84,9 @@ def counts(claims: list[Claim]) -> str:
     return f"{n.passed} pass, {n.failed} fail, {n.unchecked} not checked"
 
 
-def run_summary(claims_by_figure: dict[str, list[Claim]], not_run: dict[str, str], report: str | None) -> str:
+def run_summary(
+    claims_by_figure: dict[str, list[Claim]], not_run: dict[str, str], report: str | None
+) -> str:
     """The lines that end a workflow run: one per figure (its claims, or why it was not made), then
     where the report is."""
     figures = ordered([*claims_by_figure, *not_run])
@@ -81,8 +94,15 @@ def run_summary(claims_by_figure: dict[str, list[Claim]], not_run: dict[str, str
     label_width = max((len(paper_figure(f).label) for f in figures), default=0)
     lines = ["Verdicts, claim by claim (pass / fail / not checked):"]
     for figure in figures:
-        outcome = (counts(claims_by_figure[figure]) if figure in claims_by_figure
-                   else f"not run: {' '.join(not_run[figure].split())}")
+        outcome = (
+            counts(claims_by_figure[figure])
+            if figure in claims_by_figure
+            else f"not run: {' '.join(not_run[figure].split())}"
+        )
         lines.append(f"  {figure:<{width}}  {paper_figure(figure).label:<{label_width}}  {outcome}")
-    lines.append(f"Report: {report}" if report else "No report yet: it is made with every figure (TARGET=all).")
+    lines.append(
+        f"Report: {report}"
+        if report
+        else "No report yet: it is made with every figure (TARGET=all)."
+    )
     return "\n".join(lines)

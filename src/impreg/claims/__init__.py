@@ -42,8 +42,16 @@ class Claim:
 
 
 def not_checkable(id: str, statement: str, paper: Any, reason: str, **kw: Any) -> Claim:
-    return Claim(id=id, statement=statement, paper=paper, measured=None, tolerance=None, passed=None,
-                 note=reason, **kw)
+    return Claim(
+        id=id,
+        statement=statement,
+        paper=paper,
+        measured=None,
+        tolerance=None,
+        passed=None,
+        note=reason,
+        **kw,
+    )
 
 
 def numeric_rules(config: dict) -> dict:
@@ -56,15 +64,22 @@ def majority(holds: list[bool]) -> bool:
     return sum(bool(h) for h in holds) * 2 > len(holds)
 
 
-def judged_verdict(per_seed: dict[int, bool], left_out: dict, total: int) -> tuple[str, bool | None, str]:
+def judged_verdict(
+    per_seed: dict[int, bool], left_out: dict, total: int
+) -> tuple[str, bool | None, str]:
     """The verdict of a claim checked on the judged seeds (``per_seed``) of ``total``: which hold (the
     runs left out named), the majority, and a note when too few seeds were judged to decide (verdict
     None: at most half of them)."""
     held = [s for s, ok in per_seed.items() if ok]
-    text = (f"holds on {len(held)} of {len(per_seed)} judged seeds {held}"
-            + (f"; left out (did not converge): {left_out}" if left_out else ""))
+    text = f"holds on {len(held)} of {len(per_seed)} judged seeds {held}" + (
+        f"; left out (did not converge): {left_out}" if left_out else ""
+    )
     if 2 * len(per_seed) <= total:
-        return text, None, f"judged on {len(per_seed)} of {total} seeds (the others did not converge): too few to decide"
+        return (
+            text,
+            None,
+            f"judged on {len(per_seed)} of {total} seeds (the others did not converge): too few to decide",
+        )
     return text, majority(list(per_seed.values())), ""
 
 
@@ -73,7 +88,9 @@ def _number(x: float) -> str:
     return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
-def within_span(paper: Sequence[float | None], per_seed: dict[int, Sequence[float | None]]) -> tuple[bool, list[str]]:
+def within_span(
+    paper: Sequence[float | None], per_seed: dict[int, Sequence[float | None]]
+) -> tuple[bool, list[str]]:
     """Whether each of the paper's values (one unseeded run: one draw) lies within the range our seeds
     span at its position, at least two seeds having a value there; and per position that range and how
     many seeds lie below and above the paper's value. A paper value None is not compared."""
@@ -88,8 +105,10 @@ def within_span(paper: Sequence[float | None], per_seed: dict[int, Sequence[floa
             continue
         below, above = sum(v < p for v in values), sum(v > p for v in values)
         ok = ok and len(values) >= 2 and min(values) <= p <= max(values)
-        lines.append(f"{_number(p)}: ours {_number(min(values))} to {_number(max(values))} over {len(values)} seeds "
-                     f"({below} below, {above} above)")
+        lines.append(
+            f"{_number(p)}: ours {_number(min(values))} to {_number(max(values))} over {len(values)} seeds "
+            f"({below} below, {above} above)"
+        )
     return ok, lines
 
 

@@ -45,21 +45,40 @@ def make_data_tf_sensing(args: argparse.Namespace) -> None:
 
 def _add_cp_target_flags(p: argparse.ArgumentParser, observations: str) -> None:
     """Completion and sensing data share their target's flags; only what is observed differs."""
-    p.add_argument("--order", type=at_least(2), default=4, help="order of the target tensor (default: 4)")
-    p.add_argument("--mode-dim", type=at_least(1), default=10, help="size of every mode (default: 10)")
+    p.add_argument(
+        "--order", type=at_least(2), default=4, help="order of the target tensor (default: 4)"
+    )
+    p.add_argument(
+        "--mode-dim", type=at_least(1), default=10, help="size of every mode (default: 10)"
+    )
     p.add_argument("--rank", type=at_least(1), default=5, help="CP rank of the target (default: 5)")
-    p.add_argument("--fro-norm", type=positive_float, default=1.0,
-                   help="Frobenius norm the target is rescaled to (default: 1.0)")
-    p.add_argument("--num-observations", type=at_least(1), default=2000, help=f"{observations} (default: 2000)")
-    p.add_argument("--seed", type=at_least(0), default=0, help="seeds the target and what is observed (default: 0)")
+    p.add_argument(
+        "--fro-norm",
+        type=positive_float,
+        default=1.0,
+        help="Frobenius norm the target is rescaled to (default: 1.0)",
+    )
+    p.add_argument(
+        "--num-observations", type=at_least(1), default=2000, help=f"{observations} (default: 2000)"
+    )
+    p.add_argument(
+        "--seed",
+        type=at_least(0),
+        default=0,
+        help="seeds the target and what is observed (default: 0)",
+    )
     p.add_argument("--out", required=True, help="the npz file to write")
 
 
 def _write_cp_target(args: argparse.Namespace, make: Callable, observations: str) -> None:
-    data = make(args.order, args.mode_dim, args.rank, args.fro_norm, args.num_observations, args.seed)
+    data = make(
+        args.order, args.mode_dim, args.rank, args.fro_norm, args.num_observations, args.seed
+    )
     data.save(args.out)
-    print(f"wrote {args.out}: order {args.order}, mode dim {args.mode_dim}, rank {args.rank}, "
-          f"{args.num_observations} {observations}, seed {args.seed}")
+    print(
+        f"wrote {args.out}: order {args.order}, mode dim {args.mode_dim}, rank {args.rank}, "
+        f"{args.num_observations} {observations}, seed {args.seed}"
+    )
 
 
 def train_tf_dynamics_flags(p: argparse.ArgumentParser) -> None:
@@ -95,5 +114,7 @@ def _train(args: argparse.Namespace, data_class: type) -> None:
 
     cfg = dataclass_from_args(TFDynamicsConfig, args)
     summary = run(cfg, data_class.load(args.data), args.out_dir)
-    print(f"{summary['status']} after {summary['iterations']} iterations in {summary['wall_seconds']} s on "
-          f"{summary['device']}: reconstruction error {summary['final_reconstruction_error']:.4g}")
+    print(
+        f"{summary['status']} after {summary['iterations']} iterations in {summary['wall_seconds']} s on "
+        f"{summary['device']}: reconstruction error {summary['final_reconstruction_error']:.4g}"
+    )

@@ -19,22 +19,56 @@ import numpy as np
 from impreg.io import atomic_path
 
 DATASETS = ("mnist", "fmnist", "cifar10", "digits", "mnist5k")
-_ALIASES = {"fashion_mnist": "fmnist", "fashion-mnist": "fmnist", "fashionmnist": "fmnist", "cifar-10": "cifar10",
-            "mnist_5k": "mnist5k"}
+_ALIASES = {
+    "fashion_mnist": "fmnist",
+    "fashion-mnist": "fmnist",
+    "fashionmnist": "fmnist",
+    "cifar-10": "cifar10",
+    "mnist_5k": "mnist5k",
+}
 # A folder with this file holds stand-in data (see impreg.data.stand_in), never the real datasets.
 STAND_IN_MANIFEST = "STAND_IN.json"
 
 # torchvision's class names
-MNIST_CLASSES = tuple(f"{i} - {w}" for i, w in enumerate(
-    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")))
-FMNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                  "Ankle boot")
-CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+MNIST_CLASSES = tuple(
+    f"{i} - {w}"
+    for i, w in enumerate(
+        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    )
+)
+FMNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+CIFAR_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 
 # torchvision's layout: <data_dir>/<folder>/raw/<file> (the .gz names; the decompressed ones drop .gz)
 MNIST_FOLDERS = {"mnist": "MNIST", "fmnist": "FashionMNIST"}
-MNIST_FILES = {("train", "images"): "train-images-idx3-ubyte.gz", ("train", "labels"): "train-labels-idx1-ubyte.gz",
-               ("test", "images"): "t10k-images-idx3-ubyte.gz", ("test", "labels"): "t10k-labels-idx1-ubyte.gz"}
+MNIST_FILES = {
+    ("train", "images"): "train-images-idx3-ubyte.gz",
+    ("train", "labels"): "train-labels-idx1-ubyte.gz",
+    ("test", "images"): "t10k-images-idx3-ubyte.gz",
+    ("test", "labels"): "t10k-labels-idx1-ubyte.gz",
+}
 # ... and <data_dir>/cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}
 CIFAR_BASE = "cifar-10-batches-py"
 CIFAR_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -75,7 +109,9 @@ IDX_NDIMS = (1, 3)
 def idx_bytes(array: np.ndarray) -> bytes:
     """idx ubyte encoding: magic 0x0000 08 <ndim>, big-endian uint32 dims, then the raw bytes."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
     return header + array.tobytes()
 
 
@@ -83,7 +119,7 @@ def read_idx(path: Path) -> np.ndarray:
     """The (read-only) uint8 array of an idx ubyte file whose structure is known to be sound."""
     raw = path.read_bytes()
     ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -100,7 +136,7 @@ def idx_problem(path: Path) -> str | None:
         return f"idx magic number 0x{magic:08x} is not an unsigned-byte 1-d or 3-d array"
     if len(head) < 4 + 4 * ndim:
         return f"only {size} bytes, shorter than its idx header"
-    dims = [int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     expected = 4 + 4 * ndim + int(np.prod(dims))
     if size != expected:
         return f"header says shape {tuple(dims)} = {expected} bytes but the file has {size} (truncated or corrupted)"
@@ -124,9 +160,16 @@ def gunzip(gz: Path, dest: Path) -> None:
 # --- CIFAR-10 batches -----------------------------------------------------------------------------
 
 
-def cifar_batch_bytes(batch_label: str, rows: np.ndarray, labels: Iterable[int], filenames: list[str]) -> bytes:
+def cifar_batch_bytes(
+    batch_label: str, rows: np.ndarray, labels: Iterable[int], filenames: list[str]
+) -> bytes:
     """One pickled batch; ``rows`` (N, 3072) uint8 as CIFAR stores an image: 1024 R, then G, then B."""
-    entry = {"batch_label": batch_label, "data": rows, "labels": [int(v) for v in labels], "filenames": filenames}
+    entry = {
+        "batch_label": batch_label,
+        "data": rows,
+        "labels": [int(v) for v in labels],
+        "filenames": filenames,
+    }
     return pickle.dumps(entry, protocol=2)
 
 
@@ -148,7 +191,9 @@ def read_cifar_batches(base: Path, names: Iterable[str]) -> tuple[np.ndarray, np
     for name in names:
         with open(base / name, "rb") as fh:
             entry = pickle.load(fh, encoding="latin1")
-        data.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        data.append(
+            np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        )
         labels.extend(entry["labels"])
     return np.ascontiguousarray(np.concatenate(data)), np.asarray(labels, dtype=np.int64)
 

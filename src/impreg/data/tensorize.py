@@ -64,21 +64,32 @@ class BinaryImageData:
     def save(self, path: str | Path) -> None:
         """An .npz with bits packed 8 per byte (MNIST: 6 MB instead of 55 MB)."""
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, train_bits=np.packbits(self.train_bits, axis=1), test_bits=np.packbits(self.test_bits, axis=1),
-                     train_targets=self.train_targets, test_targets=self.test_targets,
-                     image_shape=np.array(self.image_shape), meta=np.array(json.dumps(self.meta)))
+            np.savez(
+                fh,
+                train_bits=np.packbits(self.train_bits, axis=1),
+                test_bits=np.packbits(self.test_bits, axis=1),
+                train_targets=self.train_targets,
+                test_targets=self.test_targets,
+                image_shape=np.array(self.image_shape),
+                meta=np.array(json.dumps(self.meta)),
+            )
 
     @classmethod
     def load(cls, path: str | Path) -> BinaryImageData:
         """Read a file written by ``save``; a missing, wrong-format, truncated or corrupted file raises
         DataFileError naming it (``impreg.data.synthetic.read_npz``)."""
+
         def read(z) -> BinaryImageData:
             shape = tuple(int(v) for v in z["image_shape"])
             num_pixels = int(np.prod(shape))
-            return cls(train_bits=np.unpackbits(z["train_bits"], axis=1, count=num_pixels),
-                       train_targets=z["train_targets"],
-                       test_bits=np.unpackbits(z["test_bits"], axis=1, count=num_pixels),
-                       test_targets=z["test_targets"], image_shape=shape, meta=json.loads(str(z["meta"])))
+            return cls(
+                train_bits=np.unpackbits(z["train_bits"], axis=1, count=num_pixels),
+                train_targets=z["train_targets"],
+                test_bits=np.unpackbits(z["test_bits"], axis=1, count=num_pixels),
+                test_targets=z["test_targets"],
+                image_shape=shape,
+                meta=json.loads(str(z["meta"])),
+            )
 
         return read_npz(path, "binary image", read)
 
@@ -93,7 +104,7 @@ def to_unit_gray(images: np.ndarray) -> np.ndarray:
         weights = np.asarray(GRAY_WEIGHTS, dtype=np.float32) / np.float32(255)
         out = np.empty(images.shape[:3], dtype=np.float32)
         for start in range(0, len(images), 4096):  # chunks: CIFAR-10 whole in float32 is 600 MB
-            out[start:start + 4096] = images[start:start + 4096].astype(np.float32) @ weights
+            out[start : start + 4096] = images[start : start + 4096].astype(np.float32) @ weights
         return out
     if images.ndim != 3:
         raise ValueError(f"expected images (N, H, W) or (N, H, W, 3), got shape {images.shape}")
@@ -110,10 +121,16 @@ def binarize(images: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     return (gray > threshold).reshape(len(gray), -1).astype(np.uint8)
 
 
-def one_vs_rest(labels: np.ndarray, positive_class: int, positive_value: float = 2.0,
-                negative_value: float = 0.0) -> np.ndarray:
+def one_vs_rest(
+    labels: np.ndarray,
+    positive_class: int,
+    positive_value: float = 2.0,
+    negative_value: float = 0.0,
+) -> np.ndarray:
     """float32 targets: ``positive_value`` where label == positive_class, else ``negative_value``."""
-    return np.where(np.asarray(labels) == positive_class, positive_value, negative_value).astype(np.float32)
+    return np.where(np.asarray(labels) == positive_class, positive_value, negative_value).astype(
+        np.float32
+    )
 
 
 def random_bits(num_images: int, num_pixels: int, rng: np.random.Generator) -> np.ndarray:
@@ -129,7 +146,9 @@ def variance_line(targets: np.ndarray, scale: float = ERROR_SCALE) -> float:
     return float(np.var(np.asarray(targets, dtype=np.float64)) / scale)
 
 
-def tensorize(dataset: ImageDataset, config: TensorizeConfig = TensorizeConfig()) -> BinaryImageData:
+def tensorize(
+    dataset: ImageDataset, config: TensorizeConfig = TensorizeConfig()
+) -> BinaryImageData:
     """Binarize, flatten and relabel ``dataset``; apply ``config.control`` with ``config.seed``.
 
     random_image: every train and test image is replaced by uniform random bits (train drawn
@@ -137,11 +156,17 @@ def tensorize(dataset: ImageDataset, config: TensorizeConfig = TensorizeConfig()
     permuted within train, then within test, so each split keeps its positive count.
     """
     if config.positive_class not in set(np.unique(dataset.train_labels).tolist()):
-        raise ValueError(f"positive_class {config.positive_class} never occurs in {dataset.name}'s train labels")
+        raise ValueError(
+            f"positive_class {config.positive_class} never occurs in {dataset.name}'s train labels"
+        )
     train_bits = binarize(dataset.train_images, config.threshold)
     test_bits = binarize(dataset.test_images, config.threshold)
-    train_y = one_vs_rest(dataset.train_labels, config.positive_class, config.positive_value, config.negative_value)
-    test_y = one_vs_rest(dataset.test_labels, config.positive_class, config.positive_value, config.negative_value)
+    train_y = one_vs_rest(
+        dataset.train_labels, config.positive_class, config.positive_value, config.negative_value
+    )
+    test_y = one_vs_rest(
+        dataset.test_labels, config.positive_class, config.positive_value, config.negative_value
+    )
     rng = np.random.default_rng(config.seed)
     if config.control == "random_image":
         train_bits = random_bits(*train_bits.shape, rng)
@@ -150,30 +175,62 @@ def tensorize(dataset: ImageDataset, config: TensorizeConfig = TensorizeConfig()
         train_y = rng.permutation(train_y)
         test_y = rng.permutation(test_y)
     image_shape = tuple(int(v) for v in dataset.image_shape[:2])
-    meta = dict(dataset=dataset.name, **asdict(config), num_train=len(train_y), num_test=len(test_y),
-                num_pixels=int(train_bits.shape[1]), train_positives=int((train_y == config.positive_value).sum()),
-                test_positives=int((test_y == config.positive_value).sum()), variance_line=variance_line(train_y))
+    meta = dict(
+        dataset=dataset.name,
+        **asdict(config),
+        num_train=len(train_y),
+        num_test=len(test_y),
+        num_pixels=int(train_bits.shape[1]),
+        train_positives=int((train_y == config.positive_value).sum()),
+        test_positives=int((test_y == config.positive_value).sum()),
+        variance_line=variance_line(train_y),
+    )
     return BinaryImageData(train_bits, train_y, test_bits, test_y, image_shape, meta)
 
 
-def make_rank_complexity_data(dataset: str, control: str = "natural", positive_class: int = 6, seed: int = 0,
-                              train_subset: int = 0, data_dir: str | Path | None = None, download: bool = False,
-                              allow_stand_in: bool = False) -> BinaryImageData:
+def make_rank_complexity_data(
+    dataset: str,
+    control: str = "natural",
+    positive_class: int = 6,
+    seed: int = 0,
+    train_subset: int = 0,
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    allow_stand_in: bool = False,
+) -> BinaryImageData:
     """Load ``dataset``, optionally keep a random ``train_subset`` of its train split, and tensorize it.
 
     The subset (``train_subset`` > 0) is drawn from ``default_rng([SUBSET_STREAM, seed])`` before
     the control, so every control of a dataset uses the same images; the controls themselves are
     drawn from ``seed`` (``tensorize``). The test split is always whole.
     """
-    images = load_images(canonical_name(dataset), data_dir, download=download, allow_stand_in=allow_stand_in)
+    images = load_images(
+        canonical_name(dataset), data_dir, download=download, allow_stand_in=allow_stand_in
+    )
     source_train = len(images.train_labels)
     if train_subset:
         if train_subset > source_train:
-            raise ValueError(f"train_subset {train_subset} exceeds the {source_train} train images of {images.name}")
-        keep = np.sort(np.random.default_rng([SUBSET_STREAM, seed]).choice(source_train, train_subset, replace=False))
-        images.train_images, images.train_labels = images.train_images[keep], images.train_labels[keep]
-    data = tensorize(images, TensorizeConfig(positive_class=positive_class, control=control, seed=seed))
-    data.meta.update(stand_in=bool(images.stand_in), train_subset=int(train_subset), source_num_train=source_train,
-                     positive_class_name=str(images.classes[positive_class]) if positive_class < len(images.classes)
-                     else str(positive_class))
+            raise ValueError(
+                f"train_subset {train_subset} exceeds the {source_train} train images of {images.name}"
+            )
+        keep = np.sort(
+            np.random.default_rng([SUBSET_STREAM, seed]).choice(
+                source_train, train_subset, replace=False
+            )
+        )
+        images.train_images, images.train_labels = (
+            images.train_images[keep],
+            images.train_labels[keep],
+        )
+    data = tensorize(
+        images, TensorizeConfig(positive_class=positive_class, control=control, seed=seed)
+    )
+    data.meta.update(
+        stand_in=bool(images.stand_in),
+        train_subset=int(train_subset),
+        source_num_train=source_train,
+        positive_class_name=str(images.classes[positive_class])
+        if positive_class < len(images.classes)
+        else str(positive_class),
+    )
     return data

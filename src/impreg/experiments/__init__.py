@@ -23,12 +23,21 @@ from impreg.experiments.declare import CommandSpec, Experiment, FigureSpec, Grou
 GROUPS: dict[Group, str] = {"make-data": "generate a dataset", "train": "train a model"}
 
 # the commands of no experiment: the report and the shipped results
-TOOLS: tuple[CommandSpec, ...] = tuple(CommandSpec(None, name, help, "impreg.commands.tools") for name, help in (
-    ("report", "gather claims files into REPLICATION.md"),
-    ("check-config", "read and validate config files, naming the file and key of any error"),
-    ("ship-runs", "copy the run files of a workflow run's finished figures into the shipped folder"),
-    ("ship-outputs", "copy what make figures made from the shipped runs into the shipped folder"),
-))
+TOOLS: tuple[CommandSpec, ...] = tuple(
+    CommandSpec(None, name, help, "impreg.commands.tools")
+    for name, help in (
+        ("report", "gather claims files into REPLICATION.md"),
+        ("check-config", "read and validate config files, naming the file and key of any error"),
+        (
+            "ship-runs",
+            "copy the run files of a workflow run's finished figures into the shipped folder",
+        ),
+        (
+            "ship-outputs",
+            "copy what make figures made from the shipped runs into the shipped folder",
+        ),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -58,19 +67,27 @@ class Registry:
         self._experiments: dict[str, tuple[Command, ...]] = {}
         self._trainings: dict[str, Training] = {}
         # a top-level command named like a group would hide the group's commands
-        self._owners: dict[tuple[str, ...], str] = {(group,): f"the {group} group" for group in GROUPS}
+        self._owners: dict[tuple[str, ...], str] = {
+            (group,): f"the {group} group" for group in GROUPS
+        }
 
-    def register(self, experiment: str, *commands: Command, training: Training | None = None) -> None:
+    def register(
+        self, experiment: str, *commands: Command, training: Training | None = None
+    ) -> None:
         """Add an experiment's commands and its training plug-in, all or (on a clash) none."""
         if experiment in self._experiments:
             raise ValueError(f"experiment {experiment!r} is registered twice")
         owners = dict(self._owners)
         for command in commands:
             if command.group is not None and command.group not in GROUPS:
-                raise ValueError(f"command {command.name!r} of {experiment} names no group: {command.group!r}")
+                raise ValueError(
+                    f"command {command.name!r} of {experiment} names no group: {command.group!r}"
+                )
             if command.words in owners:
-                raise ValueError(f"command {' '.join(command.words)!r} is registered twice: "
-                                 f"by {owners[command.words]} and by {experiment}")
+                raise ValueError(
+                    f"command {' '.join(command.words)!r} is registered twice: "
+                    f"by {owners[command.words]} and by {experiment}"
+                )
             owners[command.words] = experiment
         self._owners = owners
         self._experiments[experiment] = commands
@@ -100,9 +117,13 @@ def find_experiments(package: str = __name__) -> tuple[Experiment, ...]:
         module = importlib.import_module(f"{package}.{info.name}")
         experiment = getattr(module, "EXPERIMENT", None)
         if not isinstance(experiment, Experiment):
-            raise TypeError(f"{package}.{info.name} declares no EXPERIMENT (an impreg.experiments.declare.Experiment)")
+            raise TypeError(
+                f"{package}.{info.name} declares no EXPERIMENT (an impreg.experiments.declare.Experiment)"
+            )
         if experiment.name != info.name:
-            raise ValueError(f"{package}.{info.name} declares the experiment {experiment.name!r}: name it as its module")
+            raise ValueError(
+                f"{package}.{info.name} declares the experiment {experiment.name!r}: name it as its module"
+            )
         found.append(experiment)
     return tuple(sorted(found, key=lambda e: (e.order, e.name)))
 
@@ -121,7 +142,9 @@ def registry(experiments: tuple[Experiment, ...]) -> Registry:
     """The CLI's commands and the harness's plug-ins of ``experiments``, then the tools."""
     out = Registry()
     for experiment in experiments:
-        out.register(experiment.name, *map(Command.of, experiment.commands), training=experiment.training)
+        out.register(
+            experiment.name, *map(Command.of, experiment.commands), training=experiment.training
+        )
     out.register("tools", *map(Command.of, TOOLS))
     return out
 
@@ -130,5 +153,16 @@ EXPERIMENTS: tuple[Experiment, ...] = find_experiments()
 FIGURES: tuple[FigureSpec, ...] = figures(EXPERIMENTS)
 REGISTRY = registry(EXPERIMENTS)
 
-__all__ = ["EXPERIMENTS", "FIGURES", "GROUPS", "REGISTRY", "TOOLS", "Command", "CommandSpec", "Experiment",
-           "FigureSpec", "Registry", "Training"]
+__all__ = [
+    "EXPERIMENTS",
+    "FIGURES",
+    "GROUPS",
+    "REGISTRY",
+    "TOOLS",
+    "Command",
+    "CommandSpec",
+    "Experiment",
+    "FigureSpec",
+    "Registry",
+    "Training",
+]

@@ -41,7 +41,9 @@ class CommandSpec:
 
     @property
     def stem(self) -> str:
-        return "_".join(word.replace("-", "_") for word in (self.group, self.name) if word is not None)
+        return "_".join(
+            word.replace("-", "_") for word in (self.group, self.name) if word is not None
+        )
 
     def add_flags(self) -> Callable[[argparse.ArgumentParser], None]:
         return getattr(importlib.import_module(self.module), f"{self.stem}_flags")
@@ -73,10 +75,16 @@ class Training:
         config = getattr(module, self.config, None)
         if not dataclasses.is_dataclass(config):
             found.append(f"{self.module}.{self.config} is not a dataclass")
-        elif not set(getattr(config, "NOT_IN_FINGERPRINT", ("<missing>",))) <= {f.name for f in dataclasses.fields(config)}:
-            found.append(f"{self.module}.{self.config}.NOT_IN_FINGERPRINT is missing or names a field it lacks")
+        elif not set(getattr(config, "NOT_IN_FINGERPRINT", ("<missing>",))) <= {
+            f.name for f in dataclasses.fields(config)
+        }:
+            found.append(
+                f"{self.module}.{self.config}.NOT_IN_FINGERPRINT is missing or names a field it lacks"
+            )
         params = inspect.signature(module.run).parameters if hasattr(module, "run") else {}
-        missing = [name for name in ("resume", "on_unit", "stop_after", "log") if name not in params]
+        missing = [
+            name for name in ("resume", "on_unit", "stop_after", "log") if name not in params
+        ]
         if missing:
             found.append(f"{self.module}.run lacks {', '.join(missing)}")
         return found
@@ -97,7 +105,9 @@ class Jobs:
 
     section: str
     runs: Callable[[Config], dict[str, Run]]  # run name -> its data file, settings and command
-    data_files: Callable[[Config], dict[str, str]] = lambda config: {}  # data/<section>/<name>.npz -> make-data arguments
+    data_files: Callable[[Config], dict[str, str]] = (
+        lambda config: {}
+    )  # data/<section>/<name>.npz -> make-data arguments
     gpu: Callable[[Config], bool] = on_cuda  # whether its jobs ask for a GPU
 
     @property
@@ -116,15 +126,23 @@ class FigureSpec:
     <out>/{figures,claims,notebooks}/<id>.* and its extras."""
 
     id: str
-    label: str  # the papers' figure: "P1 Fig. 3", "P2 Fig. B (appendix)", ... (an extension says so)
+    label: (
+        str  # the papers' figure: "P1 Fig. 3", "P2 Fig. B (appendix)", ... (an extension says so)
+    )
     notebook: str  # captioned by workflow/report/<notebook>.rst
     experiment: str  # the config section whose changes_from_paper the report shows
-    runs: Callable[[Config], list[str]]  # its run folders (runs/<section>/<name>), in notebook order
-    settings: Callable[[Config], dict]  # notebook parameters apart from paths (a change reruns the figure)
+    runs: Callable[
+        [Config], list[str]
+    ]  # its run folders (runs/<section>/<name>), in notebook order
+    settings: Callable[
+        [Config], dict
+    ]  # notebook parameters apart from paths (a change reruns the figure)
     claims: str  # "module:function" that computes its claims (its notebook calls it)
     extension: bool = False  # a figure the papers do not have: its claims are counted apart
     extras: tuple[str, ...] = ()  # extra outputs (workflow/figures.py EXTRAS): "full", "table"
-    run_params: Callable[[Config], dict] = lambda config: {}  # per-run parameters passed beside the run files
+    run_params: Callable[[Config], dict] = (
+        lambda config: {}
+    )  # per-run parameters passed beside the run files
     targets: tuple[str, ...] = ()  # target rules that build it, beside its id
     # {dataset its data jobs download: the data files made from it}, so that a run without network
     # can say which figures wait for which files
@@ -132,8 +150,10 @@ class FigureSpec:
 
     def __post_init__(self) -> None:
         if not self.label.startswith(("P1 ", "P2 ")):
-            raise ValueError(f"figure {self.id}: its label {self.label!r} must name its paper first ('P1 ...' or "
-                             "'P2 ...'): the paper's target list and the report's category come from it")
+            raise ValueError(
+                f"figure {self.id}: its label {self.label!r} must name its paper first ('P1 ...' or "
+                "'P2 ...'): the paper's target list and the report's category come from it"
+            )
 
     @property
     def paper(self) -> int:
@@ -169,6 +189,9 @@ class Experiment:
             if not ok:
                 found.append(f"{name} is not a function")
         sections = {jobs.section for jobs in self.jobs}
-        found += [f"figure {f.id} reads the runs of {f.experiment}, which {self.name} declares no jobs for"
-                  for f in self.figures if f.experiment not in sections]
+        found += [
+            f"figure {f.id} reads the runs of {f.experiment}, which {self.name} declares no jobs for"
+            for f in self.figures
+            if f.experiment not in sections
+        ]
         return found

@@ -45,14 +45,22 @@ class IncrementalRankConfig:
     mf_width: int = 0  # mf: hidden width; 0 = min(rows, cols)
     num_components: int = 0  # tf: R; 0 = the maximal possible rank
     htf_width: int = 512  # htf: the width of every layer
-    pool_pattern: str = "adjacent"  # htf: mode tree pooling pairs of modes (adjacent: ((0,1),(2,3)))
-    extra_matricizations: str = "0-2"  # htf: matricizations tracked besides the tree's nodes, ';'-separated
-    rank_rel_tol: float = 1e-2  # a singular value counts towards a rank when above this times the largest
+    pool_pattern: str = (
+        "adjacent"  # htf: mode tree pooling pairs of modes (adjacent: ((0,1),(2,3)))
+    )
+    extra_matricizations: str = (
+        "0-2"  # htf: matricizations tracked besides the tree's nodes, ';'-separated
+    )
+    rank_rel_tol: float = (
+        1e-2  # a singular value counts towards a rank when above this times the largest
+    )
     lr: float = 1e-2
     alpha: float = 0.99
     eps: float = 1e-6
     stop_loss: float = 5e-5  # stop once the train MSE stays below this ...
-    stop_validations: int = 100  # ... for more than this many consecutive validations (logged steps)
+    stop_validations: int = (
+        100  # ... for more than this many consecutive validations (logged steps)
+    )
     max_iterations: int = 500_000
     log_every: int = 25
     top_k: int = 10
@@ -67,11 +75,20 @@ class IncrementalRankConfig:
     def __post_init__(self) -> None:
         from impreg.factorizations.hierarchical import PATTERNS  # torch: only where a run is built
 
-        check_settings(self, {"model": one_of(MODELS)} | DYNAMICS_RULES | {
-            "depth": AT_LEAST_ONE, "mf_width": NON_NEGATIVE, "num_components": NON_NEGATIVE,
-            "htf_width": AT_LEAST_ONE, "pool_pattern": one_of(PATTERNS), "rank_rel_tol": FRACTION,
-            "stop_validations": NON_NEGATIVE,
-        })
+        check_settings(
+            self,
+            {"model": one_of(MODELS)}
+            | DYNAMICS_RULES
+            | {
+                "depth": AT_LEAST_ONE,
+                "mf_width": NON_NEGATIVE,
+                "num_components": NON_NEGATIVE,
+                "htf_width": AT_LEAST_ONE,
+                "pool_pattern": one_of(PATTERNS),
+                "rank_rel_tol": FRACTION,
+                "stop_validations": NON_NEGATIVE,
+            },
+        )
 
 
 # -- the runs a config asks for ------------------------------------------------------------------
@@ -96,15 +113,20 @@ def data_args(irk: dict, model: str, seed: int) -> str:
         return f"tf-dynamics --order 2 --mode-dim {m['dim']} --rank {irk['target_rank']} {common}"
     if model == "tf":
         return f"tf-dynamics --order {m['order']} --mode-dim {m['mode_dim']} --rank {irk['target_rank']} {common}"
-    return (f"ht-completion --order {m['order']} --mode-dim {m['mode_dim']} --ranks {irk['target_rank']}"
-            f" --pattern {m['pool_pattern']} {common}")
+    return (
+        f"ht-completion --order {m['order']} --mode-dim {m['mode_dim']} --ranks {irk['target_rank']}"
+        f" --pattern {m['pool_pattern']} {common}"
+    )
 
 
 def data_files(config: dict) -> dict[str, str]:
     """Data file (under the scale's results folder) -> its ``impreg make-data`` arguments."""
     irk = config["incremental_rank"]
-    return {f"data/incremental_rank/{data_name(irk, model, seed)}.npz": data_args(irk, model, seed)
-            for model in MODELS for seed in irk["seeds"]}
+    return {
+        f"data/incremental_rank/{data_name(irk, model, seed)}.npz": data_args(irk, model, seed)
+        for model in MODELS
+        for seed in irk["seeds"]
+    }
 
 
 def run_name(irk: dict, model: str, seed: int) -> str:
@@ -129,9 +151,15 @@ def run_settings(config: dict, model: str, seed: int) -> dict:
 def runs(config: dict, models: tuple[str, ...] = MODELS) -> dict[str, Run]:
     """Run name -> its run, per model (in ``models``' order) and seed."""
     irk = config["incremental_rank"]
-    return {run_name(irk, model, seed): Run(f"data/incremental_rank/{data_name(irk, model, seed)}.npz",
-                                            run_settings(config, model, seed), "incremental-rank")
-            for model in models for seed in irk["seeds"]}
+    return {
+        run_name(irk, model, seed): Run(
+            f"data/incremental_rank/{data_name(irk, model, seed)}.npz",
+            run_settings(config, model, seed),
+            "incremental-rank",
+        )
+        for model in models
+        for seed in irk["seeds"]
+    }
 
 
 # -- the experiment ------------------------------------------------------------------------------
@@ -140,8 +168,12 @@ def runs(config: dict, models: tuple[str, ...] = MODELS) -> dict[str, Run]:
 def htf_detail_settings(config: dict) -> dict:
     """P2 Fig. B's notebook settings: its own section, and the hierarchical runs' settings."""
     irk = config["incremental_rank"]
-    return {"config": config["htf_detail"], "htf": irk["htf"], "target_rank": irk["target_rank"],
-            "scale": config["scale"]}
+    return {
+        "config": config["htf_detail"],
+        "htf": irk["htf"],
+        "target_rank": irk["target_rank"],
+        "scale": config["scale"],
+    }
 
 
 def run_dirs(config: dict, models: tuple[str, ...] = MODELS) -> list[str]:
@@ -152,19 +184,41 @@ EXPERIMENT = Experiment(
     name="incremental_rank",
     order=30,
     commands=(
-        CommandSpec("make-data", "ht-completion", "random target of low hierarchical rank and observed entries",
-                    "impreg.commands.incremental_rank"),
-        CommandSpec("train", "incremental-rank", "matrix / tensor / hierarchical tensor factorization dynamics",
-                    "impreg.commands.incremental_rank"),
+        CommandSpec(
+            "make-data",
+            "ht-completion",
+            "random target of low hierarchical rank and observed entries",
+            "impreg.commands.incremental_rank",
+        ),
+        CommandSpec(
+            "train",
+            "incremental-rank",
+            "matrix / tensor / hierarchical tensor factorization dynamics",
+            "impreg.commands.incremental_rank",
+        ),
     ),
     training=Training("impreg.train.incremental_rank", "IncrementalRankConfig"),
     jobs=(Jobs("incremental_rank", runs, data_files),),
     figures=(
-        FigureSpec("incremental_rank", "P2 Fig. A", "incremental_rank", "incremental_rank", run_dirs,
-                   section_settings("incremental_rank"), "impreg.claims.incremental_rank:incremental_rank_claims",
-                   extras=("full",)),
+        FigureSpec(
+            "incremental_rank",
+            "P2 Fig. A",
+            "incremental_rank",
+            "incremental_rank",
+            run_dirs,
+            section_settings("incremental_rank"),
+            "impreg.claims.incremental_rank:incremental_rank_claims",
+            extras=("full",),
+        ),
         # the hierarchical runs of incremental_rank in detail (no runs of its own)
-        FigureSpec("htf_detail", "P2 Fig. B (appendix)", "htf_detail", "incremental_rank",
-                   lambda c: run_dirs(c, ("htf",)), htf_detail_settings, "impreg.claims.htf_detail:htf_detail_claims"),
+        FigureSpec(
+            "htf_detail",
+            "P2 Fig. B (appendix)",
+            "htf_detail",
+            "incremental_rank",
+            lambda c: run_dirs(c, ("htf",)),
+            htf_detail_settings,
+            "impreg.claims.htf_detail:htf_detail_claims",
+        ),
     ),
 )

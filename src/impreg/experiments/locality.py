@@ -16,7 +16,10 @@ from impreg.experiments.declare import CommandSpec, Experiment, FigureSpec, Jobs
 from impreg.run_settings import Run, check_settings, is_integer, name_float, one_of, pick
 
 TASKS = ("pathfinder", "is_same_class")
-ARCHS = ("resnet18", "resnet34")  # impreg.models.resnet.LAYERS, without importing torchvision for the CLI
+ARCHS = (
+    "resnet18",
+    "resnet34",
+)  # impreg.models.resnet.LAYERS, without importing torchvision for the CLI
 AMP_MODES = ("none", "bf16")
 # the settings that tell a figure's runs apart: the command line asks for them (or --settings)
 RUN_IDENTITY = ("task", "x", "lam", "seed")
@@ -27,7 +30,9 @@ class LocalityConfig:
     """Settings of one run; fields that do not apply to ``task`` are ignored."""
 
     task: str = "pathfinder"  # pathfinder or is_same_class
-    x: int = 9  # is_same_class: distance d between the images (px); pathfinder: path length (checked)
+    x: int = (
+        9  # is_same_class: distance d between the images (px); pathfinder: path length (checked)
+    )
     arch: str = "resnet18"  # resnet18 or resnet34
     width: int = 64  # stage-1 channels; 64 is torchvision's model
     lam: float = 0.0  # coefficient of the separation penalty (0: the plain step)
@@ -56,20 +61,48 @@ class LocalityConfig:
     keep_checkpoint: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("x", "width", "seed", "batch_size", "max_epochs", "patience", "num_train", "num_test",
-                     "canvas_width", "canvas_height", "patch_size", "reg_distance", "split_seed", "penalty_batch",
-                     "probe_size", "eval_batch_size", "threads"):
+        for name in (
+            "x",
+            "width",
+            "seed",
+            "batch_size",
+            "max_epochs",
+            "patience",
+            "num_train",
+            "num_test",
+            "canvas_width",
+            "canvas_height",
+            "patch_size",
+            "reg_distance",
+            "split_seed",
+            "penalty_batch",
+            "probe_size",
+            "eval_batch_size",
+            "threads",
+        ):
             value = getattr(self, name)
             _require(is_integer(value), name, value, "an integer")
             setattr(self, name, int(value))
         for name in ("lam", "lr", "momentum", "weight_decay", "test_fraction"):
             value = getattr(self, name)
-            _require(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
-                     name, value, "a finite number")
+            _require(
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value),
+                name,
+                value,
+                "a finite number",
+            )
             setattr(self, name, float(value))
-        check_settings(self, {"task": one_of(TASKS), "arch": one_of(ARCHS), "amp": one_of(AMP_MODES)})
-        _require(self.x >= (1 if self.task == "pathfinder" else 0), "x", self.x,
-                 ">= 1 (a path length)" if self.task == "pathfinder" else ">= 0 (a distance in px)")
+        check_settings(
+            self, {"task": one_of(TASKS), "arch": one_of(ARCHS), "amp": one_of(AMP_MODES)}
+        )
+        _require(
+            self.x >= (1 if self.task == "pathfinder" else 0),
+            "x",
+            self.x,
+            ">= 1 (a path length)" if self.task == "pathfinder" else ">= 0 (a distance in px)",
+        )
         _require(self.lam >= 0, "lam", self.lam, ">= 0")
         _require(self.lr > 0, "lr", self.lr, "> 0")
         _require(0 <= self.momentum < 1, "momentum", self.momentum, "in [0, 1)")
@@ -78,18 +111,44 @@ class LocalityConfig:
         # a batch of one can neither swap patches with a neighbour nor train BatchNorm
         _require(self.batch_size >= 2, "batch_size", self.batch_size, ">= 2")
         _require(self.num_train >= 2, "num_train", self.num_train, ">= 2")
-        for name in ("width", "max_epochs", "num_test", "canvas_width", "canvas_height", "patch_size",
-                     "eval_batch_size"):
+        for name in (
+            "width",
+            "max_epochs",
+            "num_test",
+            "canvas_width",
+            "canvas_height",
+            "patch_size",
+            "eval_batch_size",
+        ):
             _require(getattr(self, name) >= 1, name, getattr(self, name), ">= 1")
-        _require(self.penalty_batch == 0 or self.penalty_batch >= 2, "penalty_batch", self.penalty_batch,
-                 "0 (the whole batch) or >= 2 (patches are swapped between samples)")
+        _require(
+            self.penalty_batch == 0 or self.penalty_batch >= 2,
+            "penalty_batch",
+            self.penalty_batch,
+            "0 (the whole batch) or >= 2 (patches are swapped between samples)",
+        )
         for name in ("seed", "patience", "reg_distance", "split_seed", "probe_size", "threads"):
             _require(getattr(self, name) >= 0, name, getattr(self, name), ">= 0")
-        _require(isinstance(self.channels_last, bool), "channels_last", self.channels_last, "true or false")
-        _require(isinstance(self.keep_checkpoint, bool), "keep_checkpoint", self.keep_checkpoint, "true or false")
+        _require(
+            isinstance(self.channels_last, bool),
+            "channels_last",
+            self.channels_last,
+            "true or false",
+        )
+        _require(
+            isinstance(self.keep_checkpoint, bool),
+            "keep_checkpoint",
+            self.keep_checkpoint,
+            "true or false",
+        )
 
     # what does not change the numbers (the device, eval batching, threads and clean-up): left out of the checkpoint's fingerprint
-    NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = ("device", "eval_batch_size", "threads", "keep_checkpoint")
+    NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = (
+        "device",
+        "eval_batch_size",
+        "threads",
+        "keep_checkpoint",
+    )
     # what the job decides, not the config (the threads Snakemake gives it)
     FROM_THE_JOB: ClassVar[tuple[str, ...]] = ("threads",)
 
@@ -114,10 +173,14 @@ def figure_section(loc: dict, figure: str) -> dict:
     keep = loc["figures"][figure].get("lambdas", {})
     narrowed = dict(loc)
     for task, kept in keep.items():
-        unknown = [lam for lam in kept if not any(float(lam) == float(v) for v in loc[task]["lambdas"])]
+        unknown = [
+            lam for lam in kept if not any(float(lam) == float(v) for v in loc[task]["lambdas"])
+        ]
         if unknown:
-            raise ValueError(f"locality.figures.{figure}.lambdas.{task}: {unknown} are not among {task}'s "
-                             f"lambdas {loc[task]['lambdas']}: list only lambdas the task runs")
+            raise ValueError(
+                f"locality.figures.{figure}.lambdas.{task}: {unknown} are not among {task}'s "
+                f"lambdas {loc[task]['lambdas']}: list only lambdas the task runs"
+            )
         narrowed[task] = loc[task] | {"lambdas": [v for v in loc[task]["lambdas"] if v in kept]}
     return narrowed
 
@@ -154,16 +217,25 @@ def figure_runs(config: dict, figure: str) -> dict[str, Run]:
         for x in xs:
             for lam in lambdas:
                 for seed in spec["seeds"]:
-                    identity: dict[str, Any] = dict(task=task, arch=spec["arch"], x=x, lam=lam, seed=seed)
+                    identity: dict[str, Any] = dict(
+                        task=task, arch=spec["arch"], x=x, lam=lam, seed=seed
+                    )
                     name = f"{task}_{spec['arch']}_x{x}_lam{name_float(lam)}_seed{seed}"
-                    runs[name] = Run(data_file(loc, task, x),
-                                     pick(LocalityConfig, config, loc, loc["train"], loc[task], **identity), "locality")
+                    runs[name] = Run(
+                        data_file(loc, task, x),
+                        pick(LocalityConfig, config, loc, loc["train"], loc[task], **identity),
+                        "locality",
+                    )
     return runs
 
 
 def runs(config: dict) -> dict[str, Run]:
     """Every run of every locality figure (a run two figures share is listed once)."""
-    return {name: run for figure in config["locality"]["figures"] for name, run in figure_runs(config, figure).items()}
+    return {
+        name: run
+        for figure in config["locality"]["figures"]
+        for name, run in figure_runs(config, figure).items()
+    }
 
 
 # -- the experiment ------------------------------------------------------------------------------
@@ -180,8 +252,12 @@ def figure_settings(config: dict, figure: str) -> dict:
     """A figure's notebook settings: the section with only this figure's entry, so that the other
     figure's seeds never rerun it."""
     loc = figure_section(config["locality"], figure)
-    return {"config": loc | {"figures": {figure: loc["figures"][figure]}}, "scale": config["scale"],
-            "figure": figure, "arch": loc["figures"][figure]["arch"]}
+    return {
+        "config": loc | {"figures": {figure: loc["figures"][figure]}},
+        "scale": config["scale"],
+        "figure": figure,
+        "arch": loc["figures"][figure]["arch"],
+    }
 
 
 COMMANDS = "impreg.commands.locality"
@@ -190,18 +266,41 @@ EXPERIMENT = Experiment(
     name="locality",
     order=40,
     commands=(
-        CommandSpec("make-data", "pathfinder", "Pathfinder images of one path length (P2 Fig. C)", COMMANDS),
-        CommandSpec("make-data", "is-same-class-images", "source images of Is Same Class (P2 Fig. C)", COMMANDS),
-        CommandSpec("train", "locality", "a ResNet on Pathfinder or Is Same Class, with the separation penalty",
-                    COMMANDS),
+        CommandSpec(
+            "make-data", "pathfinder", "Pathfinder images of one path length (P2 Fig. C)", COMMANDS
+        ),
+        CommandSpec(
+            "make-data",
+            "is-same-class-images",
+            "source images of Is Same Class (P2 Fig. C)",
+            COMMANDS,
+        ),
+        CommandSpec(
+            "train",
+            "locality",
+            "a ResNet on Pathfinder or Is Same Class, with the separation penalty",
+            COMMANDS,
+        ),
     ),
     training=Training("impreg.train.locality", "LocalityConfig"),
     # its images are drawn by its own rules: workflow/rules/locality.smk
     jobs=(Jobs("locality", runs, gpu=lambda c: c["locality"]["gpu"]),),
     figures=tuple(
-        FigureSpec(f, label, "locality", "locality", lambda c, f=f: [f"runs/locality/{r}" for r in figure_runs(c, f)],
-                   lambda c, f=f: figure_settings(c, f), "impreg.claims.locality:locality_claims",
-                   extras=("table",), downloads=downloads)
-        for f, label in (("locality", "P2 Fig. C (ResNet18)"), ("locality_resnet34", "P2 Fig. D (appendix, ResNet34)"))),
+        FigureSpec(
+            f,
+            label,
+            "locality",
+            "locality",
+            lambda c, f=f: [f"runs/locality/{r}" for r in figure_runs(c, f)],
+            lambda c, f=f: figure_settings(c, f),
+            "impreg.claims.locality:locality_claims",
+            extras=("table",),
+            downloads=downloads,
+        )
+        for f, label in (
+            ("locality", "P2 Fig. C (ResNet18)"),
+            ("locality_resnet34", "P2 Fig. D (appendix, ResNet34)"),
+        )
+    ),
     rule_file="locality.smk",
 )

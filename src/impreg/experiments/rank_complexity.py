@@ -56,39 +56,79 @@ class RankComplexityConfig:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        self.ranks, self.seeds = tuple(int(r) for r in self.ranks), tuple(int(s) for s in self.seeds)
-        check_settings(self, {
-            "ranks": (lambda v: bool(v) and min(v) >= 1 and len(set(v)) == len(v), "distinct integers >= 1"),
-            "seeds": (lambda v: bool(v) and min(v) >= 0 and len(set(v)) == len(v), "distinct integers >= 0"),
-            "epochs": AT_LEAST_ONE, "batch_size": AT_LEAST_ONE, "lr": POSITIVE, "init_std": NON_NEGATIVE,
-            "max_test_sample_loss": POSITIVE, "eval_every": AT_LEAST_ONE, "checkpoint_every": NON_NEGATIVE,
-            "eval_batch_size": AT_LEAST_ONE, "device": DEVICE, "dtype": one_of(DTYPE_NAMES),
-        })
+        self.ranks, self.seeds = (
+            tuple(int(r) for r in self.ranks),
+            tuple(int(s) for s in self.seeds),
+        )
+        check_settings(
+            self,
+            {
+                "ranks": (
+                    lambda v: bool(v) and min(v) >= 1 and len(set(v)) == len(v),
+                    "distinct integers >= 1",
+                ),
+                "seeds": (
+                    lambda v: bool(v) and min(v) >= 0 and len(set(v)) == len(v),
+                    "distinct integers >= 0",
+                ),
+                "epochs": AT_LEAST_ONE,
+                "batch_size": AT_LEAST_ONE,
+                "lr": POSITIVE,
+                "init_std": NON_NEGATIVE,
+                "max_test_sample_loss": POSITIVE,
+                "eval_every": AT_LEAST_ONE,
+                "checkpoint_every": NON_NEGATIVE,
+                "eval_batch_size": AT_LEAST_ONE,
+                "device": DEVICE,
+                "dtype": one_of(DTYPE_NAMES),
+            },
+        )
 
     # what does not change the numbers (the device, eval batching and the checkpoint period): left out of the checkpoint's fingerprint
-    NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = ("device", "checkpoint_every", "eval_batch_size")
+    NOT_IN_FINGERPRINT: ClassVar[tuple[str, ...]] = (
+        "device",
+        "checkpoint_every",
+        "eval_batch_size",
+    )
 
 
 def runs(config: dict) -> dict[str, Run]:
     """Run name -> its job, for every dataset and control: the dataset's settings over the section's."""
     rc = config["rank_complexity"]
-    return {RUN.format(dataset=d, control=c): Run(DATA.format(dataset=d, control=c),
-                                                  pick(RankComplexityConfig, config, rc, ds), "rank-complexity")
-            for d, ds in rc["datasets"].items() for c in rc["controls"]}
+    return {
+        RUN.format(dataset=d, control=c): Run(
+            DATA.format(dataset=d, control=c),
+            pick(RankComplexityConfig, config, rc, ds),
+            "rank-complexity",
+        )
+        for d, ds in rc["datasets"].items()
+        for c in rc["controls"]
+    }
 
 
 def data_args(rc: dict, dataset: str) -> str:
     """The ``impreg make-data rank-complexity`` arguments of a dataset's files beside its name and
     control: its positive class, training subset and the data seed."""
     ds = rc["datasets"][dataset]
-    return flags_from_mapping({"positive_class": ds["positive_class"], "seed": rc["data_seed"],
-                               "train_subset": ds["train_subset"]})
+    return flags_from_mapping(
+        {
+            "positive_class": ds["positive_class"],
+            "seed": rc["data_seed"],
+            "train_subset": ds["train_subset"],
+        }
+    )
 
 
 def stand_in_args(rc: dict, datasets: list[str]) -> str:
     """The ``impreg make-data stand-in-images`` arguments of the stand-in files of ``datasets``."""
-    return flags_from_mapping({"datasets": datasets, "seed": rc["data_seed"], "num_train": rc["stand_in_num_train"],
-                               "num_test": rc["stand_in_num_test"]})
+    return flags_from_mapping(
+        {
+            "datasets": datasets,
+            "seed": rc["data_seed"],
+            "num_train": rc["stand_in_num_train"],
+            "num_test": rc["stand_in_num_test"],
+        }
+    )
 
 
 # -- the experiment ------------------------------------------------------------------------------
@@ -96,16 +136,22 @@ def stand_in_args(rc: dict, datasets: list[str]) -> str:
 
 def run_dirs(config: dict, figure: str) -> list[str]:
     """The runs of a figure: one per dataset and control."""
-    return [f"runs/rank_complexity/{RUN.format(dataset=d, control=c)}"
-            for d in FIGURE_DATASETS[figure] for c in config["rank_complexity"]["controls"]]
+    return [
+        f"runs/rank_complexity/{RUN.format(dataset=d, control=c)}"
+        for d in FIGURE_DATASETS[figure]
+        for c in config["rank_complexity"]["controls"]
+    ]
 
 
 def downloads(config: dict, figure: str) -> dict[str, list[str]]:
     """The datasets a figure's data jobs download (none from stand-ins or installed packages) -> the
     data files made from each."""
     rc = config["rank_complexity"]
-    return {d: [DATA.format(dataset=d, control=c) for c in rc["controls"]]
-            for d in FIGURE_DATASETS[figure] if d not in OFFLINE and not rc["stand_in"]}
+    return {
+        d: [DATA.format(dataset=d, control=c) for c in rc["controls"]]
+        for d in FIGURE_DATASETS[figure]
+        if d not in OFFLINE and not rc["stand_in"]
+    }
 
 
 def figure_settings(config: dict, figure: str) -> dict:
@@ -113,8 +159,14 @@ def figure_settings(config: dict, figure: str) -> dict:
     figure's settings never rerun it."""
     rc = config["rank_complexity"]
     section = {k: v for k, v in rc.items() if k != "datasets"} | {
-        "datasets": {d: rc["datasets"][d] for d in FIGURE_DATASETS[figure]}}
-    return {"config": section, "scale": config["scale"], "figure": figure, "datasets": FIGURE_DATASETS[figure]}
+        "datasets": {d: rc["datasets"][d] for d in FIGURE_DATASETS[figure]}
+    }
+    return {
+        "config": section,
+        "scale": config["scale"],
+        "figure": figure,
+        "datasets": FIGURE_DATASETS[figure],
+    }
 
 
 LABELS = {
@@ -129,22 +181,49 @@ EXPERIMENT = Experiment(
     name="rank_complexity",
     order=20,
     commands=(
-        CommandSpec("make-data", "stand-in-images", "generated STAND-IN files in MNIST/F-MNIST/CIFAR-10 formats",
-                    COMMANDS),
-        CommandSpec("make-data", "rank-complexity", "an image dataset (or a random control) as binary completion data",
-                    COMMANDS),
-        CommandSpec("train", "rank-complexity", "CP models of many ranks and seeds fitted at once to image data",
-                    COMMANDS),
-        CommandSpec(None, "fetch-data", "download MNIST / Fashion-MNIST / CIFAR-10 once into the data folder", COMMANDS),
+        CommandSpec(
+            "make-data",
+            "stand-in-images",
+            "generated STAND-IN files in MNIST/F-MNIST/CIFAR-10 formats",
+            COMMANDS,
+        ),
+        CommandSpec(
+            "make-data",
+            "rank-complexity",
+            "an image dataset (or a random control) as binary completion data",
+            COMMANDS,
+        ),
+        CommandSpec(
+            "train",
+            "rank-complexity",
+            "CP models of many ranks and seeds fitted at once to image data",
+            COMMANDS,
+        ),
+        CommandSpec(
+            None,
+            "fetch-data",
+            "download MNIST / Fashion-MNIST / CIFAR-10 once into the data folder",
+            COMMANDS,
+        ),
     ),
     training=Training("impreg.train.rank_complexity", "RankComplexityConfig"),
     # its data files are made by its own rules (stand-ins, downloads): workflow/rules/rank_complexity.smk
     jobs=(Jobs("rank_complexity", runs, gpu=lambda c: c["rank_complexity"]["gpu"]),),
     figures=tuple(
-        FigureSpec(f, LABELS[f], "rank_complexity", "rank_complexity", lambda c, f=f: run_dirs(c, f),
-                   lambda c, f=f: figure_settings(c, f), "impreg.claims.rank_complexity:rank_complexity_claims",
-                   extension="extension" in LABELS[f], extras=("table",), targets=("rank_complexity",),
-                   downloads=lambda c, f=f: downloads(c, f))
-        for f in FIGURE_DATASETS),
+        FigureSpec(
+            f,
+            LABELS[f],
+            "rank_complexity",
+            "rank_complexity",
+            lambda c, f=f: run_dirs(c, f),
+            lambda c, f=f: figure_settings(c, f),
+            "impreg.claims.rank_complexity:rank_complexity_claims",
+            extension="extension" in LABELS[f],
+            extras=("table",),
+            targets=("rank_complexity",),
+            downloads=lambda c, f=f: downloads(c, f),
+        )
+        for f in FIGURE_DATASETS
+    ),
     rule_file="rank_complexity.smk",
 )

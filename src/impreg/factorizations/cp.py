@@ -56,7 +56,9 @@ class CPFactorization(nn.Module):
         self.dims = tuple(int(d) for d in dims)
         self.num_components = int(num_components)
         self.factors = nn.ParameterList(
-            nn.Parameter(torch.randn(d, self.num_components, generator=generator, dtype=dtype) * init_std)
+            nn.Parameter(
+                torch.randn(d, self.num_components, generator=generator, dtype=dtype) * init_std
+            )
             for d in self.dims
         )
 
@@ -69,7 +71,10 @@ class CPFactorization(nn.Module):
         matricized with the first half as rows, is ``left @ right.T``."""
         if self.order < 2:
             raise ValueError("halves() needs an order of at least 2")
-        factors, half = list(self.factors), self.order // 2  # slicing a ParameterList builds a module: slow
+        factors, half = (
+            list(self.factors),
+            self.order // 2,
+        )  # slicing a ParameterList builds a module: slow
         return khatri_rao(factors[:half]), khatri_rao(factors[half:])
 
     def full_tensor(self) -> torch.Tensor:
@@ -92,7 +97,9 @@ class CPFactorization(nn.Module):
         left, right = halves if halves is not None else self.halves()
         factors, half = list(self.factors), self.order // 2
         g = grad_tensor.reshape(left.shape[0], right.shape[0])
-        grads = khatri_rao_backward(g @ right, factors[:half]) + khatri_rao_backward(g.T @ left, factors[half:])
+        grads = khatri_rao_backward(g @ right, factors[:half]) + khatri_rao_backward(
+            g.T @ left, factors[half:]
+        )
         for p, gp in zip(self.factors, grads):
             p.grad = gp if p.grad is None else p.grad + gp
 
@@ -109,13 +116,18 @@ class CPFactorization(nn.Module):
         ``norm`` and their unit factor columns (``factors``: per mode a (d_n, k) nested list)."""
         top = torch.topk(self.component_norms(), min(k, self.num_components))
         columns = [f[:, top.indices] for f in self.factors]
-        return {"index": top.indices.tolist(), "norm": top.values.tolist(),
-                "factors": [(c / c.norm(dim=0)).tolist() for c in columns]}
+        return {
+            "index": top.indices.tolist(),
+            "norm": top.values.tolist(),
+            "factors": [(c / c.norm(dim=0)).tolist() for c in columns],
+        }
 
     @torch.no_grad()
     def component_norms(self) -> torch.Tensor:
         """Frobenius norm of each rank-one term: the product of its factor column norms, (R,)."""
-        norms = torch.ones(self.num_components, dtype=self.factors[0].dtype, device=self.factors[0].device)
+        norms = torch.ones(
+            self.num_components, dtype=self.factors[0].dtype, device=self.factors[0].device
+        )
         for f in self.factors:
             norms = norms * f.norm(dim=0)
         return norms

@@ -64,14 +64,16 @@ def mode_tree(order: int, pool_size: int = 2, pattern: str = "adjacent") -> Mode
     not divisible by ``pool_size`` the last group is smaller; a group of one passes up unchanged.
     """
     if order < 2 or pool_size < 2:
-        raise ValueError(f"need order >= 2 and pool_size >= 2, got order={order} pool_size={pool_size}")
+        raise ValueError(
+            f"need order >= 2 and pool_size >= 2, got order={order} pool_size={pool_size}"
+        )
     if pattern not in PATTERNS:
         raise ValueError(f"unknown pool pattern '{pattern}' (expected one of {PATTERNS})")
     level: list[ModeTree] = list(range(order))
     while len(level) > 1:
         num_groups = math.ceil(len(level) / pool_size)
         if pattern == "adjacent":
-            groups = [level[j * pool_size:(j + 1) * pool_size] for j in range(num_groups)]
+            groups = [level[j * pool_size : (j + 1) * pool_size] for j in range(num_groups)]
         else:
             groups = [level[j::num_groups] for j in range(num_groups)]
         level = [g[0] if len(g) == 1 else tuple(g) for g in groups]
@@ -107,8 +109,14 @@ def parse_tree(tree: ModeTree) -> list[TreeNode]:
             raise ValueError(f"internal tree nodes need >= 2 children, got {sub!r}")
         children = tuple(visit(c) for c in sub)
         leaf_order = tuple(m for c in children for m in nodes[c]["leaf_order"])
-        nodes.append(dict(modes=tuple(sorted(leaf_order)), leaf_order=leaf_order, children=children,
-                          height=1 + max(nodes[c]["height"] for c in children)))
+        nodes.append(
+            dict(
+                modes=tuple(sorted(leaf_order)),
+                leaf_order=leaf_order,
+                children=children,
+                height=1 + max(nodes[c]["height"] for c in children),
+            )
+        )
         return len(nodes) - 1
 
     visit(tree)
@@ -119,10 +127,16 @@ def parse_tree(tree: ModeTree) -> list[TreeNode]:
     return [TreeNode(parent=parents.get(i), **n) for i, n in enumerate(nodes)]
 
 
-def tree_node_modes(tree: ModeTree, include_leaves: bool = True, include_root: bool = False) -> list[tuple[int, ...]]:
+def tree_node_modes(
+    tree: ModeTree, include_leaves: bool = True, include_root: bool = False
+) -> list[tuple[int, ...]]:
     """The sorted mode tuple of every tree node (post-order)."""
     nodes = parse_tree(tree)
-    return [n.modes for n in nodes if (include_leaves or not n.is_leaf) and (include_root or n.parent is not None)]
+    return [
+        n.modes
+        for n in nodes
+        if (include_leaves or not n.is_leaf) and (include_root or n.parent is not None)
+    ]
 
 
 @dataclass
@@ -147,8 +161,14 @@ class EntryPlan:
     output_rows: torch.Tensor  # (n,) long
 
     def to(self, device: torch.device | str) -> EntryPlan:
-        return EntryPlan(self.indices.to(device), [[r.to(device) for r in rows] for rows in self.child_rows],
-                         list(self.num_rows), list(self.complete), self.bilinear_root, self.output_rows.to(device))
+        return EntryPlan(
+            self.indices.to(device),
+            [[r.to(device) for r in rows] for rows in self.child_rows],
+            list(self.num_rows),
+            list(self.complete),
+            self.bilinear_root,
+            self.output_rows.to(device),
+        )
 
 
 # The root's bilinear product costs 2 M_l M_r R FLOPs at matmul speed; gathering n rows of width R
@@ -183,22 +203,35 @@ class HierarchicalTensorFactorization(nn.Module):
         self.tree = tree if tree is not None else mode_tree(len(self.dims), pool_size, pattern)
         self.nodes = parse_tree(self.tree)
         if len(self.nodes[-1].modes) != len(self.dims):
-            raise ValueError(f"the tree has {len(self.nodes[-1].modes)} modes but dims has {len(self.dims)}")
+            raise ValueError(
+                f"the tree has {len(self.nodes[-1].modes)} modes but dims has {len(self.dims)}"
+            )
         self.num_layers = self.nodes[-1].height
-        widths = [int(widths)] * self.num_layers if isinstance(widths, (int, np.integer)) else [int(w) for w in widths]
+        widths = (
+            [int(widths)] * self.num_layers
+            if isinstance(widths, (int, np.integer))
+            else [int(w) for w in widths]
+        )
         if len(widths) != self.num_layers or min(widths) < 1:
-            raise ValueError(f"need {self.num_layers} positive layer widths for this tree, got {widths}")
+            raise ValueError(
+                f"need {self.num_layers} positive layer widths for this tree, got {widths}"
+            )
         self.widths = tuple(widths)
 
         def param(*shape: int) -> nn.Parameter:
             return nn.Parameter(torch.randn(*shape, generator=generator, dtype=dtype) * init_std)
 
         self._leaf_of_mode = {n.modes[0]: i for i, n in enumerate(self.nodes) if n.is_leaf}
-        self._internal = [i for i, n in enumerate(self.nodes) if not n.is_leaf and n.parent is not None]
+        self._internal = [
+            i for i, n in enumerate(self.nodes) if not n.is_leaf and n.parent is not None
+        ]
         self.leaf_weights = nn.ParameterList(
-            param(self.dims[m], self.rank(self.nodes[self._leaf_of_mode[m]].parent)) for m in range(self.order)
+            param(self.dims[m], self.rank(self.nodes[self._leaf_of_mode[m]].parent))
+            for m in range(self.order)
         )
-        self.node_weights = nn.ParameterList(param(self.rank(i), self.rank(self.nodes[i].parent)) for i in self._internal)
+        self.node_weights = nn.ParameterList(
+            param(self.rank(i), self.rank(self.nodes[i].parent)) for i in self._internal
+        )
         self.output = param(self.rank(len(self.nodes) - 1))
         self._weight_pos = {i: k for k, i in enumerate(self._internal)}
 
@@ -216,7 +249,11 @@ class HierarchicalTensorFactorization(nn.Module):
         n = self.nodes[node]
         if n.parent is None:
             raise ValueError("the root has the output vector, not a weight matrix")
-        return self.leaf_weights[n.modes[0]] if n.is_leaf else self.node_weights[self._weight_pos[node]]
+        return (
+            self.leaf_weights[n.modes[0]]
+            if n.is_leaf
+            else self.node_weights[self._weight_pos[node]]
+        )
 
     def full_tensor(self) -> torch.Tensor:
         """The represented tensor, shape ``dims``.
@@ -228,7 +265,11 @@ class HierarchicalTensorFactorization(nn.Module):
         """
         mats: dict[int, torch.Tensor] = {}
         for i, n in enumerate(self.nodes[:-1]):
-            mats[i] = self.weight(i) if n.is_leaf else khatri_rao([mats[c] for c in n.children]) @ self.weight(i)
+            mats[i] = (
+                self.weight(i)
+                if n.is_leaf
+                else khatri_rao([mats[c] for c in n.children]) @ self.weight(i)
+            )
         root = self.nodes[-1]
         children = [mats[c] for c in root.children]
         half = len(children) // 2
@@ -237,7 +278,9 @@ class HierarchicalTensorFactorization(nn.Module):
         return out.permute(tuple(int(a) for a in np.argsort(root.leaf_order)))
 
     @torch.no_grad()
-    def entry_plan(self, indices: torch.Tensor, distinct: bool = True, bilinear_root: bool | None = None) -> EntryPlan:
+    def entry_plan(
+        self, indices: torch.Tensor, distinct: bool = True, bilinear_root: bool | None = None
+    ) -> EntryPlan:
         """Precompute the row bookkeeping for predicting the entries at ``indices`` (n, N).
 
         With ``distinct`` each internal node gets one row per distinct observed sub-index tuple;
@@ -248,7 +291,9 @@ class HierarchicalTensorFactorization(nn.Module):
         if idx.ndim != 2 or idx.shape[1] != self.order:
             raise ValueError(f"indices must be (n, {self.order}), got {tuple(idx.shape)}")
         if bilinear_root and not distinct:
-            raise ValueError("a bilinear root needs distinct rows (it would form an n x n matrix otherwise)")
+            raise ValueError(
+                "a bilinear root needs distinct rows (it would form an n x n matrix otherwise)"
+            )
         n_obs, device = idx.shape[0], idx.device
         obs_rows: list[torch.Tensor] = []  # row of each observation in each node's representation
         child_rows: list[list[torch.Tensor]] = []
@@ -284,7 +329,9 @@ class HierarchicalTensorFactorization(nn.Module):
             obs_rows.append(rows)
             child_rows.append(per_child)
             num_rows.append(m_rows)
-            complete.append(distinct and m_rows == math.prod(sizes) and all(complete[c] for c in node.children))
+            complete.append(
+                distinct and m_rows == math.prod(sizes) and all(complete[c] for c in node.children)
+            )
 
         root = self.nodes[root_pos]
         half = len(root.children) // 2
@@ -307,7 +354,9 @@ class HierarchicalTensorFactorization(nn.Module):
         complete.append(False)
         return EntryPlan(idx, child_rows, num_rows, complete, bool(bilinear_root), output_rows)
 
-    def gather_entries(self, indices: torch.Tensor | EntryPlan, method: str = "distinct") -> torch.Tensor:
+    def gather_entries(
+        self, indices: torch.Tensor | EntryPlan, method: str = "distinct"
+    ) -> torch.Tensor:
         """Entries at the observed ``indices`` (n, N), or at a precomputed plan's indices.
 
         ``method`` is ``distinct`` (default, fastest measured), ``per_observation`` or ``full``
@@ -315,14 +364,24 @@ class HierarchicalTensorFactorization(nn.Module):
         bookkeeping is done once; a plan fixes the method it was built for.
         """
         if method == "full":
-            idx = indices.indices if isinstance(indices, EntryPlan) else torch.as_tensor(indices).long()
+            idx = (
+                indices.indices
+                if isinstance(indices, EntryPlan)
+                else torch.as_tensor(indices).long()
+            )
             flat = torch.zeros(idx.shape[0], dtype=torch.long, device=idx.device)
             for m, d in enumerate(self.dims):
                 flat = flat * d + idx[:, m]
             return self.full_tensor().reshape(-1)[flat]
         if method not in ("distinct", "per_observation"):
-            raise ValueError(f"unknown method '{method}' (expected distinct, per_observation or full)")
-        plan = indices if isinstance(indices, EntryPlan) else self.entry_plan(indices, method == "distinct")
+            raise ValueError(
+                f"unknown method '{method}' (expected distinct, per_observation or full)"
+            )
+        plan = (
+            indices
+            if isinstance(indices, EntryPlan)
+            else self.entry_plan(indices, method == "distinct")
+        )
         reps: list[torch.Tensor | None] = []
         for i, node in enumerate(self.nodes):
             if node.is_leaf:
@@ -341,11 +400,15 @@ class HierarchicalTensorFactorization(nn.Module):
                 reps[c] = None
         raise AssertionError("unreachable: the root is the last node")
 
-    def _root_entries(self, root: TreeNode, reps: list[torch.Tensor | None], plan: EntryPlan) -> torch.Tensor:
+    def _root_entries(
+        self, root: TreeNode, reps: list[torch.Tensor | None], plan: EntryPlan
+    ) -> torch.Tensor:
         mats = [reps[c] for c in root.children]
         if plan.bilinear_root:
             half = len(mats) // 2
-            return ((khatri_rao(mats[:half]) * self.output) @ khatri_rao(mats[half:]).T).reshape(-1)[plan.output_rows]
+            return ((khatri_rao(mats[:half]) * self.output) @ khatri_rao(mats[half:]).T).reshape(
+                -1
+            )[plan.output_rows]
         h = mats[0][plan.child_rows[-1][0]]
         for mat, rows in zip(mats[1:], plan.child_rows[-1][1:], strict=True):
             h = h * mat[rows]

@@ -27,13 +27,17 @@ class DeepMatrixFactorization(nn.Module):
         super().__init__()
         rows, cols = (int(s) for s in shape)
         if depth < 1 or rows < 1 or cols < 1:
-            raise ValueError(f"need depth >= 1 and a non-empty shape, got depth={depth} shape={shape}")
+            raise ValueError(
+                f"need depth >= 1 and a non-empty shape, got depth={depth} shape={shape}"
+            )
         self.shape = (rows, cols)
         self.depth = int(depth)
         self.hidden_width = int(hidden_width) if hidden_width is not None else min(rows, cols)
         dims = [cols] + [self.hidden_width] * (self.depth - 1) + [rows]
         self.weights = nn.ParameterList(
-            nn.Parameter(torch.randn(dims[i + 1], dims[i], generator=generator, dtype=dtype) * init_std)
+            nn.Parameter(
+                torch.randn(dims[i + 1], dims[i], generator=generator, dtype=dtype) * init_std
+            )
             for i in range(self.depth)
         )
 

@@ -50,8 +50,14 @@ class ModelSpec:
     group: int = 0
 
 
-def init_factors(num_pixels: int, rank: int, seed: int, init_mean: float = 1.0, init_std: float = 1e-3,
-                 dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def init_factors(
+    num_pixels: int,
+    rank: int,
+    seed: int,
+    init_mean: float = 1.0,
+    init_std: float = 1e-3,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
     """(P, 2, R) factors i.i.d. N(init_mean, init_std^2) from a generator seeded with ``seed`` (on CPU)."""
     gen = torch.Generator().manual_seed(int(seed))
     return init_mean + init_std * torch.randn(num_pixels, 2, rank, generator=gen, dtype=dtype)
@@ -65,8 +71,15 @@ class PixelCP(nn.Module):
     Model m built alone from ``specs[m]`` (same seed) has exactly the same initial factors.
     """
 
-    def __init__(self, num_pixels: int, specs: Sequence[ModelSpec], init_mean: float = 1.0, init_std: float = 1e-3,
-                 dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> None:
+    def __init__(
+        self,
+        num_pixels: int,
+        specs: Sequence[ModelSpec],
+        init_mean: float = 1.0,
+        init_std: float = 1e-3,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> None:
         super().__init__()
         if not specs:
             raise ValueError("PixelCP needs at least one model spec")
@@ -80,22 +93,29 @@ class PixelCP(nn.Module):
         self.num_groups = len(groups)
         per_group = [sum(s.rank for s in specs if s.group == g) for g in range(self.num_groups)]
         self.slots = max(per_group)
-        factors = torch.full((self.num_groups, self.num_pixels, 2, self.slots), float(init_mean), dtype=dtype)
+        factors = torch.full(
+            (self.num_groups, self.num_pixels, 2, self.slots), float(init_mean), dtype=dtype
+        )
         assign = torch.zeros(self.num_groups * self.slots, len(specs), dtype=dtype)
         columns: list[tuple[int, int, int]] = []  # (group, first slot, rank) per model
         used = [0] * self.num_groups
         for m, spec in enumerate(specs):
             start = used[spec.group]
-            factors[spec.group, :, :, start:start + spec.rank] = init_factors(
-                self.num_pixels, spec.rank, spec.seed, init_mean, init_std, dtype)
-            assign[spec.group * self.slots + start: spec.group * self.slots + start + spec.rank, m] = 1
+            factors[spec.group, :, :, start : start + spec.rank] = init_factors(
+                self.num_pixels, spec.rank, spec.seed, init_mean, init_std, dtype
+            )
+            assign[
+                spec.group * self.slots + start : spec.group * self.slots + start + spec.rank, m
+            ] = 1
             columns.append((spec.group, start, spec.rank))
             used[spec.group] += spec.rank
         self.columns = tuple(columns)
         self.factors = nn.Parameter(factors.to(device))
         # (G*C, M) 0/1: sums each model's components; padding rows are all zero
         self.register_buffer("assign", assign.to(device))
-        self.register_buffer("model_group", torch.tensor([s.group for s in specs], dtype=torch.long, device=device))
+        self.register_buffer(
+            "model_group", torch.tensor([s.group for s in specs], dtype=torch.long, device=device)
+        )
 
     @classmethod
     def single(cls, num_pixels: int, rank: int, seed: int, **kwargs) -> PixelCP:
@@ -108,7 +128,7 @@ class PixelCP(nn.Module):
     def model_factors(self, m: int) -> torch.Tensor:
         """Model m's (P, 2, R) factors (a view that keeps gradients)."""
         g, start, rank = self.columns[m]
-        return self.factors[g, :, :, start:start + rank]
+        return self.factors[g, :, :, start : start + rank]
 
     def component_values(self, x: torch.Tensor) -> torch.Tensor:
         """prod_p f[p, x_p, r] for every slot: (B, G, C). ``x`` is (B, P) shared by all groups or (G, B, P)."""
@@ -155,7 +175,10 @@ class _PixelSums(torch.autograd.Function):
     def forward(ctx, x, log_abs, neg):  # x (B, P) or (G, B, P); tables (G, P, 2, C)
         G, P, _, C = log_abs.shape
         table = torch.cat([log_abs, neg], dim=-1)  # (G, P, 2, 2C)
-        diff, base = table[:, :, 1] - table[:, :, 0], table[:, :, 0].sum(dim=1)  # (G, P, 2C), (G, 2C)
+        diff, base = (
+            table[:, :, 1] - table[:, :, 0],
+            table[:, :, 0].sum(dim=1),
+        )  # (G, P, 2C), (G, 2C)
         if x.dim() == 2:  # one (B, P) @ (P, G * 2C) product for every model of every group
             sums = (x @ diff.permute(1, 0, 2).reshape(P, G * 2 * C)).view(-1, G, 2 * C)
         else:
@@ -174,10 +197,16 @@ class _PixelSums(torch.autograd.Function):
         # both products at small R on a CPU
         if x.dim() == 2:
             g = grad_log.reshape(B, G * C)
-            grad = torch.stack([(1 - x).t() @ g, x.t() @ g], dim=1).view(-1, 2, G, C).permute(2, 0, 1, 3)
+            grad = (
+                torch.stack([(1 - x).t() @ g, x.t() @ g], dim=1)
+                .view(-1, 2, G, C)
+                .permute(2, 0, 1, 3)
+            )
         else:
             g = grad_log.transpose(0, 1)  # (G, B, C)
-            grad = torch.stack([torch.bmm((1 - x).transpose(1, 2), g), torch.bmm(x.transpose(1, 2), g)], dim=2)
+            grad = torch.stack(
+                [torch.bmm((1 - x).transpose(1, 2), g), torch.bmm(x.transpose(1, 2), g)], dim=2
+            )
         return None, grad, None
 
 
@@ -197,12 +226,16 @@ def train_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return mse_per_model(pred, target).sum()
 
 
-def clamped_sq_error(pred: torch.Tensor, target: torch.Tensor, max_loss: float = MAX_TEST_SAMPLE_LOSS) -> torch.Tensor:
+def clamped_sq_error(
+    pred: torch.Tensor, target: torch.Tensor, max_loss: float = MAX_TEST_SAMPLE_LOSS
+) -> torch.Tensor:
     """Per-sample squared error capped at ``max_loss`` (the test metric), same shape as pred."""
     return (pred - target).pow(2).clamp_max(max_loss)
 
 
-def clamped_test_error(pred: torch.Tensor, target: torch.Tensor, max_loss: float = MAX_TEST_SAMPLE_LOSS) -> torch.Tensor:
+def clamped_test_error(
+    pred: torch.Tensor, target: torch.Tensor, max_loss: float = MAX_TEST_SAMPLE_LOSS
+) -> torch.Tensor:
     """Reported test error per model: mean clamped squared error / 4, (B, M) -> (M,)."""
     return clamped_sq_error(pred, target, max_loss).mean(dim=0) / ERROR_SCALE
 

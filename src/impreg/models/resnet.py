@@ -22,7 +22,9 @@ def _stem(in_channels: int, width: int) -> nn.Conv2d:
 class NarrowResNet(tv.ResNet):
     """torchvision's ResNet (its layer builder, forward and init) with stage widths w, 2w, 4w, 8w."""
 
-    def __init__(self, layers: tuple[int, ...], width: int, in_channels: int = 3, num_outputs: int = 1) -> None:
+    def __init__(
+        self, layers: tuple[int, ...], width: int, in_channels: int = 3, num_outputs: int = 1
+    ) -> None:
         nn.Module.__init__(self)  # tv.ResNet.__init__ would build the 64-wide stages
         self._norm_layer = nn.BatchNorm2d
         self.inplanes, self.dilation, self.groups = width, 1, 1
@@ -45,12 +47,16 @@ class NarrowResNet(tv.ResNet):
                 nn.init.zeros_(m.bias)
 
 
-def build_resnet(arch: str = "resnet18", in_channels: int = 3, width: int = 64, num_outputs: int = 1) -> nn.Module:
+def build_resnet(
+    arch: str = "resnet18", in_channels: int = 3, width: int = 64, num_outputs: int = 1
+) -> nn.Module:
     """ResNet18/34 (weights=None) with ``num_outputs`` logits; ``in_channels=1`` for Pathfinder."""
     if arch not in LAYERS:
         raise ValueError(f"unknown arch {arch!r}; choose from {sorted(LAYERS)}")
     if width < 1 or in_channels < 1 or num_outputs < 1:
-        raise ValueError(f"width, in_channels and num_outputs must be >= 1, got {width}, {in_channels}, {num_outputs}")
+        raise ValueError(
+            f"width, in_channels and num_outputs must be >= 1, got {width}, {in_channels}, {num_outputs}"
+        )
     if width != 64:
         return NarrowResNet(LAYERS[arch], width, in_channels, num_outputs)
     model = getattr(tv, arch)(weights=None, num_classes=num_outputs)

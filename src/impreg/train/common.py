@@ -20,13 +20,16 @@ from impreg.run_settings import DTYPE_NAMES
 # the run settings' dtype names as torch types
 DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA when present; otherwise the named device, checked to exist."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{name}' was requested but no CUDA device is available; use device: auto or cpu")
+        raise RuntimeError(
+            f"device '{name}' was requested but no CUDA device is available; use device: auto or cpu"
+        )
     return device
 
 
@@ -37,9 +40,13 @@ def device_description(device: torch.device) -> str:
 
 
 def versions() -> dict[str, str | None]:
-    return {"python": platform.python_version(), "torch": torch.__version__, "impreg": impreg.__version__,
-            "impreg_commit": source_commit(),
-            "numpy": sys.modules["numpy"].__version__ if "numpy" in sys.modules else "?"}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "impreg": impreg.__version__,
+        "impreg_commit": source_commit(),
+        "numpy": sys.modules["numpy"].__version__ if "numpy" in sys.modules else "?",
+    }
 
 
 def source_commit() -> str | None:
@@ -49,8 +56,9 @@ def source_commit() -> str | None:
     src = str(Path(impreg.__file__).resolve().parent)
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", src, *args], capture_output=True, text=True, timeout=30,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", src, *args], capture_output=True, text=True, timeout=30, check=True
+        ).stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD")
@@ -73,7 +81,9 @@ def write_metrics_csv(path: str | Path, rows: list[dict[str, Any]]) -> None:
 def write_summary(path: str | Path, settings: Any, **fields: Any) -> None:
     """summary.json: final values, the resolved settings and the software versions."""
     summary = dict(fields)
-    summary["settings"] = asdict(settings) if hasattr(settings, "__dataclass_fields__") else dict(settings)
+    summary["settings"] = (
+        asdict(settings) if hasattr(settings, "__dataclass_fields__") else dict(settings)
+    )
     summary["versions"] = versions()
     write_json(path, summary)
 

@@ -54,7 +54,9 @@ class LoopState:
     """Where a loop stands: everything a resumed run needs besides the saved objects' own state."""
 
     position: int = 0  # completed units: iterations (= optimizer steps) or epochs
-    counters: dict[str, int] = field(default_factory=dict)  # the experiment's own (stop-rule streaks, steps)
+    counters: dict[str, int] = field(
+        default_factory=dict
+    )  # the experiment's own (stop-rule streaks, steps)
     rows: list[dict] = field(default_factory=list)  # metrics rows logged so far
     elapsed: float = 0.0  # training seconds spent by earlier processes (resumed runs)
     resumed_from: int | None = None  # the position this process resumed at
@@ -79,12 +81,18 @@ class Loop:
     checkpoint_format: int
     fingerprint: str  # reliability.fingerprint of the settings and data
     saved: dict[str, Any]  # objects with state_dict/load_state_dict, saved under these names
-    advance: Callable[[UnitContext], str | None]  # one unit; returns a status to end the run there, else None
-    summary: Callable[[LoopState, str], dict]  # the experiment's summary fields from the final state and status
+    advance: Callable[
+        [UnitContext], str | None
+    ]  # one unit; returns a status to end the run there, else None
+    summary: Callable[
+        [LoopState, str], dict
+    ]  # the experiment's summary fields from the final state and status
     device: torch.device
     counters: dict[str, int] = field(default_factory=dict)  # the counters' initial values
     stop_rule: Callable[[LoopState], str | None] = lambda state: None  # checked before each unit
-    checkpoint_every: int = 1  # units between checkpoints (0: none); the last unit of a stopped run too
+    checkpoint_every: int = (
+        1  # units between checkpoints (0: none); the last unit of a stopped run too
+    )
     keep_checkpoint: bool = True  # False: delete it once the run files are written
     atomic_ops: str = ""  # see reliability.determinism
     desc: str = ""  # the progress bar's label
@@ -102,9 +110,18 @@ def clear_outputs(out_dir: Path) -> None:
 
 def save_state(path: Path, loop: Loop, state: LoopState, elapsed: float) -> None:
     """Overwrite the checkpoint atomically: position, counters, rows, elapsed time and the saved objects."""
-    write_checkpoint(path, loop.checkpoint_format, loop.fingerprint, {
-        loop.unit: state.position, **state.counters, "rows": pack_rows(state.rows), "elapsed": elapsed,
-        **{name: cpu_state(obj) for name, obj in loop.saved.items()}})
+    write_checkpoint(
+        path,
+        loop.checkpoint_format,
+        loop.fingerprint,
+        {
+            loop.unit: state.position,
+            **state.counters,
+            "rows": pack_rows(state.rows),
+            "elapsed": elapsed,
+            **{name: cpu_state(obj) for name, obj in loop.saved.items()},
+        },
+    )
 
 
 def load_state(path: Path, loop: Loop, log: Log) -> LoopState:
@@ -119,11 +136,18 @@ def load_state(path: Path, loop: Loop, log: Log) -> LoopState:
         for name, obj in loop.saved.items():
             obj.load_state_dict(payload[name])
         position = int(payload[loop.unit])
-        state = LoopState(position=position, counters={k: int(payload[k]) for k in loop.counters},
-                          rows=unpack_rows(payload["rows"]), elapsed=float(payload["elapsed"]),
-                          resumed_from=position)
+        state = LoopState(
+            position=position,
+            counters={k: int(payload[k]) for k in loop.counters},
+            rows=unpack_rows(payload["rows"]),
+            elapsed=float(payload["elapsed"]),
+            resumed_from=position,
+        )
     except Exception as err:  # noqa: BLE001 - any unreadable checkpoint means: start over
-        for name, obj in loop.saved.items():  # a load that failed half-way must not leave its state behind
+        for (
+            name,
+            obj,
+        ) in loop.saved.items():  # a load that failed half-way must not leave its state behind
             obj.load_state_dict(before[name])
         log(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); starting from scratch")
         return fresh
@@ -133,12 +157,20 @@ def load_state(path: Path, loop: Loop, log: Log) -> LoopState:
 
 def summary_fields(loop: Loop, state: LoopState, status: str, wall: float, units: int) -> dict:
     """The fields every summary.json shares (one spelling for all experiments)."""
-    return {"experiment": loop.experiment, "status": status, "loop_unit": loop.unit, f"{loop.unit}s": state.position,
-            "resumed_from": state.resumed_from, "wall_seconds": round(state.elapsed + wall, 3),
-            "wall_seconds_this_call": round(wall, 3),
-            f"{loop.unit}s_per_second": round(units / wall, 3) if wall > 0 and units else None,
-            "device": device_description(loop.device), **determinism(loop.device, loop.atomic_ops),
-            "peak_memory": peak_memory_mb(loop.device), "fingerprint": loop.fingerprint}
+    return {
+        "experiment": loop.experiment,
+        "status": status,
+        "loop_unit": loop.unit,
+        f"{loop.unit}s": state.position,
+        "resumed_from": state.resumed_from,
+        "wall_seconds": round(state.elapsed + wall, 3),
+        "wall_seconds_this_call": round(wall, 3),
+        f"{loop.unit}s_per_second": round(units / wall, 3) if wall > 0 and units else None,
+        "device": device_description(loop.device),
+        **determinism(loop.device, loop.atomic_ops),
+        "peak_memory": peak_memory_mb(loop.device),
+        "fingerprint": loop.fingerprint,
+    }
 
 
 def finished_run(out_dir: Path, fingerprint_: str) -> dict | None:
@@ -159,11 +191,20 @@ def finished_run(out_dir: Path, fingerprint_: str) -> dict | None:
         return None
     for f in files:
         os.utime(f)
-    return {k: v for k, v in summary.items() if k not in ("settings", "versions")}  # as run_loop returns it
+    return {
+        k: v for k, v in summary.items() if k not in ("settings", "versions")
+    }  # as run_loop returns it
 
 
-def run_loop(loop: Loop, settings: Any, out_dir: str | Path, resume: bool = True, log: Log = print,
-             on_unit: Callable[[int], None] | None = None, stop_after: int | None = None) -> dict:
+def run_loop(
+    loop: Loop,
+    settings: Any,
+    out_dir: str | Path,
+    resume: bool = True,
+    log: Log = print,
+    on_unit: Callable[[int], None] | None = None,
+    stop_after: int | None = None,
+) -> dict:
     """Drive ``loop`` to its end and write its run files into ``out_dir``; returns the summary.
 
     ``on_unit`` is called with the position after every completed unit (tests interrupt a run
@@ -177,8 +218,10 @@ def run_loop(loop: Loop, settings: Any, out_dir: str | Path, resume: bool = True
         raise ValueError(f"checkpoint_every must be >= 0, got {loop.checkpoint_every}")
     out_dir = Path(out_dir)
     if resume and (kept := finished_run(out_dir, loop.fingerprint)) is not None:
-        log(f"{out_dir} already holds this run, finished with the same settings and data: kept "
-            "(delete the folder, or pass resume=False, to train it again)")
+        log(
+            f"{out_dir} already holds this run, finished with the same settings and data: kept "
+            "(delete the folder, or pass resume=False, to train it again)"
+        )
         return kept
     out_dir.mkdir(parents=True, exist_ok=True)
     clear_outputs(out_dir)
@@ -191,16 +234,27 @@ def run_loop(loop: Loop, settings: Any, out_dir: str | Path, resume: bool = True
         def interrupt() -> None:
             if term.requested:
                 kept = f"checkpoint {ckpt} kept" if ckpt.exists() else "no checkpoint yet"
-                terminate(f"SIGTERM: stopped during {loop.unit} {state.position + 1}, which is abandoned; {kept}; "
-                          "run the same command to resume", log)
+                terminate(
+                    f"SIGTERM: stopped during {loop.unit} {state.position + 1}, which is abandoned; {kept}; "
+                    "run the same command to resume",
+                    log,
+                )
 
         first, start = state.position, time.perf_counter()
-        progress = tqdm(total=loop.total, initial=first, desc=loop.desc or loop.experiment, unit=loop.unit,
-                        mininterval=loop.mininterval, dynamic_ncols=False)
+        progress = tqdm(
+            total=loop.total,
+            initial=first,
+            desc=loop.desc or loop.experiment,
+            unit=loop.unit,
+            mininterval=loop.mininterval,
+            dynamic_ncols=False,
+        )
         try:
             while (status := loop.stop_rule(state)) is None:
                 if stop_after is not None and state.position - first >= stop_after:
-                    log(f"stopped after {loop.unit} {state.position}; a rerun resumes from the last checkpoint")
+                    log(
+                        f"stopped after {loop.unit} {state.position}; a rerun resumes from the last checkpoint"
+                    )
                     return {"status": "interrupted", f"{loop.unit}s": state.position}
                 status = loop.advance(UnitContext(state, progress, interrupt))
                 progress.update(state.position - progress.n)
@@ -208,29 +262,39 @@ def run_loop(loop: Loop, settings: Any, out_dir: str | Path, resume: bool = True
                     break
                 if on_unit is not None:
                     on_unit(state.position)
-                _checkpoint_or_stop(loop, state, ckpt, term, state.elapsed + time.perf_counter() - start, log)
+                _checkpoint_or_stop(
+                    loop, state, ckpt, term, state.elapsed + time.perf_counter() - start, log
+                )
         finally:
             progress.close()
         wall = time.perf_counter() - start
-        return _write_run_files(loop, settings, out_dir, state, status, wall, state.position - first)
+        return _write_run_files(
+            loop, settings, out_dir, state, status, wall, state.position - first
+        )
 
 
-def _checkpoint_or_stop(loop: Loop, state: LoopState, ckpt: Path, term: TerminationRequest, elapsed: float,
-                        log: Log) -> None:
+def _checkpoint_or_stop(
+    loop: Loop, state: LoopState, ckpt: Path, term: TerminationRequest, elapsed: float, log: Log
+) -> None:
     """After a unit: the periodic checkpoint (and the last one of a run that stops here); on a
     pending SIGTERM, the checkpoint now and the end of the process, unless the run is done anyway."""
     every = loop.checkpoint_every
     finished = loop.stop_rule(state) is not None
     if every and (state.position % every == 0 or finished or term.requested):
         save_state(ckpt, loop, state, elapsed)
-    if term.requested and not finished:  # read again: a SIGTERM during the write stops the run here too
+    if (
+        term.requested and not finished
+    ):  # read again: a SIGTERM during the write stops the run here too
         kept = f"checkpoint {ckpt} written" if every else "no checkpoint (checkpoint_every = 0)"
-        terminate(f"SIGTERM: stopped after {loop.unit} {state.position}; {kept}; run the same command to resume",
-                  log)
+        terminate(
+            f"SIGTERM: stopped after {loop.unit} {state.position}; {kept}; run the same command to resume",
+            log,
+        )
 
 
-def _write_run_files(loop: Loop, settings: Any, out_dir: Path, state: LoopState, status: str, wall: float,
-                     units: int) -> dict:
+def _write_run_files(
+    loop: Loop, settings: Any, out_dir: Path, state: LoopState, status: str, wall: float, units: int
+) -> dict:
     """metrics.csv and summary.json (the command line prints the outcome), then the checkpoint's clean-up."""
     if not state.rows:  # a failed run must never look complete
         raise RuntimeError(f"no {loop.unit} was logged; nothing to write")

@@ -62,9 +62,11 @@ from impreg.train.tf_dynamics import max_cp_rank
 CHECKPOINT_FORMAT = 1
 # kernels of this loop's backward pass that accumulate with atomic adds on CUDA (summary.json's determinism)
 ATOMIC_OPS = "the backward passes of the observed-entry gathers (index_put / index_add)"
-TOP_QUANTITY = {"mf": "singular values of the end-to-end matrix",
-                "tf": "component norms",
-                "htf": "local component norms at the root"}
+TOP_QUANTITY = {
+    "mf": "singular values of the end-to-end matrix",
+    "tf": "component norms",
+    "htf": "local component norms at the root",
+}
 
 
 def modes_key(modes) -> str:
@@ -79,31 +81,51 @@ def parse_matricizations(spec: str) -> list[tuple[int, ...]]:
         try:
             out.append(tuple(sorted(int(m) for m in part.split("-"))))
         except ValueError as err:
-            raise ValueError(f"bad matricization '{part}' in '{spec}' (expected modes like 0-2)") from err
+            raise ValueError(
+                f"bad matricization '{part}' in '{spec}' (expected modes like 0-2)"
+            ) from err
     return out
 
 
-def build_model(cfg: IncrementalRankConfig, dims: tuple[int, ...], generator: torch.Generator,
-                dtype: torch.dtype) -> torch.nn.Module:
+def build_model(
+    cfg: IncrementalRankConfig,
+    dims: tuple[int, ...],
+    generator: torch.Generator,
+    dtype: torch.dtype,
+) -> torch.nn.Module:
     if cfg.model == "mf":
         if len(dims) != 2:
             raise ValueError(f"model mf needs a matrix target, got shape {dims}")
-        return DeepMatrixFactorization(dims, cfg.depth, cfg.init_std, hidden_width=cfg.mf_width or None,
-                                       generator=generator, dtype=dtype)
+        return DeepMatrixFactorization(
+            dims,
+            cfg.depth,
+            cfg.init_std,
+            hidden_width=cfg.mf_width or None,
+            generator=generator,
+            dtype=dtype,
+        )
     if cfg.model == "tf":
-        return CPFactorization(dims, cfg.num_components or max_cp_rank(dims), cfg.init_std, generator=generator,
-                               dtype=dtype)
+        return CPFactorization(
+            dims,
+            cfg.num_components or max_cp_rank(dims),
+            cfg.init_std,
+            generator=generator,
+            dtype=dtype,
+        )
     if cfg.model == "htf":
         tree = mode_tree(len(dims), 2, cfg.pool_pattern)
-        return HierarchicalTensorFactorization(dims, cfg.htf_width, cfg.init_std, tree=tree, generator=generator,
-                                               dtype=dtype)
+        return HierarchicalTensorFactorization(
+            dims, cfg.htf_width, cfg.init_std, tree=tree, generator=generator, dtype=dtype
+        )
     raise ValueError(f"unknown model '{cfg.model}' (expected one of {MODELS})")
 
 
 def singular_values(tensor: torch.Tensor | np.ndarray, modes: tuple[int, ...]) -> np.ndarray:
     """Singular values of a matricization, all NaN when the tensor is not finite: a diverged run's
     last row and summary then say NaN instead of the SVD failing (LAPACK cannot take NaN or inf)."""
-    array = tensor.detach().cpu().numpy() if isinstance(tensor, torch.Tensor) else np.asarray(tensor)
+    array = (
+        tensor.detach().cpu().numpy() if isinstance(tensor, torch.Tensor) else np.asarray(tensor)
+    )
     if np.isfinite(array).all():
         return matricization_singular_values(array, modes)
     rows = math.prod(array.shape[m] for m in modes)
@@ -113,16 +135,22 @@ def singular_values(tensor: torch.Tensor | np.ndarray, modes: tuple[int, ...]) -
 class _Tracker:
     """Computes one metrics row from the model (at logged iterations only)."""
 
-    def __init__(self, cfg: IncrementalRankConfig, model: torch.nn.Module, target: torch.Tensor) -> None:
+    def __init__(
+        self, cfg: IncrementalRankConfig, model: torch.nn.Module, target: torch.Tensor
+    ) -> None:
         self.cfg, self.model, self.target = cfg, model, target
         self.target_norm = target.norm()
         self.matricizations: list[tuple[int, ...]] = []
         if cfg.model == "htf":
-            in_tree = tree_node_modes(model.tree)  # every non-root node, leaves included: the hierarchical rank
+            in_tree = tree_node_modes(
+                model.tree
+            )  # every non-root node, leaves included: the hierarchical rank
             extra = [m for m in parse_matricizations(cfg.extra_matricizations) if m not in in_tree]
             for m in extra:
                 if not m or max(m) >= model.order or len(m) >= model.order:
-                    raise ValueError(f"matricization {m} is invalid for an order-{model.order} tensor")
+                    raise ValueError(
+                        f"matricization {m} is invalid for an order-{model.order} tensor"
+                    )
             self.matricizations = in_tree + extra
 
     def full(self) -> torch.Tensor:
@@ -130,16 +158,23 @@ class _Tracker:
         return m.full_matrix() if self.cfg.model == "mf" else m.full_tensor()
 
     def top(self, values: torch.Tensor | np.ndarray, prefix: str) -> dict[str, float]:
-        v = np.sort(np.asarray(values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values,
-                               dtype=np.float64))[::-1]
+        v = np.sort(
+            np.asarray(
+                values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values,
+                dtype=np.float64,
+            )
+        )[::-1]
         k = min(self.cfg.top_k, v.size)
         return {f"{prefix}{j}": float(v[j]) for j in range(k)}
 
     @torch.no_grad()
     def row(self, iteration: int, loss_value: float) -> dict:
         full = self.full()
-        row = {"iteration": iteration, "train_loss": loss_value,
-               "reconstruction_error": float((full - self.target).norm() / self.target_norm)}
+        row = {
+            "iteration": iteration,
+            "train_loss": loss_value,
+            "reconstruction_error": float((full - self.target).norm() / self.target_norm),
+        }
         if self.cfg.model == "mf":
             row.update(self.top(singular_values(full, (0,)), "top_"))
         elif self.cfg.model == "tf":
@@ -164,9 +199,15 @@ def data_fingerprint(data: CompletionData) -> str:
     return data_digest(data.target, data.indices, data.values, meta=data.meta)
 
 
-def run(cfg: IncrementalRankConfig, data: CompletionData, out_dir: str | Path, resume: bool = True,
-        on_unit: Callable[[int], None] | None = None, stop_after: int | None = None,
-        log: Callable[[str], None] = print) -> dict:
+def run(
+    cfg: IncrementalRankConfig,
+    data: CompletionData,
+    out_dir: str | Path,
+    resume: bool = True,
+    on_unit: Callable[[int], None] | None = None,
+    stop_after: int | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Train to the stopping rule; write metrics.csv and summary.json (and checkpoint.pt) into ``out_dir``.
 
     With ``resume``, a ``checkpoint.pt`` of the same settings and data is continued; ``on_unit`` and
@@ -195,7 +236,9 @@ def run(cfg: IncrementalRankConfig, data: CompletionData, out_dir: str | Path, r
         diverged = not math.isfinite(loss_value)
         validation = state.position % cfg.log_every == 0
         if validation:
-            state.counters["below"] = state.counters["below"] + 1 if loss_value < cfg.stop_loss else 0
+            state.counters["below"] = (
+                state.counters["below"] + 1 if loss_value < cfg.stop_loss else 0
+            )
         converged = state.counters["below"] > cfg.stop_validations
         done = diverged or converged or state.position >= cfg.max_iterations
         if validation or done:
@@ -213,22 +256,38 @@ def run(cfg: IncrementalRankConfig, data: CompletionData, out_dir: str | Path, r
         out = dict(
             top_quantity=TOP_QUANTITY[cfg.model],
             diverged_at_iteration=state.position if status == "diverged" else None,
-            dims=list(dims), num_parameters=sum(p.numel() for p in model.parameters()),
-            final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
-            final_top=[final[f"top_{k}"] for k in range(cfg.top_k) if f"top_{k}" in final], data=data.meta)
+            dims=list(dims),
+            num_parameters=sum(p.numel() for p in model.parameters()),
+            final_train_loss=final["train_loss"],
+            final_reconstruction_error=final["reconstruction_error"],
+            final_top=[final[f"top_{k}"] for k in range(cfg.top_k) if f"top_{k}" in final],
+            data=data.meta,
+        )
         return out | _target_and_final_spectra(cfg, model, data.target, tracker)
 
-    loop = Loop(experiment="incremental_rank", unit="iteration", total=cfg.max_iterations,
-                checkpoint_format=CHECKPOINT_FORMAT,
-                fingerprint=fingerprint(cfg, data_fingerprint(data)),
-                saved={"model": model, "optimizer": optimizer}, advance=advance, summary=summary, device=device,
-                counters={"below": 0}, checkpoint_every=cfg.checkpoint_every, atomic_ops=ATOMIC_OPS,
-                desc=f"incremental_rank {cfg.model} init {cfg.init_std:g}")
-    return run_loop(loop, cfg, out_dir, resume=resume, log=log, on_unit=on_unit, stop_after=stop_after)
+    loop = Loop(
+        experiment="incremental_rank",
+        unit="iteration",
+        total=cfg.max_iterations,
+        checkpoint_format=CHECKPOINT_FORMAT,
+        fingerprint=fingerprint(cfg, data_fingerprint(data)),
+        saved={"model": model, "optimizer": optimizer},
+        advance=advance,
+        summary=summary,
+        device=device,
+        counters={"below": 0},
+        checkpoint_every=cfg.checkpoint_every,
+        atomic_ops=ATOMIC_OPS,
+        desc=f"incremental_rank {cfg.model} init {cfg.init_std:g}",
+    )
+    return run_loop(
+        loop, cfg, out_dir, resume=resume, log=log, on_unit=on_unit, stop_after=stop_after
+    )
 
 
-def _observed_entries(cfg: IncrementalRankConfig, model: torch.nn.Module, data: CompletionData,
-                      device: torch.device) -> Callable[[], torch.Tensor]:
+def _observed_entries(
+    cfg: IncrementalRankConfig, model: torch.nn.Module, data: CompletionData, device: torch.device
+) -> Callable[[], torch.Tensor]:
     """The model's values at the observed entries, the cheapest way for each model."""
     if cfg.model == "htf":
         plan = model.entry_plan(torch.as_tensor(data.indices, device=device).long())
@@ -249,23 +308,34 @@ def _split_modes(cfg: IncrementalRankConfig, model: torch.nn.Module) -> tuple[in
 
 
 @torch.no_grad()
-def _target_and_final_spectra(cfg: IncrementalRankConfig, model: torch.nn.Module, target: np.ndarray,
-                              tracker: _Tracker) -> dict:
+def _target_and_final_spectra(
+    cfg: IncrementalRankConfig, model: torch.nn.Module, target: np.ndarray, tracker: _Tracker
+) -> dict:
     """Singular values of the target (and, for htf, of the learned tensor) for the notebooks' claims."""
     split = _split_modes(cfg, model)
     sv = matricization_singular_values(target, split)
-    out = {"target_split_modes": modes_key(split), "target_singular_values": sv[: max(cfg.top_k, 1)].tolist()}
+    out = {
+        "target_split_modes": modes_key(split),
+        "target_singular_values": sv[: max(cfg.top_k, 1)].tolist(),
+    }
     if cfg.model == "htf":
         full = tracker.full().detach().cpu().numpy()
         out["tree"] = repr(model.tree)
         out["matricizations"] = [modes_key(m) for m in tracker.matricizations]
         out["rank_rel_tol"] = cfg.rank_rel_tol
         out["target_matricization_singular_values"] = {
-            modes_key(m): matricization_singular_values(target, m).tolist() for m in tracker.matricizations}
+            modes_key(m): matricization_singular_values(target, m).tolist()
+            for m in tracker.matricizations
+        }
         out["final_matricization_singular_values"] = {
-            modes_key(m): singular_values(full, m).tolist() for m in tracker.matricizations}
-        out["target_ranks"] = {k: thresholded_rank(np.array(v), cfg.rank_rel_tol)
-                               for k, v in out["target_matricization_singular_values"].items()}
-        out["final_ranks"] = {k: thresholded_rank(np.array(v), cfg.rank_rel_tol)
-                              for k, v in out["final_matricization_singular_values"].items()}
+            modes_key(m): singular_values(full, m).tolist() for m in tracker.matricizations
+        }
+        out["target_ranks"] = {
+            k: thresholded_rank(np.array(v), cfg.rank_rel_tol)
+            for k, v in out["target_matricization_singular_values"].items()
+        }
+        out["final_ranks"] = {
+            k: thresholded_rank(np.array(v), cfg.rank_rel_tol)
+            for k, v in out["final_matricization_singular_values"].items()
+        }
     return out

@@ -53,7 +53,9 @@ from impreg.train.common import (
 from impreg.train.harness import Loop, LoopState, UnitContext, run_loop
 from impreg.train.reliability import fingerprint
 
-CHECKPOINT_FORMAT = 2  # 2: the model's state dict and packed rows (harness.save_state), not the raw factors
+CHECKPOINT_FORMAT = (
+    2  # 2: the model's state dict and packed rows (harness.save_state), not the raw factors
+)
 
 
 def init_seed(seed: int, rank: int) -> int:
@@ -83,9 +85,15 @@ def data_fingerprint(data: BinaryImageData) -> str:
     return h.hexdigest()
 
 
-def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, resume: bool = True,
-        on_unit: Callable[[int], None] | None = None, stop_after: int | None = None,
-        log: Callable[[str], None] = print) -> dict:
+def run(
+    cfg: RankComplexityConfig,
+    data: BinaryImageData,
+    out_dir: str | Path,
+    resume: bool = True,
+    on_unit: Callable[[int], None] | None = None,
+    stop_after: int | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Fit every (rank, seed) model; write metrics.csv, summary.json (and checkpoint.pt) into ``out_dir``.
 
     With ``resume``, a ``checkpoint.pt`` of the same settings and data is continued; ``on_unit`` and
@@ -97,12 +105,20 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
     device = resolve_device(cfg.device)
     dtype = DTYPES[cfg.dtype]
     specs = model_specs(cfg)
-    model = PixelCP(data.num_pixels, specs, init_mean=cfg.init_mean, init_std=cfg.init_std, dtype=dtype,
-                    device=device)
+    model = PixelCP(
+        data.num_pixels,
+        specs,
+        init_mean=cfg.init_mean,
+        init_std=cfg.init_std,
+        dtype=dtype,
+        device=device,
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 
     n, n_test = len(data.train_targets), len(data.test_targets)
-    train_x = torch.as_tensor(data.train_bits, device=device)  # uint8 (N, P); batches are cast on the fly
+    train_x = torch.as_tensor(
+        data.train_bits, device=device
+    )  # uint8 (N, P); batches are cast on the fly
     train_y = torch.as_tensor(data.train_targets, device=device, dtype=dtype)
     test_x = torch.as_tensor(data.test_bits, device=device)
     test_y = torch.as_tensor(data.test_targets, device=device, dtype=dtype)
@@ -110,61 +126,117 @@ def run(cfg: RankComplexityConfig, data: BinaryImageData, out_dir: str | Path, r
     ranks = [s.rank for s in specs]
     seeds = [cfg.seeds[s.group] for s in specs]
     stand_in = bool(data.meta.get("stand_in", False))
-    tag = f"{data.meta.get('dataset', '?')}/{data.meta.get('control', '?')}" + (" [STAND-IN DATA]" if stand_in else "")
-    log(f"rank_complexity {tag}: {len(specs)} models (ranks {list(cfg.ranks)} x seeds {list(cfg.seeds)}), "
+    tag = f"{data.meta.get('dataset', '?')}/{data.meta.get('control', '?')}" + (
+        " [STAND-IN DATA]" if stand_in else ""
+    )
+    log(
+        f"rank_complexity {tag}: {len(specs)} models (ranks {list(cfg.ranks)} x seeds {list(cfg.seeds)}), "
         f"{n} train / {n_test} test samples, {data.num_pixels} pixels, {steps_per_epoch} steps per epoch, "
-        f"{cfg.epochs} epochs on {device_description(device)}")
+        f"{cfg.epochs} epochs on {device_description(device)}"
+    )
 
     def advance(unit: UnitContext) -> str | None:
         """One epoch; at evaluations the logged rows, and divergence."""
         state = unit.state
-        sq_sum = _train_epoch(cfg, model, optimizer, state, train_x, train_y, dtype, steps_per_epoch)
+        sq_sum = _train_epoch(
+            cfg, model, optimizer, state, train_x, train_y, dtype, steps_per_epoch
+        )
         # read back (a GPU sync) only at evaluations, so the next epoch's batch order is drawn while
         # the device still works through this epoch's steps; divergence is detected there too
         if state.position % cfg.eval_every == 0 or state.position == cfg.epochs:
             last_train = (sq_sum / n / ERROR_SCALE).cpu()
-            test = evaluate_test(model, test_x, test_y, cfg.max_test_sample_loss, cfg.eval_batch_size)
+            test = evaluate_test(
+                model, test_x, test_y, cfg.max_test_sample_loss, cfg.eval_batch_size
+            )
             for m in range(len(specs)):
-                state.rows.append({"epoch": state.position, "step": state.counters["step"], "rank": ranks[m],
-                                   "seed": seeds[m], "train_error": float(last_train[m]),
-                                   "test_error": float(test[m])})
-            unit.progress.set_postfix(train=f"{float(last_train.mean()):.4f}", test=f"{float(test.mean()):.4f}",
-                                      refresh=False)
+                state.rows.append(
+                    {
+                        "epoch": state.position,
+                        "step": state.counters["step"],
+                        "rank": ranks[m],
+                        "seed": seeds[m],
+                        "train_error": float(last_train[m]),
+                        "test_error": float(test[m]),
+                    }
+                )
+            unit.progress.set_postfix(
+                train=f"{float(last_train.mean()):.4f}",
+                test=f"{float(test.mean()):.4f}",
+                refresh=False,
+            )
             if not bool(torch.isfinite(last_train).all()):
                 return "diverged"
         return None
 
     def summary(state: LoopState, status: str) -> dict:  # noqa: ARG001 - the harness records the status
         final_epoch = state.rows[-1]["epoch"]
-        final = [{k: r[k] for k in ("rank", "seed", "train_error", "test_error")} for r in state.rows
-                 if r["epoch"] == final_epoch]
+        final = [
+            {k: r[k] for k in ("rank", "seed", "train_error", "test_error")}
+            for r in state.rows
+            if r["epoch"] == final_epoch
+        ]
         return dict(
-            dataset=data.meta.get("dataset"), control=data.meta.get("control"), stand_in=stand_in,
-            steps=state.counters["step"], steps_per_epoch=steps_per_epoch, seed=list(cfg.seeds),
-            num_models=len(specs), num_train=n, num_test=n_test, num_pixels=data.num_pixels,
+            dataset=data.meta.get("dataset"),
+            control=data.meta.get("control"),
+            stand_in=stand_in,
+            steps=state.counters["step"],
+            steps_per_epoch=steps_per_epoch,
+            seed=list(cfg.seeds),
+            num_models=len(specs),
+            num_train=n,
+            num_test=n_test,
+            num_pixels=data.num_pixels,
             variance_line=float(data.meta.get("variance_line", float("nan"))),
-            test_variance_line=baseline_test_error(data), error_scale=ERROR_SCALE, final=final, data=data.meta)
+            test_variance_line=baseline_test_error(data),
+            error_scale=ERROR_SCALE,
+            final=final,
+            data=data.meta,
+        )
 
-    loop = Loop(experiment="rank_complexity", unit="epoch", total=cfg.epochs, checkpoint_format=CHECKPOINT_FORMAT,
-                fingerprint=fingerprint(cfg, data_fingerprint(data)),
-                saved={"model": model, "optimizer": optimizer}, advance=advance, summary=summary, device=device,
-                counters={"step": 0}, stop_rule=lambda state: "completed" if state.position >= cfg.epochs else None,
-                checkpoint_every=cfg.checkpoint_every, desc=f"rank_complexity {tag}", mininterval=10)
-    return run_loop(loop, cfg, out_dir, resume=resume, log=log, on_unit=on_unit, stop_after=stop_after)
+    loop = Loop(
+        experiment="rank_complexity",
+        unit="epoch",
+        total=cfg.epochs,
+        checkpoint_format=CHECKPOINT_FORMAT,
+        fingerprint=fingerprint(cfg, data_fingerprint(data)),
+        saved={"model": model, "optimizer": optimizer},
+        advance=advance,
+        summary=summary,
+        device=device,
+        counters={"step": 0},
+        stop_rule=lambda state: "completed" if state.position >= cfg.epochs else None,
+        checkpoint_every=cfg.checkpoint_every,
+        desc=f"rank_complexity {tag}",
+        mininterval=10,
+    )
+    return run_loop(
+        loop, cfg, out_dir, resume=resume, log=log, on_unit=on_unit, stop_after=stop_after
+    )
 
 
-def _train_epoch(cfg: RankComplexityConfig, model: PixelCP, optimizer: torch.optim.Optimizer, state: LoopState,
-                 train_x: torch.Tensor, train_y: torch.Tensor, dtype: torch.dtype,
-                 steps_per_epoch: int) -> torch.Tensor:
+def _train_epoch(
+    cfg: RankComplexityConfig,
+    model: PixelCP,
+    optimizer: torch.optim.Optimizer,
+    state: LoopState,
+    train_x: torch.Tensor,
+    train_y: torch.Tensor,
+    dtype: torch.dtype,
+    steps_per_epoch: int,
+) -> torch.Tensor:
     """One epoch of every packed model (seed s in its own order); returns each model's summed
     squared train error over the epoch's minibatches (on the device, not read back)."""
     n = len(train_y)
-    orders = torch.as_tensor(np.stack([batch_order(s, state.position, n) for s in cfg.seeds]), device=train_x.device)
+    orders = torch.as_tensor(
+        np.stack([batch_order(s, state.position, n) for s in cfg.seeds]), device=train_x.device
+    )
     sq_sum = torch.zeros(model.num_models, dtype=torch.float64, device=train_x.device)
     for b in range(steps_per_epoch):
-        idx = orders[:, b * cfg.batch_size:(b + 1) * cfg.batch_size]  # (G, b)
+        idx = orders[:, b * cfg.batch_size : (b + 1) * cfg.batch_size]  # (G, b)
         x, y = train_x[idx].to(dtype), train_y[idx]  # (G, b, P), (G, b)
-        per_model = mse_per_model(model(x), model.expand_targets(y))  # MSE of each model on its batch
+        per_model = mse_per_model(
+            model(x), model.expand_targets(y)
+        )  # MSE of each model on its batch
         optimizer.zero_grad(set_to_none=True)
         per_model.sum().backward()  # each model's gradient is that of its own MSE
         optimizer.step()
@@ -181,15 +253,18 @@ def baseline_test_error(data: BinaryImageData) -> float:
     differ when the splits' positive fractions do (digits: 10.5% of train, 8.7% of test).
     """
     train_mean = float(np.mean(data.train_targets, dtype=np.float64))
-    return float(np.mean((np.asarray(data.test_targets, dtype=np.float64) - train_mean) ** 2) / ERROR_SCALE)
+    return float(
+        np.mean((np.asarray(data.test_targets, dtype=np.float64) - train_mean) ** 2) / ERROR_SCALE
+    )
 
 
 @torch.no_grad()
-def evaluate_test(model: PixelCP, x: torch.Tensor, y: torch.Tensor, max_loss: float, batch_size: int) -> torch.Tensor:
+def evaluate_test(
+    model: PixelCP, x: torch.Tensor, y: torch.Tensor, max_loss: float, batch_size: int
+) -> torch.Tensor:
     """Mean per-sample squared error, each clamped at ``max_loss``, divided by 4: (models,) on CPU."""
     total = torch.zeros(model.num_models, dtype=torch.float64, device=x.device)
     for xb, yb in zip(torch.split(x, batch_size), torch.split(y, batch_size)):
         pred = model(xb.to(model.factors.dtype))
         total += clamped_sq_error(pred, model.expand_targets(yb), max_loss).double().sum(dim=0)
     return (total / len(y) / ERROR_SCALE).cpu()
-

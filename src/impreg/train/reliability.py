@@ -55,7 +55,9 @@ def data_digest(*arrays: Any, meta: dict | None = None) -> str:
 def fingerprint(cfg: Any, data: str) -> str:
     """One hash of everything that changes the numbers: the settings dataclass ``cfg`` but its fields
     named in ``NOT_IN_FINGERPRINT`` (device, checkpoint period and the like), and the data digest."""
-    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in type(cfg).NOT_IN_FINGERPRINT}
+    settings = {
+        k: v for k, v in dataclasses.asdict(cfg).items() if k not in type(cfg).NOT_IN_FINGERPRINT
+    }
     text = json.dumps({"settings": settings, "data": data}, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()
 
@@ -78,7 +80,9 @@ def write_checkpoint(path: str | Path, fmt: int, fingerprint_: str, state: dict[
     save_checkpoint(path, {"format": fmt, "fingerprint": fingerprint_, **state})
 
 
-def read_checkpoint(path: str | Path, fmt: int, fingerprint_: str, log: Callable[[str], Any]) -> dict | None:
+def read_checkpoint(
+    path: str | Path, fmt: int, fingerprint_: str, log: Callable[[str], Any]
+) -> dict | None:
     """The checkpoint's payload when it exists, is readable, has format ``fmt`` and was written for
     ``fingerprint_``; otherwise None, with a line in the log saying why the run starts over."""
     path = Path(path)
@@ -100,6 +104,7 @@ def read_checkpoint(path: str | Path, fmt: int, fingerprint_: str, log: Callable
 
 def cpu_state(module_or_optimizer: Any) -> dict:
     """A state dict with every tensor on the CPU, so a checkpoint loads on any device."""
+
     def to_cpu(value: Any) -> Any:
         if isinstance(value, torch.Tensor):
             return value.detach().cpu()
@@ -108,6 +113,7 @@ def cpu_state(module_or_optimizer: Any) -> dict:
         if isinstance(value, list):
             return [to_cpu(v) for v in value]
         return value
+
     return to_cpu(module_or_optimizer.state_dict())
 
 
@@ -171,20 +177,30 @@ def determinism(device: torch.device, atomic_ops: str = "") -> dict[str, Any]:
     slower), so such runs are recorded as not deterministic, with the reason.
     """
     if device.type != "cuda":
-        return {"deterministic": True,
-                "deterministic_reason": f"CPU with {torch.get_num_threads()} thread(s): fixed reduction order, "
-                                        "the same settings and seed give bit-identical numbers"}
+        return {
+            "deterministic": True,
+            "deterministic_reason": f"CPU with {torch.get_num_threads()} thread(s): fixed reduction order, "
+            "the same settings and seed give bit-identical numbers",
+        }
     problems = []
     if os.environ.get("CUBLAS_WORKSPACE_CONFIG") not in DETERMINISTIC_CUBLAS:
-        problems.append("cuBLAS matrix products without CUBLAS_WORKSPACE_CONFIG=:4096:8 may reduce in a "
-                        "different order from run to run")
+        problems.append(
+            "cuBLAS matrix products without CUBLAS_WORKSPACE_CONFIG=:4096:8 may reduce in a "
+            "different order from run to run"
+        )
     if atomic_ops and not torch.are_deterministic_algorithms_enabled():
-        problems.append(f"{atomic_ops} accumulate with CUDA atomic adds (torch.use_deterministic_algorithms "
-                        "is off), whose order varies")
+        problems.append(
+            f"{atomic_ops} accumulate with CUDA atomic adds (torch.use_deterministic_algorithms "
+            "is off), whose order varies"
+        )
     if problems:
         return {"deterministic": False, "deterministic_reason": "; ".join(problems)}
-    return {"deterministic": True, "deterministic_reason": "CUDA with a fixed cuBLAS workspace"
-            + (" and deterministic algorithms" if atomic_ops else "") + ": reruns give the same bits"}
+    return {
+        "deterministic": True,
+        "deterministic_reason": "CUDA with a fixed cuBLAS workspace"
+        + (" and deterministic algorithms" if atomic_ops else "")
+        + ": reruns give the same bits",
+    }
 
 
 # --- metrics rows in a checkpoint -------------------------------------------------------------
@@ -216,4 +232,7 @@ def unpack_rows(packed: dict | list[dict]) -> list[dict]:
     if "rows" in packed:
         return list(packed["rows"])
     columns, ints = packed["columns"], set(packed["ints"])
-    return [{c: int(v) if c in ints else v for c, v in zip(columns, values)} for values in packed["values"].tolist()]
+    return [
+        {c: int(v) if c in ints else v for c, v in zip(columns, values)}
+        for values in packed["values"].tolist()
+    ]

@@ -54,10 +54,14 @@ def init_seed(seed: int, init_std: float) -> int:
     between their final errors would be decided by rounding.
     """
     bits = struct.unpack("<q", struct.pack("<d", float(init_std)))[0]  # exact, whatever the float
-    return int(np.random.SeedSequence([seed, bits & (2**63 - 1)]).generate_state(1, np.uint64)[0] >> 1)
+    return int(
+        np.random.SeedSequence([seed, bits & (2**63 - 1)]).generate_state(1, np.uint64)[0] >> 1
+    )
 
 
-def initial_model(dims: tuple[int, ...], num_components: int, init_std: float, seed: int) -> CPFactorization:
+def initial_model(
+    dims: tuple[int, ...], num_components: int, init_std: float, seed: int
+) -> CPFactorization:
     """The factorization a run starts from, drawn in float64 whatever the run's dtype: a float32 run
     starts from the float64 run's factors, rounded, so that the two differ in their arithmetic only."""
     generator = torch.Generator().manual_seed(init_seed(seed, init_std))
@@ -70,7 +74,12 @@ def max_cp_rank(dims: tuple[int, ...]) -> int:
 
 
 def completion_loss_and_grad(
-    full: torch.Tensor, mask: torch.Tensor, observed: torch.Tensor, count: int, loss: str, huber_delta: float
+    full: torch.Tensor,
+    mask: torch.Tensor,
+    observed: torch.Tensor,
+    count: int,
+    loss: str,
+    huber_delta: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean loss over the observed entries and its gradient with respect to the full tensor.
 
@@ -82,14 +91,20 @@ def completion_loss_and_grad(
         return resid.pow(2).sum() / count, resid * (2.0 / count)
     if loss == "huber":  # torch's smooth L1 with beta = huber_delta
         small = resid.abs() < huber_delta
-        value = torch.where(small, 0.5 * resid.pow(2) / huber_delta, resid.abs() - 0.5 * huber_delta)
+        value = torch.where(
+            small, 0.5 * resid.pow(2) / huber_delta, resid.abs() - 0.5 * huber_delta
+        )
         grad = torch.where(small, resid / huber_delta, resid.sign())
         return torch.where(mask, value, 0.0).sum() / count, torch.where(mask, grad, 0.0) / count
     raise ValueError(f"unknown loss '{loss}' (expected l2 or huber)")
 
 
 def sensing_loss_and_grad(
-    full: torch.Tensor, measurements: torch.Tensor, values: torch.Tensor, loss: str, huber_delta: float
+    full: torch.Tensor,
+    measurements: torch.Tensor,
+    values: torch.Tensor,
+    loss: str,
+    huber_delta: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Tensor sensing: mean loss of the predictions <X_i, W> against ``values`` and its gradient
     with respect to the full tensor W. ``measurements`` holds the X_i flattened, (n, numel)."""
@@ -99,7 +114,12 @@ def sensing_loss_and_grad(
         value, dresid = resid.pow(2).sum() / count, resid * (2.0 / count)
     elif loss == "huber":  # torch's smooth L1 with beta = huber_delta
         small = resid.abs() < huber_delta
-        value = torch.where(small, 0.5 * resid.pow(2) / huber_delta, resid.abs() - 0.5 * huber_delta).sum() / count
+        value = (
+            torch.where(
+                small, 0.5 * resid.pow(2) / huber_delta, resid.abs() - 0.5 * huber_delta
+            ).sum()
+            / count
+        )
         dresid = torch.where(small, resid / huber_delta, resid.sign()) / count
     else:
         raise ValueError(f"unknown loss '{loss}' (expected l2 or huber)")
@@ -113,9 +133,15 @@ def data_fingerprint(data: CompletionData | SensingData) -> str:
     return data_digest(data.target, data.indices, data.values, meta=data.meta)
 
 
-def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str | Path, resume: bool = True,
-        on_unit: Callable[[int], None] | None = None, stop_after: int | None = None,
-        log: Callable[[str], None] = print) -> dict:
+def run(
+    cfg: TFDynamicsConfig,
+    data: CompletionData | SensingData,
+    out_dir: str | Path,
+    resume: bool = True,
+    on_unit: Callable[[int], None] | None = None,
+    stop_after: int | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Train to the stopping rule; write metrics.csv and summary.json (and checkpoint.pt) into ``out_dir``.
 
     With ``resume``, a ``checkpoint.pt`` of the same settings and data is continued; ``on_unit`` and
@@ -127,7 +153,9 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
     dims = tuple(data.target.shape)
     num_components = cfg.num_components or max_cp_rank(dims)
 
-    model = initial_model(dims, num_components, cfg.init_std, cfg.seed).to(device=device, dtype=dtype)
+    model = initial_model(dims, num_components, cfg.init_std, cfg.seed).to(
+        device=device, dtype=dtype
+    )
     optimizer = NormalizedGradRMSprop(model.parameters(), lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps)
     target = torch.as_tensor(data.target, dtype=dtype, device=device)
     target_norm = target.norm()
@@ -141,14 +169,22 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
             full = (halves[0] @ halves[1].T).reshape(dims)
         loss, grad_full = loss_and_grad(full)
         loss_value = loss.item()
-        below = state.counters["below"] = state.counters["below"] + 1 if loss_value < cfg.stop_loss else 0
+        below = state.counters["below"] = (
+            state.counters["below"] + 1 if loss_value < cfg.stop_loss else 0
+        )
         diverged = not math.isfinite(loss_value)
         done = diverged or below > cfg.stop_patience or state.position >= cfg.max_iterations
         if state.position % cfg.log_every == 0 or done:
-            state.rows.append(_log_row(state.position, loss_value, full, target, target_norm, model, cfg.top_k))
+            state.rows.append(
+                _log_row(state.position, loss_value, full, target, target_norm, model, cfg.top_k)
+            )
             unit.progress.set_postfix(loss=f"{loss_value:.3e}", refresh=False)
         if done:
-            return "diverged" if diverged else ("converged" if below > cfg.stop_patience else "max_iterations")
+            return (
+                "diverged"
+                if diverged
+                else ("converged" if below > cfg.stop_patience else "max_iterations")
+            )
         optimizer.zero_grad(set_to_none=True)
         model.backward_from_tensor_grad(grad_full, halves)
         optimizer.step()
@@ -159,36 +195,62 @@ def run(cfg: TFDynamicsConfig, data: CompletionData | SensingData, out_dir: str 
         final = state.rows[-1]
         return dict(
             diverged_at_iteration=state.position if status == "diverged" else None,
-            num_components=num_components, dims=list(dims),
-            final_train_loss=final["train_loss"], final_reconstruction_error=final["reconstruction_error"],
-            final_top_component_norms=[final[f"top_component_{k}"] for k in range(min(cfg.top_k, num_components))],
+            num_components=num_components,
+            dims=list(dims),
+            final_train_loss=final["train_loss"],
+            final_reconstruction_error=final["reconstruction_error"],
+            final_top_component_norms=[
+                final[f"top_component_{k}"] for k in range(min(cfg.top_k, num_components))
+            ],
             final_components=model.top_components(cfg.top_k),
             target_singular_values=matricization_singular_values(data.target, [0]).tolist(),
-            data=data.meta)
+            data=data.meta,
+        )
 
-    loop = Loop(experiment="tf_dynamics", unit="iteration", total=cfg.max_iterations,
-                checkpoint_format=CHECKPOINT_FORMAT,
-                fingerprint=fingerprint(cfg, data_fingerprint(data)),
-                saved={"model": model, "optimizer": optimizer}, advance=advance, summary=summary, device=device,
-                counters={"below": 0}, checkpoint_every=cfg.checkpoint_every,
-                desc=f"tf_dynamics init {cfg.init_std:g}")
-    return run_loop(loop, cfg, out_dir, resume=resume, log=log, on_unit=on_unit, stop_after=stop_after)
+    loop = Loop(
+        experiment="tf_dynamics",
+        unit="iteration",
+        total=cfg.max_iterations,
+        checkpoint_format=CHECKPOINT_FORMAT,
+        fingerprint=fingerprint(cfg, data_fingerprint(data)),
+        saved={"model": model, "optimizer": optimizer},
+        advance=advance,
+        summary=summary,
+        device=device,
+        counters={"below": 0},
+        checkpoint_every=cfg.checkpoint_every,
+        desc=f"tf_dynamics init {cfg.init_std:g}",
+    )
+    return run_loop(
+        loop, cfg, out_dir, resume=resume, log=log, on_unit=on_unit, stop_after=stop_after
+    )
 
 
-def _loss_function(cfg: TFDynamicsConfig, data: CompletionData | SensingData, target: torch.Tensor,
-                   device: torch.device, dtype: torch.dtype) -> Callable:
+def _loss_function(
+    cfg: TFDynamicsConfig,
+    data: CompletionData | SensingData,
+    target: torch.Tensor,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> Callable:
     """The full tensor's loss and its gradient: against the observed entries (completion) or the
     Gaussian measurement tensors (sensing)."""
     if isinstance(data, SensingData):
-        measurements = torch.as_tensor(data.measurements.reshape(len(data.values), -1), dtype=dtype, device=device)
+        measurements = torch.as_tensor(
+            data.measurements.reshape(len(data.values), -1), dtype=dtype, device=device
+        )
         values = torch.as_tensor(data.values, dtype=dtype, device=device)
-        return lambda full: sensing_loss_and_grad(full, measurements, values, cfg.loss, cfg.huber_delta)
+        return lambda full: sensing_loss_and_grad(
+            full, measurements, values, cfg.loss, cfg.huber_delta
+        )
     obs = torch.as_tensor(data.flat_indices, device=device)
     mask = torch.zeros(target.numel(), dtype=torch.bool, device=device)
     mask[obs] = True
     mask = mask.reshape(target.shape)
     observed = torch.where(mask, target, 0.0)
-    return lambda full: completion_loss_and_grad(full, mask, observed, len(obs), cfg.loss, cfg.huber_delta)
+    return lambda full: completion_loss_and_grad(
+        full, mask, observed, len(obs), cfg.loss, cfg.huber_delta
+    )
 
 
 def _log_row(iteration, loss_value, full, target, target_norm, model, top_k) -> dict:
@@ -196,8 +258,11 @@ def _log_row(iteration, loss_value, full, target, target_norm, model, top_k) -> 
     (``top_index_<k>``), so that a component's curve can be followed while it is among them."""
     norms = model.component_norms()
     top = torch.topk(norms, min(top_k, norms.numel()))
-    row = {"iteration": iteration, "train_loss": loss_value,
-           "reconstruction_error": float((full - target).norm() / target_norm)}
+    row = {
+        "iteration": iteration,
+        "train_loss": loss_value,
+        "reconstruction_error": float((full - target).norm() / target_norm),
+    }
     row.update({f"top_component_{k}": v for k, v in enumerate(top.values.tolist())})
     row.update({f"top_index_{k}": i for k, i in enumerate(top.indices.tolist())})
     return row
