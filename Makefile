@@ -127,9 +127,11 @@ test-slow: venv
 test-all: venv
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m "not gpu"
 
-# The fast lint (CI and the pre-commit hooks run it): every Python file, notebooks stored stripped.
+# The fast lint (CI and the pre-commit hooks run it): every Python file checked and formatted by
+# ruff (pyproject.toml says what the formatter leaves alone), notebooks stored stripped.
 lint: venv
 	$(BIN)/ruff check src tests benchmarks notebooks workflow docs/notes
+	$(BIN)/ruff format --check .
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 
 # Snakemake's own advice on the rule files. It reports one lint by design: workflow/rules/jobs.smk
