@@ -7,6 +7,14 @@ that documents each), and everything else is derived from that list.
   against the dataclass (:func:`settings_from_text`); a flag given beside it wins.
 - summary.json records the resolved dataclass once, under ``settings``.
 
+Why the dataclass and not the config schema: a run is also made without the workflow (the command
+line by hand, the library, the harness's tests), and each of those sees the dataclass, not the
+schema; the schema's sections follow the config's layout, where one setting may be set at several
+levels (a locality run reads the top level, ``locality``, ``locality.train`` and its task's
+section), not one run's fields. The schema keeps what only the config has: its layout, the
+figure and claim settings, and the description users read. tests/test_defaults_agree.py checks
+that the schema's defaults give every paper-scale run its dataclass defaults, save listed exceptions.
+
 Needs only the standard library, so that the Snakefile can import the experiments' settings
 without torch.
 """
