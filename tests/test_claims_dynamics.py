@@ -124,9 +124,8 @@ def test_within_span():
         True,
         ["not compared", "5: ours 4 to 6 over 2 seeds (1 below, 1 above)"],
     )
-    assert (
-        within_span([1.0, 2.0], {0: [0.5, None], 1: [1.5, None]})[0] is False
-    )  # no seed learned a second
+    # no seed learned a second
+    assert within_span([1.0, 2.0], {0: [0.5, None], 1: [1.5, None]})[0] is False
 
 
 def test_learned_together_fails_the_sequential_claims():
@@ -159,12 +158,10 @@ def test_a_run_that_leaves_its_target_is_named_and_counted():
         in reach.measured
     )
     assert "% of its mass on the observed entries, which are 20% of all)" in reach.measured
-    assert (
-        claims["error_order"].passed is False
-    )  # the smallest init ends farther than the next larger
-    assert (
-        "; per seed {0: [" in claims["paper_norms_init_0.005"].measured
-    )  # only seed 0 reached its target
+    # the smallest init ends farther than the next larger
+    assert claims["error_order"].passed is False
+    # only seed 0 reached its target
+    assert "; per seed {0: [" in claims["paper_norms_init_0.005"].measured
     assert "1: [" not in claims["paper_norms_init_0.005"].measured
 
 
@@ -266,9 +263,8 @@ def test_variant_claims_pass_and_fail():
         "one_at_a_time",
     ):
         assert claims[f"huber_{cid}"].passed is True, (cid, claims[f"huber_{cid}"].measured)
-    assert (
-        "holds on 2 of 3 judged seeds [1, 2]" in claims["huber_one_at_a_time"].measured
-    )  # seed 0 learns together
+    # seed 0 learns together
+    assert "holds on 2 of 3 judged seeds [1, 2]" in claims["huber_one_at_a_time"].measured
     assert "init 0.05: 3 of 3 runs end away" in claims["huber_reaches_target"].measured
 
 
@@ -307,9 +303,8 @@ def test_each_init_of_a_seed_has_its_own_draw():
         flat = torch.cat([f.detach().reshape(-1) for f in model.factors])
         return flat / flat.norm()
 
-    assert (
-        abs(float(direction(0.005) @ direction(0.01))) < 0.5
-    )  # not one draw rescaled (that gives 1)
+    # not one draw rescaled (that gives 1)
+    assert abs(float(direction(0.005) @ direction(0.01))) < 0.5
 
 
 def test_the_observed_share_of_a_component():
@@ -318,9 +313,8 @@ def test_the_observed_share_of_a_component():
 
     run = _run(0.005, 0, PAPER_ESCAPES, 0.005)
     data = make_cp_completion(4, 10, 5, 1.0, 2000, 0)
-    corner = [
-        np.eye(10)[:, [i]] for i in data.indices[0]
-    ]  # a rank-one tensor on one observed entry
+    # a rank-one tensor on one observed entry
+    corner = [np.eye(10)[:, [i]] for i in data.indices[0]]
     run["summary"]["final_components"]["factors"] = [c.tolist() for c in corner]
     assert observed_share(run) == pytest.approx(1.0)
     missed = next(

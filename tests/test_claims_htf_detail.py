@@ -15,6 +15,7 @@ from impreg.config import validate_config
 ESCAPES = [1000, 3000, 5000, 7000, 9000]
 TOGETHER = [1000, 5000, 5000, 5000, 5000]  # components 2-5 learned at once
 NODE, ROOT_NORMS, SV01 = [6, 4, 3, 2, 1], [9.5, 4.8, 2.5, 1.5, 0.8], [50, 30, 15, 6, 2]
+# outside the tree: rank 10 in the target and in a good fit
 SV02 = [
     40,
     30,
@@ -26,7 +27,7 @@ SV02 = [
     4,
     3,
     2,
-]  # outside the tree: rank 10 in the target and in a good fit
+]
 TAIL = [1e-5] * 54
 
 

@@ -115,9 +115,8 @@ def test_a_network_that_learned_nothing_fails_every_claim():
         for t in PAPER["x"]
     }
     claims = _claims(chance)
-    unchecked = {
-        "pathfinder_falls_to_chance_from"
-    }  # the same cell as pathfinder_unregularized_at_chance
+    # the same cell as pathfinder_unregularized_at_chance
+    unchecked = {"pathfinder_falls_to_chance_from"}
     assert {k: c.passed for k, c in claims.items()} == {
         k: None if k in unchecked else False for k in claims
     }
@@ -187,9 +186,8 @@ def test_a_task_run_at_lambda_0_only_checks_only_the_unregularized_claims():
             and "a single λ" in claims[f"pathfinder_{name}"].note
         )
     assert claims["pathfinder_regularizer_recovers"].passed is None
-    assert (
-        claims["pathfinder_unregularized_at_chance"].passed is True
-    )  # learned at 3 (90%), chance at 9
+    # learned at 3 (90%), chance at 9
+    assert claims["pathfinder_unregularized_at_chance"].passed is True
 
 
 def test_one_runs_dip_cannot_decide_a_gain():
@@ -202,9 +200,8 @@ def test_one_runs_dip_cannot_decide_a_gain():
         ]
     )
     claim = _quick_claims(noisy, [0.0, 9.0])["pathfinder_regularizer_recovers"]
-    assert (
-        claim.measured["gain"] == pytest.approx(24.33, abs=0.01) and claim.passed is False
-    )  # >= 17.5, sem 19.7
+    # >= 17.5, sem 19.7
+    assert claim.measured["gain"] == pytest.approx(24.33, abs=0.01) and claim.passed is False
     steady = pd.concat(
         [
             _seed_runs("pathfinder", 3, short),
@@ -263,9 +260,8 @@ def test_fewer_seeds_than_min_seeds_leave_the_comparisons_unchecked():
     ):
         c = claims[f"pathfinder_{name}"]
         assert c.passed is None and "min_seeds = 3" in c.note
-    assert (
-        claims["pathfinder_short_range_agree"].passed is True
-    )  # a claim on means alone is still judged
+    # a claim on means alone is still judged
+    assert claims["pathfinder_short_range_agree"].passed is True
 
 
 def test_the_penalty_claim():
@@ -281,9 +277,8 @@ def test_the_penalty_claim():
     assert claim([85.0, 86.0, 84.0], lower).passed is True
     within_noise = {0.0: [0.97, 0.80, 0.98], 9.0: [0.90, 0.92, 0.91]}  # 0.917 vs 0.910: sem 0.06
     assert claim([85.0, 86.0, 84.0], within_noise).passed is False
-    learned_nothing = claim(
-        [50.0, 51.0, 50.0], lower
-    )  # lowering the penalty it is trained on shows nothing
+    # lowering the penalty it is trained on shows nothing
+    learned_nothing = claim([50.0, 51.0, 50.0], lower)
     assert learned_nothing.passed is False and "learned nothing" in learned_nothing.note
     unmeasured = claim([85.0, 86.0, 84.0], None)
     assert unmeasured.passed is None and "no probe penalty" in unmeasured.note

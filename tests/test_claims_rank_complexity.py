@@ -128,9 +128,8 @@ def test_each_qualitative_claim_fails_on_runs_that_break_it(claim):
 
 
 def test_random_image_train_error_must_fall_not_only_rise_less():
-    values = (
-        _values()
-    )  # both controls rise with R (larger models left unfitted), random images less
+    # both controls rise with R (larger models left unfitted), random images less
+    values = _values()
     values["random_image_train"].update({5: 0.0885, 10: 0.0885, 15: 0.0885})
     values["random_label_train"].update({5: 0.090, 10: 0.091, 15: 0.092})
     claim = _claims(_runs(values=values))["mnist_random_image_falls_faster"]
@@ -229,9 +228,8 @@ def test_a_diverged_run_fails_the_claims_that_use_it_and_says_so_first():
     assert claims["mnist_values_natural_train"].measured["runs_not_completed"] == [
         "mnist/natural: diverged"
     ]
-    assert (
-        claims["mnist_values_natural_train"].measured["mean"][1] is None
-    )  # NaN as null, valid JSON
+    # NaN as null, valid JSON
+    assert claims["mnist_values_natural_train"].measured["mean"][1] is None
     assert claims["mnist_random_test_rises"].passed is True
 
 

@@ -90,9 +90,8 @@ def test_a_command_registered_twice_is_refused_and_the_registration_leaves_nothi
         registry.register("third", _command("make-data", "x"), _command("make-data", "x"))
     assert list(registry.experiments) == ["first"]
     assert [c.words for c in registry.commands()] == [("train", "same")]
-    registry.register(
-        "second", _command(None, "other")
-    )  # the refused experiment may register again
+    # the refused experiment may register again
+    registry.register("second", _command(None, "other"))
     assert [c.words for c in registry.commands()] == [("train", "same"), ("other",)]
 
 

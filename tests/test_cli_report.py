@@ -132,9 +132,8 @@ def test_report_opens_on_one_verdict_line_per_figure_and_keeps_cells_short(tmp_p
     text = out.read_text()
     lines = text.splitlines()
     verdict = lines.index("## Verdict")
-    assert verdict < 6 and text.index("## Verdict") < text.index(
-        "## tf_dynamics"
-    )  # the verdict first
+    # the verdict first
+    assert verdict < 6 and text.index("## Verdict") < text.index("## tf_dynamics")
     assert lines[verdict + 4] == (
         "| [tf_dynamics](#tf_dynamics) | P1 Fig. 3 | yes (1 of 1) | partly (1 of 2) "
         "| quick: not shipped |"
@@ -147,15 +146,13 @@ def test_report_opens_on_one_verdict_line_per_figure_and_keeps_cells_short(tmp_p
         "Paper claims: 2 pass, 1 fail, 0 not checked. Extension claims: 1 pass, 0 fail, 1 not checked."
         in lines
     )
-    assert text.index("## tf_dynamics") < text.index(
-        "## rank_complexity_digits"
-    )  # the papers' order
+    # the papers' order
+    assert text.index("## tf_dynamics") < text.index("## rank_complexity_digits")
     assert "P1 Fig. 3: behaviour yes (1 of 1), numbers partly (1 of 2)." in lines
     assert "**Changes from the paper:** float64 instead of float32" in lines  # one paragraph
     assert "not checked: stand-in data" in text
-    assert (
-        max(len(line) for line in lines) < 600 and "…" in text
-    )  # the 200 seeds are cut, in the json whole
+    # the 200 seeds are cut, in the json whole
+    assert max(len(line) for line in lines) < 600 and "…" in text
 
 
 def test_the_html_report_opens_on_the_same_verdict(tmp_path):
@@ -181,9 +178,8 @@ def test_the_html_report_opens_on_the_same_verdict(tmp_path):
         "Replication at quick scale: the verdict"
     )
     assert "incremental_rank , P2 Fig. A: not run; paper: behaviour yes (13 of 13)" in text
-    assert (
-        "locality , P2 Fig. C (ResNet18): behaviour no (0 of 1)" in text
-    )  # no numbers claim: none said
+    # no numbers claim: none said
+    assert "locality , P2 Fig. C (ResNet18): behaviour no (0 of 1)" in text
     assert text.index("incremental_rank") < text.index("locality")  # the papers' order
 
 
@@ -226,8 +222,7 @@ def test_report_from_the_cli_names_its_source_scale_and_figures_not_run(tmp_path
         "| [locality](#locality) | P2 Fig. C (ResNet18) | **not run** (its runs want a GPU) | **not run** "
         "| quick: behaviour partly (2 of 9) |"
     ) in text
-    assert (
-        "`claims/tf_dynamics.json`" in text
-    )  # relative to the report, which may be copied with its folder
+    # relative to the report, which may be copied with its folder
+    assert "`claims/tf_dynamics.json`" in text
     assert main(["report", "--claims", "--out", str(out), "--scale", "quick"]) == 0  # nothing made
     assert out.read_text().startswith("# Replication report: quick scale\n\nClaims: 0 pass")

@@ -76,9 +76,8 @@ def test_cifar10_from_a_stand_in_folder(tmp_path):
     data = make_is_same_class_images("cifar10", tmp_path / "img", allow_stand_in=True)
     assert data.train_images.shape == (50, 32, 32, 3) and data.test_images.shape == (20, 32, 32, 3)
     assert data.meta["stand_in"] is True and data.meta["channels"] == 3
-    assert (
-        data.mean == CIFAR10_MEAN and data.std == CIFAR10_STD
-    )  # the original's constants, not refitted
+    # the original's constants, not refitted
+    assert data.mean == CIFAR10_MEAN and data.std == CIFAR10_STD
     assert (
         main(
             [

@@ -66,9 +66,8 @@ def test_installed_file_has_the_recorded_checksum_and_layout(raw):
     images, labels = raw
     assert images.shape == (5000, 28, 28) and images.dtype == np.uint8 and labels.dtype == np.int64
     assert images.max() == 255 and images.min() == 0
-    np.testing.assert_array_equal(
-        labels, np.repeat(np.arange(10), 500)
-    )  # grouped by digit, 500 each
+    # grouped by digit, 500 each
+    np.testing.assert_array_equal(labels, np.repeat(np.arange(10), 500))
 
 
 def test_file_holds_the_first_training_images_of_each_digit_and_no_test_image(raw):
@@ -101,9 +100,8 @@ def test_loader_splits_4000_1000_per_digit_with_a_fixed_seed(raw):
 
 
 def test_loader_ignores_the_data_folder(tmp_path):
-    (tmp_path / "STAND_IN.json").write_text(
-        "{}"
-    )  # a stand-in folder is never consulted for mnist5k
+    # a stand-in folder is never consulted for mnist5k
+    (tmp_path / "STAND_IN.json").write_text("{}")
     assert load_images("mnist5k", tmp_path).train_images.shape == (4000, 28, 28)
     assert ensure_downloaded("mnist5k", tmp_path) == tmp_path
 

@@ -180,9 +180,8 @@ def test_incremental_rank_claims_pass_and_fail(tmp_path, full_config):
         in (tmp_path / "out.ipynb").read_text()
     )
     claims = {c.id: c for c in read_claims(tmp_path / "claims.json")}
-    assert (
-        len(claims) == 3 * 6 + 2
-    )  # the CP panel adds its norms against the target, the hierarchical its overshoot
+    # the CP panel adds its norms against the target, the hierarchical its overshoot
+    assert len(claims) == 3 * 6 + 2
     for model in ("mf", "tf"):
         for what in ("one_at_a_time", "about_rank", "stepwise", "recovers_target"):
             assert claims[f"{model}_{what}"].passed is True, claims[f"{model}_{what}"]
@@ -193,22 +192,18 @@ def test_incremental_rank_claims_pass_and_fail(tmp_path, full_config):
             f"{second}: ours 3000 to 3000 over 3 seeds (0 below, 3 above)"
             in claims[f"{model}_paper_escapes"].measured
         )
-        assert claims[f"{model}_paper_escapes"].measured.startswith(
-            "paper's value: not compared; "
-        )  # read as 0
+        # read as 0
+        assert claims[f"{model}_paper_escapes"].measured.startswith("paper's value: not compared; ")
     assert claims["mf_paper_plateaus"].passed is True  # every seed ends on the paper's values
-    assert (
-        claims["tf_norms_match_target"].passed is True
-    )  # every seed ends on its target's term norms
-    assert (
-        claims["htf_overshoot"].passed is False
-    )  # the fabricated first norm rises to its final value only
+    # every seed ends on its target's term norms
+    assert claims["tf_norms_match_target"].passed is True
+    # the fabricated first norm rises to its final value only
+    assert claims["htf_overshoot"].passed is False
     assert claims["htf_one_at_a_time"].passed is False
     assert claims["htf_stepwise"].passed is False
     assert claims["htf_about_rank"].passed is True
-    assert (
-        "mode_dim" in claims["htf_about_rank"].note
-    )  # the htf settings differ from the paper's, and it says so
+    # the htf settings differ from the paper's, and it says so
+    assert "mode_dim" in claims["htf_about_rank"].note
     assert "differs" not in claims["mf_about_rank"].note
 
 
@@ -217,9 +212,8 @@ def test_cp_norms_away_from_the_targets_terms_fail(tmp_path, full_config):
 
     runs = []
     for seed in (0, 1, 2):
-        finals = (
-            [v * 1.3 for v in _tf_target(seed)[2]] if seed else None
-        )  # seeds 1, 2 end 30% above their terms
+        # seeds 1, 2 end 30% above their terms
+        finals = [v * 1.3 for v in _tf_target(seed)[2]] if seed else None
         path = _fake_run(tmp_path / f"tf{seed}", "tf", seed, ESCAPES, finals=finals)
         runs.append(
             {
@@ -281,9 +275,8 @@ def test_values_never_learned_have_no_escape():
     from impreg.claims.incremental_rank import escapes
 
     t = np.arange(0, 12000, 25)
-    values = _curves(
-        t, ESCAPES, [10, 5, 3, 2, 0.01]
-    )  # the fifth ends at 0.1% of the largest: never learned
+    # the fifth ends at 0.1% of the largest: never learned
+    values = _curves(t, ESCAPES, [10, 5, 3, 2, 0.01])
     history = pd.DataFrame({"iteration": t, **{f"top_{k}": values[:, k] for k in range(10)}})
     assert escapes({"history": history}, 5, rel=0.02, learned_fraction=0.5) == [
         1000,
@@ -400,9 +393,8 @@ def test_htf_detail_claims(tmp_path, full_config):
     assert all(c.passed is True for c in judged.values()), {
         c.id: c.measured for c in claims.values() if not c.passed
     }
-    assert (
-        claims["off_tree_ranks"].passed is None
-    )  # it follows from recovering the target: reported only
+    # it follows from recovering the target: reported only
+    assert claims["off_tree_ranks"].passed is None
 
 
 @pytest.mark.slow  # a notebook or workflow run of its own: kept out of the 10-minute fast suite

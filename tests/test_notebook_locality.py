@@ -118,9 +118,8 @@ def test_paper_pattern_passes_and_the_table_holds_the_paper_values(tmp_path):
     failed = {
         k: (c.measured, c.tolerance, c.note) for k, c in claims.items() if c.passed is not True
     }
-    assert list(failed) == [
-        "pathfinder_falls_to_chance_from"
-    ]  # its only cell is unregularized_at_chance's
+    # its only cell is unregularized_at_chance's
+    assert list(failed) == ["pathfinder_falls_to_chance_from"]
     assert claims["pathfinder_falls_to_chance_from"].passed is None
     assert claims["pathfinder_regularizer_lowers_penalty"].measured["drop"] == pytest.approx(0.07)
     assert "1 of 46 runs" in claims["is_same_class_matches_paper"].note

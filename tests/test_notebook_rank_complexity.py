@@ -274,12 +274,13 @@ def test_mnist5k_is_checked_against_the_paper_mnist_panel_and_says_what_differs(
         "MNIST panel" in c.statement and "4000 train / 1000 held-out" in c.note for c in claims
     )
     values = {c.id: c for c in claims}["mnist5k_values_natural_train"]
+    # keys as JSON writes them
     assert values.paper == {
         "1": 0.022,
         "5": 0.008,
         "10": 0.004,
         "15": 0.003,
-    }  # keys as JSON writes them
+    }
 
 
 def test_truncated_run_file_fails_with_its_path(tmp_path, paper_config):

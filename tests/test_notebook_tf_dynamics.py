@@ -47,11 +47,12 @@ def _paper_like_runs(tmp_path, small_escapes, diverged=()):
                 diverge_at=1000 if (0.05, seed) in diverged else None,
             )
         )
+        # wider rises than at 0.005
         runs.append(
             fake_dynamics_run(
                 tmp_path / f"b{seed}", 0.01, seed, [1000, 2500, 4000, 5500, 7000], 0.03, width=100.0
             )
-        )  # wider rises than at 0.005
+        )
         runs.append(fake_dynamics_run(tmp_path / f"c{seed}", 0.005, seed, small_escapes, 0.005))
     return runs
 

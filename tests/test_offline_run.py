@@ -73,9 +73,8 @@ def test_report_lists_figures_not_run_and_counts_none_of_their_claims(tmp_path):
         in lines
     )
     assert "**Not run:** waiting for the MNIST files. None of its claims was computed." in lines
-    assert (
-        "Paper claims: 0 pass, 0 fail, 1 not checked." not in text
-    )  # the figure not run adds nothing
+    # the figure not run adds nothing
+    assert "Paper claims: 0 pass, 0 fail, 1 not checked." not in text
     assert (
         "Paper claims: 1 pass, 0 fail, 0 not checked. Extension claims: 0 pass, 0 fail, 1 not checked."
         in text

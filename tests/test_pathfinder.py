@@ -85,9 +85,8 @@ def test_label_matches_bridged_connectivity(path_length: int, antialias: int) ->
 
 
 def test_label_matches_connectivity_at_paper_geometry() -> None:
-    check_pixels(
-        PathfinderConfig(path_length=9), seed=0, count=3
-    )  # 300 px window, the original's sizes
+    # 300 px window, the original's sizes
+    check_pixels(PathfinderConfig(path_length=9), seed=0, count=3)
 
 
 def test_label_matches_connectivity_at_128_px() -> None:

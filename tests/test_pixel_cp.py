@@ -91,9 +91,8 @@ def test_full_size_float32_matches_float64_direct():
     x = torch.randint(0, 2, (64, 784), dtype=torch.uint8)
     want = direct_predict(model.model_factors(0).double(), x)
     torch.testing.assert_close(model(x)[:, 0].double(), want, rtol=2e-5, atol=0)
-    assert torch.allclose(
-        want, torch.full_like(want, 15.0), rtol=0.2
-    )  # N(1, 1e-3) init: output ~ R
+    # N(1, 1e-3) init: output ~ R
+    assert torch.allclose(want, torch.full_like(want, 15.0), rtol=0.2)
 
 
 def test_init_is_seeded_and_matches_spec():
@@ -129,9 +128,8 @@ def test_packed_models_equal_separate_models_through_adam():
     xs = torch.randint(0, 2, (steps, 2, B, P), generator=gen)  # per step, per group batches
     ys = 2.0 * torch.randint(0, 2, (steps, 2, B), generator=gen)
     packed = PixelCP(P, SPECS, init_std=0.3, dtype=torch.float64)
-    assert (
-        packed.factors.shape == (2, P, 2, 6) and packed.num_models == 5
-    )  # group 0 padded from 4 to 6 slots
+    # group 0 padded from 4 to 6 slots
+    assert packed.factors.shape == (2, P, 2, 6) and packed.num_models == 5
     with torch.no_grad():
         before = packed(xs[0])
     _fit(packed, xs, ys, steps)

@@ -204,9 +204,8 @@ def test_batch_norm_double_backward_is_torchs(target: str) -> None:
     (ref, ref_buffers), (got, got_buffers) = grads(False), grads(True)
     for a, b in zip(ref, got):
         torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12)
-    assert all(
-        torch.equal(a, b) for a, b in zip(ref_buffers, got_buffers)
-    )  # same kernels: same bits
+    # same kernels: same bits
+    assert all(torch.equal(a, b) for a, b in zip(ref_buffers, got_buffers))
 
 
 def test_input_conv_must_read_the_input() -> None:

@@ -125,9 +125,8 @@ def assert_same_claims(shipped_file: Path, computed_file: Path) -> None:
 @pytest.mark.parametrize(("scale", "figure"), [sf for sf in SHIPPED_FIGURES if sf[1] in RECOMPUTE])
 def test_shipped_claims_are_what_the_package_computes(tmp_path, scale, figure):
     claims = RECOMPUTE[figure](params_of(scale, figure))
-    write_claims(
-        tmp_path / "claims.json", claims
-    )  # the notebooks' serialization (int keys become strings)
+    # the notebooks' serialization (int keys become strings)
+    write_claims(tmp_path / "claims.json", claims)
     assert_same_claims(SHIPPED / scale / "claims" / f"{figure}.json", tmp_path / "claims.json")
 
 
@@ -239,9 +238,8 @@ def test_make_figures_plans_no_training(tmp_path, scale):
     assert all(not rule.endswith(("_train", "_data", "_stand_in", "_images")) for rule in counts), (
         counts
     )
-    assert sum(counts.values()) == sum(s == scale for s, _ in SHIPPED_FIGURES), (
-        counts
-    )  # one job per figure
+    # one job per figure
+    assert sum(counts.values()) == sum(s == scale for s, _ in SHIPPED_FIGURES), counts
 
 
 @pytest.mark.slow

@@ -47,9 +47,8 @@ def _figure(root: Path, figure: str, scale: str, runs: list[str], stand_in: bool
 
 @pytest.fixture
 def workflow_run(tmp_path, monkeypatch):
-    monkeypatch.chdir(
-        tmp_path
-    )  # the notebooks name their run files relative to the workflow's folder
+    # the notebooks name their run files relative to the workflow's folder
+    monkeypatch.chdir(tmp_path)
     _figure(tmp_path, "tf_dynamics", "paper", ["init0.05_seed0", "init0.05_seed1"])
     _figure(tmp_path, "incremental_rank", "quick", ["mf_seed0"])
     _figure(tmp_path, "rank_complexity", "paper", ["mnist_natural"], stand_in=True)
@@ -122,13 +121,13 @@ def test_ship_outputs_needs_every_figure_origin_and_refuses_checkpoints(workflow
     )
     (made / "claims" / "htf_detail.json").write_text("[]")
     with pytest.raises(ValueError, match="htf_detail: its runs"):
-        ship_outputs(
-            made, dest, "paper"
-        )  # made from shipped runs that ORIGIN.json does not record for it
+        # made from shipped runs that ORIGIN.json does not record for it
+        ship_outputs(made, dest, "paper")
+    # by hand
     assert ship_outputs(made, dest, "paper", runs_commit=COMMIT) == [
         "htf_detail",
         "tf_dynamics",
-    ]  # by hand
+    ]
     assert read_json(dest / "ORIGIN.json")["figures"]["htf_detail"]["runs"] == [
         "tf_dynamics/init0.05_seed0"
     ]

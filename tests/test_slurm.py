@@ -313,9 +313,8 @@ def test_gpu_job_on_a_node_without_gpu_fails_at_once_with_a_clear_message(cluste
     )
     seconds = time.monotonic() - start
     out = output(proc)
-    assert proc.returncode == 1, (
-        f"rc={proc.returncode} after {seconds:.0f} s\n{out[-3000:]}"
-    )  # not killed
+    # not killed
+    assert proc.returncode == 1, f"rc={proc.returncode} after {seconds:.0f} s\n{out[-3000:]}"
     assert "SLURM sbatch failed" in out and "Invalid generic resource (gres) specification" in out
     assert "--gpus=1" in out  # the sbatch call is in the message
     assert not (wd / TRAIN_RUN / "summary.json").exists()

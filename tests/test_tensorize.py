@@ -141,8 +141,7 @@ def test_truncated_corrupt_or_foreign_files_raise_data_file_error_naming_them(tm
         with pytest.raises(DataFileError, match="truncated or corrupted|not an .npz") as info:
             BinaryImageData.load(tmp_path / "bad.npz")
         assert str(tmp_path / "bad.npz") in str(info.value) and expected in str(info.value)
-    make_cp_completion(3, 4, 2, 1.0, 20, seed=0).save(
-        tmp_path / "other.npz"
-    )  # a valid npz of another kind
+    # a valid npz of another kind
+    make_cp_completion(3, 4, 2, 1.0, 20, seed=0).save(tmp_path / "other.npz")
     with pytest.raises(DataFileError, match="not a binary image data file"):
         BinaryImageData.load(tmp_path / "other.npz")

@@ -122,15 +122,13 @@ def test_a_checkpoint_that_fails_half_way_leaves_the_model_as_it_was(tmp_path):
     loop, _ = _toy()
     run_loop(loop, {}, tmp_path, log=lambda *_: None, stop_after=2)
     payload = torch.load(tmp_path / CHECKPOINT, weights_only=False)
-    torch.save(
-        payload | {"optimizer": {"broken": True}}, tmp_path / CHECKPOINT
-    )  # the model loads, then this fails
+    # the model loads, then this fails
+    torch.save(payload | {"optimizer": {"broken": True}}, tmp_path / CHECKPOINT)
     loop, model = _toy()
     initial = {k: v.clone() for k, v in model.state_dict().items()}
     lines: list[str] = []
-    assert (
-        run_loop(loop, {}, tmp_path, log=lines.append, stop_after=0)["epochs"] == 0
-    )  # just the resume
+    # just the resume
+    assert run_loop(loop, {}, tmp_path, log=lines.append, stop_after=0)["epochs"] == 0
     assert any("unreadable" in line for line in lines)
     assert all(torch.equal(model.state_dict()[k], v) for k, v in initial.items())
 

@@ -174,9 +174,8 @@ def test_run_writes_metrics_and_summary(tmp_path, datasets, model):
         "top_quantity",
         "target_singular_values",
     } <= set(on_disk)
-    assert {"seed", "model"} <= set(on_disk["settings"]) and not {"seed", "model"} & set(
-        on_disk
-    )  # once each
+    # once each
+    assert {"seed", "model"} <= set(on_disk["settings"]) and not {"seed", "model"} & set(on_disk)
     assert list(metrics.columns[:6]) == [
         "iteration",
         "train_loss",

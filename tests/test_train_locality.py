@@ -211,9 +211,8 @@ def test_stop_rule_counts_consecutive_perfect_epochs():
     streak = 0
     for correct in (8, 7, 8, 8):
         streak = next_streak(streak, correct, 8)
-    assert (
-        streak == 2 and stop_reason(4, streak, cfg) is None
-    )  # 2 perfect epochs: not *more* than 2
+    # 2 perfect epochs: not *more* than 2
+    assert streak == 2 and stop_reason(4, streak, cfg) is None
     streak = next_streak(streak, 8, 8)
     assert stop_reason(5, streak, cfg) == "perfect_train_stop"
     assert next_streak(streak, 7, 8) == 0

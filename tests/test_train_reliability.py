@@ -75,9 +75,8 @@ class Case:
     corrupt_data: Callable[[Any], Any] | None = None  # ... or data that does
     patch_loss: Callable[[pytest.MonkeyPatch], None] | None = None  # ... or a loss that does
     keeps_checkpoint: bool = True
-    long: dict[str, Any] = field(
-        default_factory=dict
-    )  # settings of a run long enough to be signalled
+    # settings of a run long enough to be signalled
+    long: dict[str, Any] = field(default_factory=dict)
 
     def config(self, **overrides: Any):
         return REGISTRY.trainings[self.experiment].config_class()(**(self.settings | overrides))

@@ -29,9 +29,8 @@ def test_run_writes_metrics_and_summary(tmp_path, data):
     assert on_disk == summary | {"settings": on_disk["settings"], "versions": on_disk["versions"]}
     for key in ("iterations", "wall_seconds", "device", "status", "settings"):
         assert key in on_disk
-    assert (
-        "seed" not in on_disk and on_disk["settings"]["seed"] == 0
-    )  # each setting once, under settings
+    # each setting once, under settings
+    assert "seed" not in on_disk and on_disk["settings"]["seed"] == 0
     assert on_disk["settings"]["init_std"] == 0.05 and on_disk["settings"]["num_components"] == 16
     assert list(metrics.columns[:3]) == ["iteration", "train_loss", "reconstruction_error"]
     assert [f"top_component_{k}" for k in range(5)] + [f"top_index_{k}" for k in range(5)] == list(

@@ -92,9 +92,8 @@ def test_smoke_dag_outputs_are_complete_and_well_formed(smoke_run):
     for run in loc_runs:
         summary = json.loads((run / "summary.json").read_text())
         assert summary["status"] == "max_epochs" and summary["epochs"] == 1
-        assert summary["stand_in"] == (
-            summary["settings"]["task"] == "is_same_class"
-        )  # stand-in CIFAR-10
+        # stand-in CIFAR-10
+        assert summary["stand_in"] == (summary["settings"]["task"] == "is_same_class")
         assert not (run / "checkpoint.pt").exists()  # dropped once the outputs are written
     report = (res / "REPLICATION.md").read_text()
     assert "## tf_dynamics" in report and "## locality" in report and "not checked" in report
@@ -132,14 +131,16 @@ def test_html_report_opens_on_the_verdict_and_its_captions_read_well(smoke_run):
         assert captions[figure].startswith(f"{paper.label}: "), captions[figure][:80]
     assert {*FIGURES, "incremental_rank_full", "REPLICATION"} == set(captions)
     for name, caption in captions.items():
+        # sentences run together
         assert not re.search(r"[a-z)][.;:][A-Z]", caption), (
             name,
             caption,
-        )  # sentences run together
+        )
+        # template, old paths
         assert not re.search(r"\{[{%]|results/(tables|REPLICATION)", caption), (
             name,
             caption,
-        )  # template, old paths
+        )
         assert caption.endswith(("Scale: smoke.", "not the real datasets.")), (name, caption[-80:])
     assert "two CIFAR-10 images, placed x px apart" in captions["locality"]
     assert (
@@ -207,9 +208,8 @@ def test_changing_one_setting_reruns_only_what_depends_on_it(smoke_run):
     assert "tf_dynamics_data" not in counts
 
     config["tf_dynamics"]["lr"] = 0.01
-    config["tf_dynamics"]["claims"] = {
-        "negligible_norm": 0.02
-    }  # claim rule: only the notebook and report
+    # claim rule: only the notebook and report
+    config["tf_dynamics"]["claims"] = {"negligible_norm": 0.02}
     (smoke_run / "changed.yaml").write_text(yaml.safe_dump(config))
     counts = job_counts(
         (lambda p: p.stdout + p.stderr)(snakemake(smoke_run, "-n", "--configfile", "changed.yaml"))
@@ -282,9 +282,8 @@ def test_a_corrupt_data_file_costs_no_finished_run_and_deleting_it_repairs_the_r
         in (res / "REPLICATION.md").read_text()
     )
     dry = snakemake(smoke_run, "-n", "--configfile", "config/smoke.yaml")
-    assert (
-        job_counts(dry.stdout + dry.stderr).get("tf_dynamics_train") == 2
-    )  # the failed jobs run again
+    # the failed jobs run again
+    assert job_counts(dry.stdout + dry.stderr).get("tf_dynamics_train") == 2
 
     data.unlink()
     proc = snakemake(smoke_run, "--configfile", "config/smoke.yaml")

@@ -33,9 +33,8 @@ def test_dry_run_every_preset(tmp_path, preset):
     assert counts["tf_dynamics_train"] == len(config["init_stds"]) * len(config["seeds"])
     assert counts["tf_dynamics"] == 1 and counts["report"] == 1
     rc = yaml.safe_load((wd / preset).read_text()).get("rank_complexity", {})
-    jobs = 5 * len(
-        rc.get("controls", ["natural", "random_image", "random_label"])
-    )  # datasets x controls
+    # datasets x controls
+    jobs = 5 * len(rc.get("controls", ["natural", "random_image", "random_label"]))
     assert counts["rank_complexity_data"] == jobs and counts["rank_complexity_train"] == jobs
     assert counts["rank_complexity_figure"] == len(RANK_COMPLEXITY_FIGURES)
     assert counts.get("rank_complexity_stand_in", 0) == (1 if rc.get("stand_in") else 0)
@@ -72,9 +71,8 @@ def test_local_cpu_jobs_claim_a_gpu_slot_only_where_there_is_a_gpu(tmp_path, gpu
     """The paper config asks a GPU for rank_complexity's training; profiles/default gives local runs one
     GPU slot. Without a GPU (no nvidia-smi) the jobs claim none, so that they run side by side."""
     wd = copy_workflow(tmp_path / "wd")
-    bin_dir = (
-        tmp_path / "bin"
-    )  # PATH: the venv's tools, the few Snakemake calls, a stand-in nvidia-smi
+    # PATH: the venv's tools, the few Snakemake calls, a stand-in nvidia-smi
+    bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("which", "sh", "bash", "git"):
         if shutil.which(tool):
@@ -166,9 +164,8 @@ def test_the_manifest_says_which_figures_download_what(root):
     assert downloads["rank_complexity"] == {"mnist", "fmnist"} and downloads[
         "rank_complexity_cifar10"
     ] == {"cifar10"}
-    assert (
-        downloads["locality"] == downloads["locality_resnet34"] == {"cifar10"}
-    )  # Is Same Class on CIFAR-10
+    # Is Same Class on CIFAR-10
+    assert downloads["locality"] == downloads["locality_resnet34"] == {"cifar10"}
     offline = {
         "tf_dynamics",
         "tf_dynamics_variants",
@@ -178,7 +175,6 @@ def test_the_manifest_says_which_figures_download_what(root):
         "rank_complexity_mnist5k",
     }
     assert all(downloads[f] == set() for f in offline)
-    smoke = load_config(
-        root / "config" / "smoke.yaml", root / "config" / "schema.yaml"
-    )  # stand-ins only
+    # stand-ins only
+    smoke = load_config(root / "config" / "smoke.yaml", root / "config" / "schema.yaml")
     assert all(not MANIFEST[f].downloads(smoke) for f in MANIFEST)

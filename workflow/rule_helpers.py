@@ -32,9 +32,8 @@ class TrainRule:
     the parts they share (run files, the run folder, threads, resources, log, benchmark, env)."""
 
     experiment: str  # rule <experiment>_train, under {runs,logs,benchmarks}/<experiment>/
-    run: (
-        str  # the run folder pattern (relative, like every path here); its wildcards are the rule's
-    )
+    # the run folder pattern (relative, like every path here); its wildcards are the rule's
+    run: str
     label: str  # the log and benchmark file name: train_<label>
     input: Any  # the data file: a pattern, or a function of the wildcards
     params: dict  # the rule's settings (Snakemake reruns the job when one changes)

@@ -35,13 +35,11 @@ class RunPlan:
     figures_dir: str
     scale: str
     rerun: str  # the command that made this run (make replicate SCALE=... TARGET=...)
-    changes: dict[str, str] = field(
-        default_factory=dict
-    )  # figure -> what it changes from the paper
+    # figure -> what it changes from the paper
+    changes: dict[str, str] = field(default_factory=dict)
     elsewhere: dict[str, str] = field(default_factory=dict)  # figure -> its results at other scales
-    left_out: dict[str, str] = field(
-        default_factory=dict
-    )  # figures never to be made here, with why
+    # figures never to be made here, with why
+    left_out: dict[str, str] = field(default_factory=dict)
     wants_gpu: tuple[str, ...] = ()  # figures whose runs want a GPU at this scale
     downloads: Downloads = field(default_factory=dict)
     data_dir: str | None = None  # the config's data_dir

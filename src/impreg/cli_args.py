@@ -139,9 +139,8 @@ def add_dataclass_flags(
     for f in fields:
         if f.name not in exclude:
             default = f.default if f.default is not dataclasses.MISSING else None
-            about = (comments.get(f.name) or GLOSSARY.get(f.name, "")).replace(
-                "%", "%%"
-            )  # argparse formats help
+            # argparse formats help
+            about = (comments.get(f.name) or GLOSSARY.get(f.name, "")).replace("%", "%%")
             parser.add_argument(
                 f"--{f.name.replace('_', '-')}", dest=f.name, **_typed_default(default, about)
             )

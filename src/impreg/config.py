@@ -98,10 +98,11 @@ def _rank_complexity_errors(rc: Any) -> list[str]:
             "cifar10": 50000,
             "mnist5k": 4000,
         }.get(name)
+        # those two are always real
         stand_in = bool(rc.get("stand_in")) and name not in (
             "digits",
             "mnist5k",
-        )  # those two are always real
+        )
         if stand_in:
             limit = rc.get("stand_in_num_train")
         if subset and limit is not None and subset > limit:

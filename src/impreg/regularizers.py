@@ -94,9 +94,8 @@ def _conv_span(
     [start, start + size), and the pads that map their transposed convolution onto that range."""
     first = max(0, -(-(start + padding - kernel + 1) // stride))
     last = min(out_size - 1, (start + size - 1 + padding) // stride)
-    origin = (
-        stride * first - padding
-    )  # the input position of the transposed convolution's first value
+    # the input position of the transposed convolution's first value
+    origin = stride * first - padding
     length = (last - first) * stride + kernel
     return first, last, origin - start, start + size - origin - length
 

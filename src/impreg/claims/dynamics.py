@@ -79,9 +79,8 @@ def separation(run: Run, count: int, fraction: float, negligible: float) -> floa
     """How separated and sharp the jumps are: the median over consecutive components of the gap
     between their escapes over the duration of the first one's rise (10% to 90% of its final norm).
     Components that rise together give about 0; sharp jumps far apart give a large value."""
-    step = float(
-        np.diff(run["history"]["iteration"].to_numpy()[:2])[0]
-    )  # a rise takes at least one log step
+    # a rise takes at least one log step
+    step = float(np.diff(run["history"]["iteration"].to_numpy()[:2])[0])
     ratios, middles = [], escapes(run, count, fraction, negligible)
     for k in range(count - 1):
         start, end = rise_iteration(run, k, 0.1), rise_iteration(run, k, 0.9)
@@ -453,9 +452,8 @@ class _Dynamics:
         r, lines = self.rules, []
         for i in inits:
             runs = [self.run(i, s) for s in self.seeds.seeds]
-            off = [
-                run for run in runs if not final_error(run) <= r["recovery_error"]
-            ]  # a diverged run's is NaN
+            # a diverged run's is NaN
+            off = [run for run in runs if not final_error(run) <= r["recovery_error"]]
             lines.append(
                 f"init {i:g}: {len(off)} of {len(runs)} runs end away from the target"
                 + (

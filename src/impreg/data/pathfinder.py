@@ -208,9 +208,8 @@ class PixelGeometry:
         length = max(cfg.paddle_length * s, thickness)
         radius = max(cfg.marker_radius * s, 1.5 * thickness)
         a = cfg.antialias
-        spill = (
-            math.sqrt(2) * (a - 1) / (2 * a)
-        )  # a sub-sample is at most (a - 1) / 2a px per axis from its pixel centre
+        # a sub-sample is at most (a - 1) / 2a px per axis from its pixel centre
+        spill = math.sqrt(2) * (a - 1) / (2 * a)
         # Two shapes whose lit pixels could be 8-adjacent are within sqrt(2) + 2 * spill of each other.
         apart = math.sqrt(2) + 2 * spill + _ADJACENCY_SLACK
         max_turn = math.pi / (2 * cfg.continuity)
@@ -304,12 +303,10 @@ class PathfinderSample:
     image: np.ndarray  # (window, window) uint8
     label: int  # 1: both markers on one snake
     markers: np.ndarray  # (2, 2) float marker centres, (row, col) px
-    snakes: list[
-        np.ndarray
-    ]  # per snake, its paddles' end points (paddles, 2, 2); 0 and 1 are the targets
-    snake_ids: (
-        np.ndarray
-    )  # (window, window) int16: 0 background, k + 1 for snakes[k] (markers included)
+    # per snake, its paddles' end points (paddles, 2, 2); 0 and 1 are the targets
+    snakes: list[np.ndarray]
+    # (window, window) int16: 0 background, k + 1 for snakes[k] (markers included)
+    snake_ids: np.ndarray
 
 
 class _Layout:
@@ -526,9 +523,8 @@ def _render(
         return x.reshape(w, a, w, a).mean(axis=(1, 3), dtype=np.float32)
 
     canvas = np.maximum(pool(strokes) * cfg.contrast, pool(dots))
-    ids = owners.reshape(w, a, w, a).max(
-        axis=(1, 3)
-    )  # snakes never share a pixel: the max is the owner
+    # snakes never share a pixel: the max is the owner
+    ids = owners.reshape(w, a, w, a).max(axis=(1, 3))
     return canvas, ids
 
 

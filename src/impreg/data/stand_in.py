@@ -76,9 +76,8 @@ def _templates(rng: np.random.Generator, side: int, block: int, channels: int = 
 
 def _labels(rng: np.random.Generator, n: int) -> np.ndarray:
     labels = rng.integers(0, 10, n)
-    labels[: min(n, 10)] = np.arange(
-        min(n, 10)
-    )  # every class present (class 6 is the positive one)
+    # every class present (class 6 is the positive one)
+    labels[: min(n, 10)] = np.arange(min(n, 10))
     return rng.permutation(labels).astype(np.uint8)
 
 

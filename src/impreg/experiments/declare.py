@@ -105,9 +105,8 @@ class Jobs:
 
     section: str
     runs: Callable[[Config], dict[str, Run]]  # run name -> its data file, settings and command
-    data_files: Callable[[Config], dict[str, str]] = (
-        lambda config: {}
-    )  # data/<section>/<name>.npz -> make-data arguments
+    # data/<section>/<name>.npz -> make-data arguments
+    data_files: Callable[[Config], dict[str, str]] = lambda config: {}
     gpu: Callable[[Config], bool] = on_cuda  # whether its jobs ask for a GPU
 
     @property
@@ -126,23 +125,19 @@ class FigureSpec:
     <out>/{figures,claims,notebooks}/<id>.* and its extras."""
 
     id: str
-    label: (
-        str  # the papers' figure: "P1 Fig. 3", "P2 Fig. B (appendix)", ... (an extension says so)
-    )
+    # the papers' figure: "P1 Fig. 3", "P2 Fig. B (appendix)", ... (an extension says so)
+    label: str
     notebook: str  # captioned by workflow/report/<notebook>.rst
     experiment: str  # the config section whose changes_from_paper the report shows
-    runs: Callable[
-        [Config], list[str]
-    ]  # its run folders (runs/<section>/<name>), in notebook order
-    settings: Callable[
-        [Config], dict
-    ]  # notebook parameters apart from paths (a change reruns the figure)
+    # its run folders (runs/<section>/<name>), in notebook order
+    runs: Callable[[Config], list[str]]
+    # notebook parameters apart from paths (a change reruns the figure)
+    settings: Callable[[Config], dict]
     claims: str  # "module:function" that computes its claims (its notebook calls it)
     extension: bool = False  # a figure the papers do not have: its claims are counted apart
     extras: tuple[str, ...] = ()  # extra outputs (workflow/figures.py EXTRAS): "full", "table"
-    run_params: Callable[[Config], dict] = (
-        lambda config: {}
-    )  # per-run parameters passed beside the run files
+    # per-run parameters passed beside the run files
+    run_params: Callable[[Config], dict] = lambda config: {}
     targets: tuple[str, ...] = ()  # target rules that build it, beside its id
     # {dataset its data jobs download: the data files made from it}, so that a run without network
     # can say which figures wait for which files

@@ -16,10 +16,11 @@ from impreg.experiments.declare import CommandSpec, Experiment, FigureSpec, Jobs
 from impreg.run_settings import Run, check_settings, is_integer, name_float, one_of, pick
 
 TASKS = ("pathfinder", "is_same_class")
+# impreg.models.resnet.LAYERS, without importing torchvision for the CLI
 ARCHS = (
     "resnet18",
     "resnet34",
-)  # impreg.models.resnet.LAYERS, without importing torchvision for the CLI
+)
 AMP_MODES = ("none", "bf16")
 # the settings that tell a figure's runs apart: the command line asks for them (or --settings)
 RUN_IDENTITY = ("task", "x", "lam", "seed")

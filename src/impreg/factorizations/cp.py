@@ -71,10 +71,11 @@ class CPFactorization(nn.Module):
         matricized with the first half as rows, is ``left @ right.T``."""
         if self.order < 2:
             raise ValueError("halves() needs an order of at least 2")
+        # slicing a ParameterList builds a module: slow
         factors, half = (
             list(self.factors),
             self.order // 2,
-        )  # slicing a ParameterList builds a module: slow
+        )
         return khatri_rao(factors[:half]), khatri_rao(factors[half:])
 
     def full_tensor(self) -> torch.Tensor:

@@ -175,10 +175,11 @@ class _PixelSums(torch.autograd.Function):
     def forward(ctx, x, log_abs, neg):  # x (B, P) or (G, B, P); tables (G, P, 2, C)
         G, P, _, C = log_abs.shape
         table = torch.cat([log_abs, neg], dim=-1)  # (G, P, 2, 2C)
+        # (G, P, 2C), (G, 2C)
         diff, base = (
             table[:, :, 1] - table[:, :, 0],
             table[:, :, 0].sum(dim=1),
-        )  # (G, P, 2C), (G, 2C)
+        )
         if x.dim() == 2:  # one (B, P) @ (P, G * 2C) product for every model of every group
             sums = (x @ diff.permute(1, 0, 2).reshape(P, G * 2 * C)).view(-1, G, 2 * C)
         else:

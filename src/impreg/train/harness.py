@@ -54,9 +54,8 @@ class LoopState:
     """Where a loop stands: everything a resumed run needs besides the saved objects' own state."""
 
     position: int = 0  # completed units: iterations (= optimizer steps) or epochs
-    counters: dict[str, int] = field(
-        default_factory=dict
-    )  # the experiment's own (stop-rule streaks, steps)
+    # the experiment's own (stop-rule streaks, steps)
+    counters: dict[str, int] = field(default_factory=dict)
     rows: list[dict] = field(default_factory=list)  # metrics rows logged so far
     elapsed: float = 0.0  # training seconds spent by earlier processes (resumed runs)
     resumed_from: int | None = None  # the position this process resumed at
@@ -81,12 +80,10 @@ class Loop:
     checkpoint_format: int
     fingerprint: str  # reliability.fingerprint of the settings and data
     saved: dict[str, Any]  # objects with state_dict/load_state_dict, saved under these names
-    advance: Callable[
-        [UnitContext], str | None
-    ]  # one unit; returns a status to end the run there, else None
-    summary: Callable[
-        [LoopState, str], dict
-    ]  # the experiment's summary fields from the final state and status
+    # one unit; returns a status to end the run there, else None
+    advance: Callable[[UnitContext], str | None]
+    # the experiment's summary fields from the final state and status
+    summary: Callable[[LoopState, str], dict]
     device: torch.device
     counters: dict[str, int] = field(default_factory=dict)  # the counters' initial values
     stop_rule: Callable[[LoopState], str | None] = lambda state: None  # checked before each unit
@@ -191,9 +188,8 @@ def finished_run(out_dir: Path, fingerprint_: str) -> dict | None:
         return None
     for f in files:
         os.utime(f)
-    return {
-        k: v for k, v in summary.items() if k not in ("settings", "versions")
-    }  # as run_loop returns it
+    # as run_loop returns it
+    return {k: v for k, v in summary.items() if k not in ("settings", "versions")}
 
 
 def run_loop(

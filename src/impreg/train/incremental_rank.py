@@ -142,9 +142,8 @@ class _Tracker:
         self.target_norm = target.norm()
         self.matricizations: list[tuple[int, ...]] = []
         if cfg.model == "htf":
-            in_tree = tree_node_modes(
-                model.tree
-            )  # every non-root node, leaves included: the hierarchical rank
+            # every non-root node, leaves included: the hierarchical rank
+            in_tree = tree_node_modes(model.tree)
             extra = [m for m in parse_matricizations(cfg.extra_matricizations) if m not in in_tree]
             for m in extra:
                 if not m or max(m) >= model.order or len(m) >= model.order:

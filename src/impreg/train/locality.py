@@ -68,10 +68,11 @@ from impreg.train.reliability import data_digest, fingerprint
 CHECKPOINT_FORMAT = (
     2  # 2: tensors saved on the CPU, reliability's data digest (dtypes and shapes too)
 )
+# the only columns that differ between reruns
 TIMING_COLUMNS = (
     "epoch_seconds",
     "train_images_per_second",
-)  # the only columns that differ between reruns
+)
 # Entropy tags that keep the seeded streams apart (any distinct constants would do).
 ORDER_STREAM, PATCH_STREAM, TRAIN_PAIRS_STREAM, TEST_PAIRS_STREAM, PROBE_STREAM = 1, 2, 3, 4, 5
 PROBE_BATCH = 64  # the paper's batch: each probe batch swaps patch J among its own samples

@@ -116,9 +116,8 @@ def run(
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 
     n, n_test = len(data.train_targets), len(data.test_targets)
-    train_x = torch.as_tensor(
-        data.train_bits, device=device
-    )  # uint8 (N, P); batches are cast on the fly
+    # uint8 (N, P); batches are cast on the fly
+    train_x = torch.as_tensor(data.train_bits, device=device)
     train_y = torch.as_tensor(data.train_targets, device=device, dtype=dtype)
     test_x = torch.as_tensor(data.test_bits, device=device)
     test_y = torch.as_tensor(data.test_targets, device=device, dtype=dtype)
@@ -234,9 +233,8 @@ def _train_epoch(
     for b in range(steps_per_epoch):
         idx = orders[:, b * cfg.batch_size : (b + 1) * cfg.batch_size]  # (G, b)
         x, y = train_x[idx].to(dtype), train_y[idx]  # (G, b, P), (G, b)
-        per_model = mse_per_model(
-            model(x), model.expand_targets(y)
-        )  # MSE of each model on its batch
+        # MSE of each model on its batch
+        per_model = mse_per_model(model(x), model.expand_targets(y))
         optimizer.zero_grad(set_to_none=True)
         per_model.sum().backward()  # each model's gradient is that of its own MSE
         optimizer.step()
