@@ -1,10 +1,11 @@
 """The package's command line: data generation, training and reporting, as called by the workflow.
 
-python -m impreg make-data tf-dynamics --order 4 ... --out results/paper/data/tf_dynamics/x.npz
-python -m impreg train tf-dynamics --data x.npz --out-dir results/paper/runs/tf_dynamics/<run> --init-std 0.005
-python -m impreg report --claims results/paper/claims/*.json --out results/paper/REPLICATION.md
-python -m impreg check-config config/quick.yaml my.yaml   # what the workflow would run with
-python -m impreg <command> --help                          # every flag of a command
+Examples:
+    python -m impreg make-data tf-dynamics --order 4 ... --out results/paper/data/tf_dynamics/x.npz
+    python -m impreg train tf-dynamics --data x.npz --out-dir results/paper/runs/tf_dynamics/<run> --init-std 0.005
+    python -m impreg report --claims results/paper/claims/*.json --out results/paper/REPLICATION.md
+    python -m impreg check-config config/quick.yaml my.yaml   # what the workflow would run with
+    python -m impreg <command> --help                          # every flag of a command
 """
 
 from __future__ import annotations
