@@ -1,5 +1,5 @@
 # P2 Fig. C (ResNet18) and its ResNet34 twin: the rules that draw their images. Its runs, one
-# training job per (task, network, range, lambda, seed), are declared by impreg.experiments.locality.
+# training job per run, are declared by impreg.experiments.locality.
 from impreg.experiments import locality as locality_experiment
 
 LOC = config["locality"]
