@@ -52,17 +52,12 @@ export HELP
 help:
 	@echo "$$HELP"
 
-# --no-compile: Python compiles a module when it is first imported, so byte-compiling every file
-# of torch and the CUDA wheels at install time only costs time (on 2 cores: 92 s instead of 168 s
-# for the install, 17 s more for the first imports).
-PIP_INSTALL = $(BIN)/python -m pip install -q --no-compile
-
 $(VENV)/.installed: envs/requirements.lock envs/requirements-slurm.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP_INSTALL) --upgrade pip
-	$(PIP_INSTALL) -r envs/requirements.lock
-	$(PIP_INSTALL) -r envs/requirements-slurm.txt
-	$(PIP_INSTALL) --no-deps -e .
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r envs/requirements.lock
+	$(BIN)/python -m pip install -q -r envs/requirements-slurm.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (impreg)" > /dev/null
 	touch $@
 
